@@ -1,0 +1,184 @@
+"""Projection lag at a steady rate of submissions through the citizen gateway.
+
+    .venv/bin/python -m bench.lag [--rate 100] [--seconds 30] [--poll-ms 5]
+
+Starts a whole desk on a scratch PostgreSQL database and RabbitMQ vhost and offers `rate`
+submissions a second (open loop: a slow answer delays no other submission) by signed-in
+citizens, each with a mobile number of its own. From each submission's 201 it measures:
+- the secretariat inbox: until its row is in `secretariat_cases` (the clerk's cartable);
+- the citizen's tracking view: until the projection that fills `requests_cartable` (what
+  tracking reads) wrote it (its `requests_history` row, same transaction);
+- the SMS: until the provider got it (`sent_at` the outbox provider wrote for that mobile).
+A watcher thread reads the rows new since its last look every `poll_ms` (the resolution). Baseline:
+the submissions' own latency in the same run. Targets: p99 < 300 ms for the read models,
+< 1 s for the SMS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from bench.common import (
+    citizen,
+    cookie_header,
+    desk_on_postgresql,
+    emit,
+    latency_ms,
+    log,
+    machine,
+    mobile,
+    open_loop,
+    submission,
+)
+from deploy.run import Desk
+
+TARGET_MS = {"read_models_p99": 300, "sms_p99": 1000}
+VIEWS = {"inbox": "secretariat_cases", "tracking": "requests_history"}
+"""Where each read model shows a new request; both carry the event's store position, so the
+watcher reads only rows it has not seen (the projections apply events in position order)."""
+
+
+class Watcher:
+    """Notes when each submitted request shows up in each read model and at the SMS provider."""
+
+    def __init__(self, url: str, outbox: Path, poll: float) -> None:
+        self.engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
+        self.outbox, self.poll = outbox, poll
+        self.answered: dict[str, float] = {}  # request id → wall time of its 201
+        self.mobiles: dict[str, str] = {}  # mobile → request id
+        self.seen: dict[str, dict[str, float]] = {view: {} for view in (*VIEWS, "sms")}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="lag-watcher", daemon=True)
+        self._last_sms = 0
+
+    def answered_now(self, request_id: str, phone: str) -> None:
+        with self.lock:
+            self.answered[request_id] = time.time()
+            self.mobiles[phone] = request_id
+
+    def _pending(self, view: str) -> list[str]:
+        with self.lock:
+            return [r for r in self.answered if r not in self.seen[view]]
+
+    def _run(self) -> None:
+        after = dict.fromkeys(VIEWS, 0)
+        while not self.stop.is_set():
+            for view, table in VIEWS.items():
+                with self.engine.connect() as conn:
+                    rows = conn.execute(
+                        sa.text(f"SELECT request_id, position FROM {table} WHERE position > :after"),
+                        {"after": after[view]},
+                    ).all()
+                now = time.time()
+                for request_id, position in rows:
+                    self.seen[view].setdefault(request_id, now)
+                    after[view] = max(after[view], position)
+            self._read_outbox()
+            time.sleep(self.poll)
+
+    def _read_outbox(self) -> None:
+        if not self.outbox.exists():
+            return
+        with sqlite3.connect(self.outbox, timeout=5) as conn:
+            try:
+                rows = conn.execute(
+                    'SELECT id, "to", sent_at FROM sms_outbox WHERE id > ? ORDER BY id', (self._last_sms,)
+                ).fetchall()
+            except sqlite3.OperationalError:  # the provider has not made its table yet
+                return
+        for row_id, phone, sent_at in rows:
+            self._last_sms = row_id
+            with self.lock:
+                request_id = self.mobiles.get(phone)
+            if request_id is not None and request_id not in self.seen["sms"]:
+                self.seen["sms"][request_id] = datetime.fromisoformat(sent_at).timestamp()
+
+    def drain(self, timeout: float) -> None:
+        """Wait (bounded) until every answered request was seen everywhere, then stop."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(self._pending(v) for v in self.seen):
+            time.sleep(0.1)
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.engine.dispose()
+
+    def figures(self) -> dict[str, Any]:
+        """Lag percentiles per view and how many never showed up."""
+        result: dict[str, Any] = {}
+        for view, seen in self.seen.items():
+            lags = [max(0.0, seen[r] - t) for r, t in self.answered.items() if r in seen]
+            result[view] = {**latency_ms(lags), "missing": len(self.answered) - len(lags)}
+        return result
+
+
+async def offer(desk: Desk, watcher: Watcher, rate: float, seconds: float) -> dict[str, Any]:
+    """Submit at `rate`/s for `seconds`; tell the watcher about every 201."""
+    citizens = 1000
+    headers = [cookie_header(desk, citizen(i)) for i in range(citizens)]
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=desk.url("citizen"), limits=limits, timeout=30) as client:
+
+        async def submit(index: int) -> bool:
+            answer = await client.post(
+                "/api/requests", json=submission(index), headers=headers[index % citizens]
+            )
+            if answer.status_code != 201:
+                raise RuntimeError(f"{answer.status_code} {answer.text[:200]}")
+            watcher.answered_now(answer.json()["request_id"], mobile(index))
+            return True
+
+        result = await open_loop(submit, rate, seconds)
+    return result.figures()
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.lag", description=__doc__.split("\n")[0])
+    parser.add_argument("--rate", type=float, default=100.0, help="submissions offered per second")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--poll-ms", type=float, default=5.0, help="how often the watcher looks")
+    parser.add_argument("--drain", type=float, default=120.0, help="seconds to wait for stragglers")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    began = time.perf_counter()
+    summary: dict[str, Any] = {"benchmark": "lag", "rate": args.rate, "machine": machine()}
+    with desk_on_postgresql() as (desk, url, folder):
+        watcher = Watcher(url, folder / "outbox.db", args.poll_ms / 1000)
+        watcher.thread.start()
+        log(f"offering {args.rate}/s for {args.seconds}s")
+        summary["submissions"] = asyncio.run(offer(desk, watcher, args.rate, args.seconds))
+        log(f"  {summary['submissions']}; waiting for the read models and the SMS …")
+        watcher.drain(args.drain)
+        summary["lag"] = watcher.figures()
+    summary["poll_ms"] = args.poll_ms
+    summary["target_ms"] = TARGET_MS
+    lag = summary["lag"]
+    summary["met"] = {
+        "read_models_p99": max(lag["inbox"]["p99_ms"], lag["tracking"]["p99_ms"])
+        < TARGET_MS["read_models_p99"]
+        and not (lag["inbox"]["missing"] or lag["tracking"]["missing"]),
+        "sms_p99": lag["sms"]["p99_ms"] < TARGET_MS["sms_p99"] and not lag["sms"]["missing"],
+    }
+    summary["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)
+    summary["elapsed_s"] = round(time.perf_counter() - began, 1)
+    emit(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,6 @@
+"""What every Pishkhan service agrees on: events, their schemas, RPC payloads and the event-store port.
+
+Importing `contracts` registers every event type in `contracts.events.registry`.
+"""
+
+from contracts import catalogue, identity, notify, requests, secretariat, survey  # noqa: F401 - registers the event types

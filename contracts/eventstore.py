@@ -1,0 +1,135 @@
+"""The event-store port. Adapters live in `infra.eventstore`; all pass `tests/contract`."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
+
+from contracts.envelope import AppendResult, ExpectedVersion, NewEvent, RecordedEvent, StreamState
+
+
+class EventStore(abc.ABC):
+    """Streams of events with per-stream revisions and one global order (`$all`).
+
+    Positions in `$all` increase with commit order, so a reader that has seen position
+    `p` will never later find a committed event below `p`. Position 0 means "before
+    the first event"; `after=0` reads from the start.
+    """
+
+    @abc.abstractmethod
+    def append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_version: ExpectedVersion = StreamState.ANY,
+    ) -> AppendResult:
+        """Append `events` atomically to `stream`.
+
+        Raises `WrongExpectedVersion` when the stream is not at `expected_version`.
+        Appending ids that are all already in this stream, in this order, returns the
+        first append's result and writes nothing.
+        """
+
+    @abc.abstractmethod
+    def read_stream(
+        self,
+        stream: str,
+        from_revision: int | None = None,
+        *,
+        backwards: bool = False,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        """Events of one stream from `from_revision` (inclusive), forwards or backwards.
+
+        Raises `StreamNotFound` when the stream has no readable events or was deleted.
+        """
+
+    @abc.abstractmethod
+    def read_all(
+        self,
+        after: int = 0,
+        *,
+        types: Iterable[str] | None = None,
+        limit: int = 1000,
+    ) -> list[RecordedEvent]:
+        """Up to `limit` events of `$all` with a position greater than `after`, in order."""
+
+    @abc.abstractmethod
+    def wait_for_events(self, after: int, timeout: float) -> bool:
+        """Block up to `timeout` seconds until `$all` holds an event past `after`."""
+
+    @abc.abstractmethod
+    def last_position(self) -> int:
+        """The position of the newest event in `$all` (0 when empty)."""
+
+    @abc.abstractmethod
+    def stream_version(self, stream: str) -> int | None:
+        """The revision of the stream's last event, or None when it does not exist."""
+
+    @abc.abstractmethod
+    def delete_stream(self, stream: str) -> None:
+        """Soft-delete: the stream reads as not found; appending again starts it afresh
+        with revisions continuing after the old ones (EventStoreDB semantics)."""
+
+    @abc.abstractmethod
+    def truncate_stream(self, stream: str, before_revision: int) -> None:
+        """Hide the stream's events below `before_revision` from `read_stream`."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and background threads."""
+
+    # Catch-up subscriptions are built on the primitives above, identically for every adapter.
+
+    def subscribe_all(
+        self,
+        after: int = 0,
+        *,
+        types: Iterable[str] | None = None,
+        batch: int = 500,
+        idle_timeout: float = 1.0,
+        stop: StopSignal | None = None,
+    ) -> Iterator[RecordedEvent]:
+        """Follow `$all` from `after`: yields every later event once, in position order,
+        then waits for new ones. Ends when `stop` is set."""
+        wanted = frozenset(types) if types is not None else None
+        position = after
+        while stop is None or not stop.is_set():
+            # Taken before reading: with a filter, a short page proves nothing wanted lies
+            # at or below this horizon, so waiting can start from there.
+            horizon = self.last_position() if wanted is not None else position
+            page = self.read_all(position, types=wanted, limit=batch)
+            for event in page:
+                position = event.position
+                yield event
+            if len(page) < batch:
+                position = max(position, horizon)
+                self.wait_for_events(position, idle_timeout)
+
+    def subscribe_stream(
+        self,
+        stream: str,
+        from_revision: int = 0,
+        *,
+        idle_timeout: float = 1.0,
+        stop: StopSignal | None = None,
+    ) -> Iterator[RecordedEvent]:
+        """Follow one stream from `from_revision` (inclusive). Ends when `stop` is set."""
+        revision = from_revision
+        while stop is None or not stop.is_set():
+            position = self.last_position()
+            version = self.stream_version(stream)
+            if version is not None and version >= revision:
+                for event in self.read_stream(stream, revision):
+                    revision = event.revision + 1
+                    yield event
+                continue
+            self.wait_for_events(position, idle_timeout)
+
+
+class StopSignal(Protocol):
+    """Anything with `is_set()`, such as `threading.Event`."""
+
+    def is_set(self) -> bool:
+        """True once the subscriber should stop."""
+        ...

@@ -1,0 +1,214 @@
+"""RPC payloads of the identity service: what a gateway may ask, validated and normalised."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from contracts.fields import BirthDate, Mobile, NationalCode, NationalId, OptionalText, Text
+from contracts.identity import Company
+from contracts.rpc import Payload
+
+Client = Annotated[str, Field(min_length=1, max_length=64)]
+Ticket = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+Code = Annotated[Text, Field(pattern=r"^\d{4,8}$")]
+
+
+class CompanyInput(Payload):
+    """A legal entity as typed on a form."""
+
+    company_name: Text = Field(min_length=2, max_length=200)
+    national_id: NationalId
+    economic_code: OptionalText = None
+    capacity: Literal["owner", "representative", "attorney"] = "owner"
+
+    @model_validator(mode="after")
+    def _economic_code(self) -> CompanyInput:
+        if self.economic_code == "":
+            self.economic_code = None
+        if self.economic_code is not None and not re.fullmatch(r"\d{10,14}", self.economic_code):
+            raise ValueError("invalid_economic_code")
+        return self
+
+    def value(self) -> Company:
+        """As the event value."""
+        return Company(**self.model_dump(exclude={"command_id"}))
+
+
+class RegistryInquiry(Payload):
+    """Seed 000's «استعلام»: national code and birth date."""
+
+    national_code: NationalCode
+    birth_date: BirthDate
+    client: Client = "unknown"
+
+
+class StartRegistration(Payload):
+    """Both ways of registering: `registry` (seed 000) fills names from the civil registry;
+    `mobile` (seed 001) takes them as typed and checks the mobile with Shahkar afterwards."""
+
+    method: Literal["registry", "mobile"]
+    national_code: NationalCode
+    birth_date: BirthDate
+    mobile: Mobile
+    first_name: Text | None = Field(default=None, max_length=100)
+    last_name: Text | None = Field(default=None, max_length=100)
+    password: str = Field(max_length=200)
+    kind: Literal["natural", "legal"] = "natural"
+    company: CompanyInput | None = None
+    client: Client = "unknown"
+
+    @model_validator(mode="after")
+    def _fields(self) -> StartRegistration:
+        if self.method == "mobile" and not (self.first_name and self.last_name):
+            raise ValueError("invalid_input")
+        if self.kind == "legal" and self.company is None:
+            raise ValueError("invalid_national_id")
+        return self
+
+
+class CodeAnswer(Payload):
+    """The one-time code the user typed for a ticket."""
+
+    ticket: Ticket
+    code: Code
+    client: Client = "unknown"
+
+
+class RequestLoginCode(Payload):
+    """One-time-code login by national code (seed 001) or by mobile (seed 002, after a captcha)."""
+
+    national_code: NationalCode | None = None
+    mobile: Mobile | None = None
+    client: Client = "unknown"
+    captcha_ok: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> RequestLoginCode:
+        if (self.national_code is None) == (self.mobile is None):
+            raise ValueError("invalid_input")
+        return self
+
+
+class PasswordLogin(Payload):
+    """Login by national code and password."""
+
+    national_code: NationalCode
+    password: str = Field(max_length=200)
+    client: Client = "unknown"
+    captcha_ok: bool = False
+
+
+class RequestReset(Payload):
+    """Forgotten password: the code goes to the account's mobile, if the pair matches."""
+
+    national_code: NationalCode
+    mobile: Mobile
+    client: Client = "unknown"
+    captcha_ok: bool = False
+
+
+class ResetPassword(CodeAnswer):
+    """A new password, proven by the code sent to the account's mobile."""
+
+    new_password: str = Field(max_length=200)
+
+
+class ChangePassword(Payload):
+    """A signed-in user changes their password."""
+
+    account_id: str
+    current_password: str = Field(max_length=200)
+    new_password: str = Field(max_length=200)
+    client: Client = "unknown"
+
+
+class UpdateProfile(Payload):
+    """Editable contact details; names only while not verified by the registry or an officer."""
+
+    account_id: str
+    email: Text | None = Field(default=None, max_length=200)
+    address: Text | None = Field(default=None, max_length=500)
+    landline: Text | None = Field(default=None, max_length=20)
+    first_name: Text | None = Field(default=None, max_length=100)
+    last_name: Text | None = Field(default=None, max_length=100)
+    company: CompanyInput | None = None
+
+
+class ChangeMobile(Payload):
+    """Start proving a new mobile (a code goes to the new number)."""
+
+    account_id: str
+    mobile: Mobile
+    client: Client = "unknown"
+
+
+class RegistryCheck(Payload):
+    """A seed-001 account asks the civil registry to verify it (level 3)."""
+
+    account_id: str
+    birth_date: BirthDate
+    client: Client = "unknown"
+
+
+class UploadedFile(Payload):
+    """A scan sent through RPC (base64, as JSON carries no bytes)."""
+
+    purpose: Literal["national_card", "birth_certificate", "power_of_attorney"]
+    name: Text = Field(min_length=1, max_length=200)
+    content_base64: str = Field(max_length=8_000_000)
+
+
+class SubmitVerification(Payload):
+    """The identity-verification form (seed 004), first round or a resubmission."""
+
+    account_id: str
+    father_name: Text | None = Field(default=None, max_length=100)
+    note: Text | None = Field(default=None, max_length=2000)
+    files: list[UploadedFile] = Field(default_factory=list, max_length=3)
+
+
+class Decide(Payload):
+    """A desk officer's decision on a verification case."""
+
+    case_id: str = Field(min_length=1, max_length=64)
+    officer: str = Field(min_length=1, max_length=100)
+    decision: Literal["approve", "reject"]
+    reason: Text | None = Field(default=None, max_length=2000)
+
+
+class StaffLogin(Payload):
+    """Staff login, first step: national code and password (a code follows by SMS)."""
+
+    national_code: NationalCode
+    password: str = Field(max_length=200)
+    client: Client = "unknown"
+    captcha_ok: bool = False
+
+
+class CreateStaff(Payload):
+    """An administrator creates a staff account with an initial password."""
+
+    admin: str = Field(min_length=1, max_length=100)
+    national_code: NationalCode
+    full_name: Text = Field(min_length=2, max_length=200)
+    mobile: Mobile
+    password: str = Field(max_length=200)
+
+
+class Grant(Payload):
+    """An administrator grants (or revokes) a role."""
+
+    admin: str = Field(min_length=1, max_length=100)
+    account_id: str = Field(min_length=1, max_length=64)
+    role: Literal["desk_officer", "clerk", "representative", "admin"]
+    province: Annotated[str | None, Field(pattern=r"^[a-z][a-z\-]*$", max_length=50)] = None
+    unit: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+
+    @model_validator(mode="after")
+    def _scope(self) -> Grant:
+        if (self.role == "clerk" and not self.province) or (self.role == "representative" and not self.unit):
+            raise ValueError("role_scope_required")
+        return self

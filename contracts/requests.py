@@ -1,0 +1,262 @@
+"""Events of the citizen's requests (written by `services/requests`).
+
+RequestSubmitted v1 (the walking skeleton) carried a natural person's national code, name and
+mobile, a province, a subject and a text. v2 adds the applicant's kind and details, the
+organisational unit and service, the form used, attachments and the visit to the organisation;
+v1 is read as v2 through the upcaster below.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from contracts.errors import register_messages
+from contracts.events import Event, Value, registry
+from contracts.persian import normalize_text
+from contracts.rpc import Payload
+
+
+class Applicant(Value):
+    """Who filed the request: a natural person (حقیقی) or a legal entity (حقوقی) through its
+    owner or representative (whose national code, name and mobile are the person fields)."""
+
+    kind: Literal["natural", "legal"] = "natural"
+    national_code: str = Field(pattern=r"^\d{10}$")
+    full_name: str = Field(min_length=1, max_length=200)
+    mobile: str = Field(pattern=r"^09\d{9}$")
+    father_name: str | None = None
+    birth_date: str | None = None  # Jalali, yyyy/mm/dd
+    landline: str | None = None
+    email: str | None = None
+    address: str | None = None
+    company_name: str | None = None
+    company_national_id: str | None = Field(default=None, pattern=r"^\d{11}$")
+    account_id: str | None = None  # the signed-in account that filed it, when there is one
+
+
+class AttachmentRef(Value):
+    """A stored file: the event keeps its reference and content hash, never its bytes."""
+
+    attachment_id: str
+    name: str
+    media_type: str
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class Visit(Value):
+    """The applicant's earlier visit to the organisation (seed 003, step five)."""
+
+    unit: str | None = None
+    officer: str | None = None
+    officer_title: str | None = None
+    visit_date: str | None = None
+    previous_result: str | None = None
+    description: str | None = None
+
+
+@registry.event("RequestSubmitted", 2)
+class RequestSubmitted(Event):
+    """A citizen sent a request (ثبت و ارسال); it now has its tracking code.
+
+    `province` names the secretariat whose inbox receives it; `unit` and `service_id` come from
+    the catalogue when the request was filed for a catalogue service.
+    """
+
+    request_id: str
+    tracking_code: str
+    applicant: Applicant
+    province: str
+    subject: str = Field(max_length=200)
+    text: str
+    submitted_at: str
+    form: Literal["letter", "wizard", "api"] = "api"
+    unit: str | None = None
+    service_id: str | None = None
+    service_name: str | None = None
+    attachments: tuple[AttachmentRef, ...] = ()
+    visit: Visit | None = None
+
+
+@registry.upcaster("RequestSubmitted", 1)
+def _request_submitted_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    applicant = dict(data["applicant"])
+    applicant.setdefault("kind", "natural")
+    return {**data, "applicant": applicant, "form": "api"}
+
+
+@registry.event("RequestResubmitted", 1)
+class RequestResubmitted(Event):
+    """The citizen corrected a request the secretariat returned, and sent it again."""
+
+    request_id: str
+    subject: str = Field(max_length=200)
+    text: str
+    attachments: tuple[AttachmentRef, ...] = ()
+    resubmitted_at: str
+
+
+@registry.event("TrackingCodeIssued", 1, terminal=True)
+class TrackingCodeIssued(Event):
+    """Reserves a tracking code for one request, so no two requests ever share one."""
+
+    tracking_code: str
+    request_id: str
+
+
+@registry.event("DraftSaved", 1)
+class DraftSaved(Event):
+    """The citizen saved what they typed so far (ثبت موقت, or moving between wizard steps).
+
+    A draft's id becomes its request's id when it is submitted; `fields` holds every form field
+    as typed (the whole draft, not a difference), `step` the wizard step the citizen was on.
+    """
+
+    draft_id: str
+    account_id: str
+    service_id: str
+    form: Literal["wizard", "letter"]
+    step: int = Field(ge=1, le=6)
+    fields: dict[str, str]
+    attachments: tuple[AttachmentRef, ...] = ()
+    saved_at: str
+
+
+@registry.event("DraftDiscarded", 1)
+class DraftDiscarded(Event):
+    """The citizen threw a draft away."""
+
+    draft_id: str
+    account_id: str
+    discarded_at: str
+
+
+# -- RPC payloads of the citizen's journey (gateway → services/requests) --------------------
+
+WIZARD_STEPS = (
+    "پیش مقدمه سامانه",
+    "مشخصات درخواست",
+    "ضمائم درخواست",
+    "مشخصات ارباب رجوع",
+    "مراجعه به سازمان",
+    "بررسی و ثبت نهایی",
+)
+"""The six steps of seed 003's wizard, in order (step numbers start at 1)."""
+PREVIOUS_RESULTS = (
+    "مراجعه قبلی نداشته‌ام",
+    "نتیجه‌ای دریافت نکردم",
+    "پاسخ ناقص دریافت کردم",
+    "به واحد دیگری ارجاع داده شدم",
+)
+"""The choices of «نتیجه مراجعه قبلی در صورت وجود» (seed 003, step five)."""
+
+MAX_UPLOAD_BYTES = 1024 * 1024
+"""The largest file any catalogue rule allows (seed 002: 1 MB); uploads travel base64 over RPC."""
+
+ACCOUNT = Field(min_length=1, max_length=100)
+DRAFT_ID = Field(pattern=r"^[0-9a-f]{32}$")
+
+
+class StartDraft(Payload):
+    """A signed-in citizen ticked the consent box of a service and starts filing it."""
+
+    account_id: str = ACCOUNT
+    service_id: str = Field(pattern=r"^\d{11}$")
+    consent: bool
+    assurance_level: int = Field(default=0, ge=0, le=3)
+    prefill: dict[str, str] = {}
+
+
+class SaveDraft(Payload):
+    """What the citizen typed on one page of the draft (kept whatever the rules say); `check`
+    names the rules to check now: one wizard step, "all" before the final submit, or "none"
+    for a plain ثبت موقت."""
+
+    draft_id: str = DRAFT_ID
+    account_id: str = ACCOUNT
+    step: int = Field(ge=1, le=6)
+    fields: dict[str, str]
+    check: Literal["none", "step", "all"] = "step"
+    move: Literal["stay", "next", "back"] = "stay"
+    """Where the citizen goes after saving: "next" only when the checked rules pass."""
+
+    @field_validator("fields")
+    @classmethod
+    def _normalise(cls, value: dict[str, str]) -> dict[str, str]:
+        return {key[:50]: normalize_text(text)[:4000] for key, text in list(value.items())[:40]}
+
+
+class AddAttachment(Payload):
+    """A file for the draft, as base64 (the service checks its real type and its size)."""
+
+    draft_id: str = DRAFT_ID
+    account_id: str = ACCOUNT
+    name: str = Field(min_length=1, max_length=200)
+    content_base64: str = Field(max_length=(MAX_UPLOAD_BYTES * 4) // 3 + 8)
+
+
+class RemoveAttachment(Payload):
+    """The citizen takes a file off the draft."""
+
+    draft_id: str = DRAFT_ID
+    account_id: str = ACCOUNT
+    attachment_id: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class SubmitDraft(Payload):
+    """ثبت و ارسال: the draft becomes a request with a tracking code."""
+
+    draft_id: str = DRAFT_ID
+    account_id: str = ACCOUNT
+    assurance_level: int = Field(ge=0, le=3)
+
+
+class DiscardDraft(Payload):
+    """The citizen deletes a draft."""
+
+    draft_id: str = DRAFT_ID
+    account_id: str = ACCOUNT
+
+
+class Resubmit(Payload):
+    """The citizen corrected a request the secretariat returned."""
+
+    request_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    account_id: str = ACCOUNT
+    subject: str = Field(min_length=2, max_length=200)
+    text: str = Field(min_length=1, max_length=4000)
+    remove_attachments: tuple[str, ...] = ()
+    file_name: str | None = Field(default=None, min_length=1, max_length=200)
+    file_base64: str | None = Field(default=None, max_length=(MAX_UPLOAD_BYTES * 4) // 3 + 8)
+    """A corrected file to add (the service's attachment rules apply)."""
+
+    @field_validator("subject", "text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return normalize_text(value)
+
+
+register_messages(
+    {
+        "draft_not_found": (404, "پیش‌نویسی با این مشخصات یافت نشد."),
+        "draft_submitted": (409, "این پیش‌نویس پیش‌تر ثبت و ارسال شده است؛ آن را در کارتابل خود ببینید."),
+        "draft_incomplete": (422, "برخی از اطلاعات درخواست کامل نیست؛ موارد مشخص‌شده را اصلاح کنید."),
+        "attachment_too_large": (422, "حجم فایل بیش از حد مجاز است."),
+        "attachment_bad_type": (422, "فرمت فایل معتبر نمی باشد!"),
+        "attachment_disguised": (422, "نوع واقعی فایل با پسوند آن یکی نیست؛ فایل معتبر نمی باشد!"),
+        "attachment_too_many": (422, "تعداد فایل‌های پیوست بیش از حد مجاز است."),
+        "attachment_required": (422, "پیوست کردن فایل درخواست الزامی است."),
+        "attachment_empty": (422, "فایل انتخاب‌شده خالی است."),
+        "assurance_too_low": (
+            403,
+            "برای ثبت این درخواست، سطح احراز هویت شما کافی نیست؛ ابتدا احراز هویت خود را تکمیل کنید.",
+        ),
+        "not_returned": (409, "این درخواست برای اصلاح به شما بازگردانده نشده است."),
+        "track_limited": (
+            429,
+            "تعداد جستجوهای شما بیش از حد مجاز است؛ لطفاً پانزده دقیقه دیگر دوباره تلاش کنید.",
+        ),
+    }
+)

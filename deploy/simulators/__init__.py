@@ -1,0 +1,1 @@
+"""Simulators of the systems Pishkhan talks to but cannot reach from here."""

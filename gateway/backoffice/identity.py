@@ -1,0 +1,205 @@
+"""Staff pages of identity: login (password, then a one-time code), the desk officer's cartable of
+identity-verification cases, and the administrator's staff accounts and roles."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from gateway.common import ApiError, call, form_data
+from gateway.web.auth import require_staff, sign_in
+from gateway.web.signin import (
+    PASS_THROUGH,
+    captcha_valid,
+    client_address,
+    message,
+    new_captcha,
+    principal_from,
+    safe_next,
+)
+from gateway.web.templates import render
+
+PENDING = "staff_pending"
+ROLE_LABELS = {
+    "desk_officer": "مسئول میز خدمت",
+    "clerk": "کارشناس دبیرخانه",
+    "representative": "پیگیری کننده (نماینده حوزه تخصصی)",
+    "admin": "مدیر سامانه",
+}
+
+
+def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    context.setdefault("values", {})
+    context.setdefault("notice", request.session.pop("identity_notice", None))
+    context["role_labels"] = ROLE_LABELS
+    return render(request, f"identity/{name}", context, status_code=status_code)
+
+
+def refused(request: Request, name: str, error: ApiError, **context: Any) -> Response:
+    if error.code in PASS_THROUGH:
+        raise error
+    return page(request, name, 422, error=message(error), **context)
+
+
+async def login(request: Request) -> Response:
+    nxt = safe_next(request.query_params.get("next"), "/identity/home")
+    show_captcha = bool(request.session.get("identity_captcha"))
+    if request.method == "GET":
+        captcha = new_captcha(request) if show_captcha else None
+        return page(request, "login.html", next=nxt, captcha=captcha)
+    fields = await form_data(request)
+    body = {
+        "national_code": fields.get("national_code", ""),
+        "password": fields.get("password", ""),
+        "client": client_address(request),
+        "captcha_ok": show_captcha and captcha_valid(request, fields.get("captcha")),
+    }
+    values = {"national_code": fields.get("national_code", "")}
+    try:
+        result = await call(request, "identity", "staff_login_start", body)
+    except ApiError as error:
+        request.session["identity_captcha"] = True
+        return refused(request, "login.html", error, next=nxt, captcha=new_captcha(request), values=values)
+    request.session[PENDING] = {"ticket": result["ticket"], "next": nxt}
+    sent = result["sms_sent"]
+    request.session["identity_notice"] = (
+        "کد ورود با اعتبار ۵ دقیقه به تلفن همراه شما پیامک شد." if sent else message(ApiError("sms_failed"))
+    )
+    return RedirectResponse("/login/code", status_code=303)
+
+
+async def login_code(request: Request) -> Response:
+    state = request.session.get(PENDING)
+    if not state:
+        return RedirectResponse("/login", status_code=303)
+    if request.method == "GET":
+        return page(request, "code.html")
+    fields = await form_data(request)
+    if fields.get("action") == "resend":
+        try:
+            result = await call(request, "identity", "resend_code", state["ticket"], client_address(request))
+        except ApiError as error:
+            return refused(request, "code.html", error)
+        request.session[PENDING] = {**state, "ticket": result["ticket"]}
+        return page(request, "code.html", notice="کد تازه ارسال شد.")
+    body = {"ticket": state["ticket"], "code": fields.get("code", ""), "client": client_address(request)}
+    try:
+        result = await call(request, "identity", "staff_login_finish", body)
+    except ApiError as error:
+        return refused(request, "code.html", error)
+    sign_in(request, principal_from(result))
+    return RedirectResponse(safe_next(state.get("next"), "/identity/home"), status_code=303)
+
+
+async def home(request: Request) -> Response:
+    """Where a staff member lands: links to what their roles allow."""
+    user = require_staff(request)
+    return page(request, "home.html", staff=user)
+
+
+async def cartable(request: Request) -> Response:
+    require_staff(request, "desk_officer")
+    status = request.query_params.get("status", "submitted")
+    if status not in ("submitted", "approved", "rejected"):
+        status = "submitted"
+    cases = await call(request, "identity", "cartable", status)
+    return page(request, "cartable.html", cases=cases, status=status)
+
+
+async def case(request: Request) -> Response:
+    user = require_staff(request, "desk_officer")
+    case_id = request.path_params["case_id"]
+    detail = await call(request, "identity", "case", case_id)
+    if request.method == "GET":
+        return page(request, "case.html", case=detail)
+    fields = await form_data(request)
+    body = {
+        "case_id": case_id,
+        "officer": user.account_id,
+        "decision": fields.get("decision", ""),
+        "reason": fields.get("reason") or None,
+    }
+    try:
+        await call(request, "identity", "decide_verification", body)
+    except ApiError as error:
+        return refused(request, "case.html", error, case=detail, values=fields)
+    done = (
+        "هویت متقاضی تایید شد." if body["decision"] == "approve" else "درخواست برای اصلاح به متقاضی بازگشت."
+    )
+    request.session["identity_notice"] = done
+    return RedirectResponse("/identity/cartable", status_code=303)
+
+
+async def case_file(request: Request) -> Response:
+    require_staff(request, "desk_officer")
+    found = await call(
+        request,
+        "identity",
+        "attachment",
+        request.path_params["case_id"],
+        request.path_params["attachment_id"],
+    )
+    return Response(
+        base64.b64decode(found["content_base64"]),
+        media_type=found["media_type"],
+        headers={"Content-Disposition": "inline", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+async def staff(request: Request) -> Response:
+    user = require_staff(request, "admin")
+    people = await call(request, "identity", "staff_list")
+    if request.method == "GET":
+        return page(request, "staff.html", people=people)
+    fields = await form_data(request)
+    body = {
+        "admin": user.account_id,
+        **{k: fields.get(k, "") for k in ("national_code", "full_name", "mobile", "password")},
+    }
+    try:
+        await call(request, "identity", "create_staff", body)
+    except ApiError as error:
+        values = {k: v for k, v in fields.items() if k != "password"}
+        return refused(request, "staff.html", error, people=people, values=values)
+    request.session["identity_notice"] = "حساب کارمند ساخته شد؛ اکنون نقش او را تعیین کنید."
+    return RedirectResponse("/identity/staff", status_code=303)
+
+
+async def roles(request: Request) -> Response:
+    user = require_staff(request, "admin")
+    fields = await form_data(request)
+    body = {
+        "admin": user.account_id,
+        "account_id": request.path_params["account_id"],
+        "role": fields.get("role", ""),
+        "province": fields.get("province") or None,
+        "unit": fields.get("unit") or None,
+    }
+    method = "revoke_role" if fields.get("action") == "revoke" else "grant_role"
+    try:
+        await call(request, "identity", method, body)
+    except ApiError as error:
+        people = await call(request, "identity", "staff_list")
+        return refused(request, "staff.html", error, people=people)
+    request.session["identity_notice"] = "نقش‌های کارمند به‌روز شد."
+    return RedirectResponse("/identity/staff", status_code=303)
+
+
+routes: list[BaseRoute] = [
+    Route("/login", login, methods=["GET", "POST"], include_in_schema=False),
+    Route("/login/code", login_code, methods=["GET", "POST"], include_in_schema=False),
+    Route("/identity/home", home, methods=["GET"], include_in_schema=False),
+    Route("/identity/cartable", cartable, methods=["GET"], include_in_schema=False),
+    Route("/identity/cases/{case_id}", case, methods=["GET", "POST"], include_in_schema=False),
+    Route(
+        "/identity/cases/{case_id}/files/{attachment_id}", case_file, methods=["GET"], include_in_schema=False
+    ),
+    Route("/identity/staff", staff, methods=["GET", "POST"], include_in_schema=False),
+    Route("/identity/staff/{account_id}/roles", roles, methods=["POST"], include_in_schema=False),
+]
+schemas: dict[str, type[BaseModel]] = {}

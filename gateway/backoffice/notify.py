@@ -1,0 +1,133 @@
+"""The back office's view of notify: every message with its status (a list with filters and a
+page per request) and the administrator's SMS templates, versioned per organisation."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from contracts.errors import MESSAGES
+from contracts.notify import ChangeTemplate
+from gateway.backoffice.secretariat_api import staff_of
+from gateway.common import ApiError, call, form_data, payload, validated
+from gateway.web.auth import require_staff
+from gateway.web.templates import render
+
+VIEWERS = ("admin", "clerk", "desk_officer")
+EVERY_MESSAGE = ("admin", "desk_officer")  # not bound to a province; a clerk sees their own requests' SMS
+FILTERS = ("status", "template", "channel", "to", "request_id", "organisation")
+STATUSES = {
+    "queued": "در صف",
+    "dispatching": "در حال ارسال",
+    "deferred": "خطای موقت؛ تلاش دوباره",
+    "sent": "ارسال شد",
+    "delivered": "رسیده به گیرنده",
+    "permanent_failure": "ناموفق (دائمی)",
+    "technical_failure": "ناموفق (فنی)",
+}
+CHANNELS = {"sms": "پیامک", "email": "رایانامه"}
+PAGE = 50
+MAX_OFFSET = 10**9
+
+
+def _filters(request: Request) -> dict[str, str]:
+    return {k: v.strip() for k, v in request.query_params.items() if k in FILTERS and v.strip()}
+
+
+async def _allowed(request: Request, request_id: str | None) -> None:
+    """A clerk reads only the messages of one request of their own secretariat (SMS carry
+    tracking codes and mobiles); administrators and desk officers read them all."""
+    if require_staff(request, *VIEWERS).has_role(*EVERY_MESSAGE):
+        return
+    if not request_id:
+        raise ApiError("forbidden")
+    await call(request, "secretariat", "case_file", request_id, staff_of(request))  # 404 outside scope
+
+
+async def message_list(request: Request) -> Response:
+    """Messages, newest first, filtered by status, template, channel, recipient or request."""
+    filters = _filters(request)
+    await _allowed(request, filters.get("request_id"))
+    typed = request.query_params.get("offset", "")
+    offset = min(int(typed), MAX_OFFSET) if typed.isdigit() else 0  # beyond a bigint the database fails
+    page = await call(request, "notify", "message_list", filters, PAGE, offset)
+    templates = await call(request, "notify", "templates", "*")
+    context = {"page": page, "filters": filters, "offset": offset, "size": PAGE, "templates": templates}
+    return render(request, "notify/messages.html", {**context, "statuses": STATUSES, "channels": CHANNELS})
+
+
+async def request_messages(request: Request) -> Response:
+    """Every message about one request, with its life cycle's last state."""
+    request_id = request.path_params["request_id"]
+    await _allowed(request, request_id)
+    items = await call(request, "notify", "messages", request_id)
+    context = {"request_id": request_id, "items": items, "statuses": STATUSES, "channels": CHANNELS}
+    return render(request, "notify/request.html", context)
+
+
+async def templates_page(request: Request) -> Response:
+    """The templates of one organisation ("*" = the default of every organisation)."""
+    admin = require_staff(request, "admin")
+    organisation = request.query_params.get("organisation", "*").strip() or "*"
+    error, typed = None, {}
+    if request.method == "POST":
+        form = await form_data(request)
+        organisation = form.get("organisation", "*").strip() or "*"
+        typed = {"template": form.get("template", ""), "text": form.get("text", "")}
+        body = {**typed, "organisation": organisation, "admin": admin.account_id}
+        try:
+            await call(request, "notify", "change_template", validated(ChangeTemplate, body))
+            target = f"/notify/templates?organisation={organisation}&saved={typed['template']}"
+            return RedirectResponse(target, status_code=303)
+        except ApiError as refused:
+            error = MESSAGES.get(refused.code, MESSAGES["invalid_input"])[1]
+    items = await call(request, "notify", "templates", organisation)
+    notice = (
+        "قالب ذخیره شد؛ پیامک‌های بعدی با متن تازه فرستاده می‌شوند."
+        if request.query_params.get("saved")
+        else None
+    )
+    context = {"items": items, "organisation": organisation, "typed": typed, "error": error, "notice": notice}
+    return render(request, "notify/templates.html", context, status_code=422 if error else 200)
+
+
+async def api_messages(request: Request) -> JSONResponse:
+    """
+    summary: Messages with their status, newest first
+    parameters:
+      - {name: status, in: query, required: false, schema: {type: string}}
+      - {name: template, in: query, required: false, schema: {type: string}}
+      - {name: channel, in: query, required: false, schema: {type: string, enum: [sms, email]}}
+      - {name: to, in: query, required: false, schema: {type: string}}
+      - {name: request_id, in: query, required: false, schema: {type: string}}
+    responses:
+      200: {description: "items, total and the count per status"}
+    """
+    filters = _filters(request)
+    await _allowed(request, filters.get("request_id"))
+    return JSONResponse(await call(request, "notify", "message_list", filters, PAGE, 0))
+
+
+async def api_change_template(request: Request) -> JSONResponse:
+    """
+    summary: Set a new version of one template's text (administrators)
+    requestBody: {content: {application/json: {schema: {$ref: "#/components/schemas/ChangeTemplate"}}}}
+    responses:
+      201: {description: the template's new version}
+      422: {description: an unknown value in the text (invalid_template)}
+    """
+    admin = require_staff(request, "admin")
+    body = await payload(request, ChangeTemplate, admin=admin.account_id)
+    return JSONResponse(await call(request, "notify", "change_template", body), status_code=201)
+
+
+routes: list[BaseRoute] = [
+    Route("/notify/messages", message_list, methods=["GET"], include_in_schema=False),
+    Route("/notify/requests/{request_id}", request_messages, methods=["GET"], include_in_schema=False),
+    Route("/notify/templates", templates_page, methods=["GET", "POST"], include_in_schema=False),
+    Route("/api/notify/messages", api_messages, methods=["GET"]),
+    Route("/api/notify/templates", api_change_template, methods=["POST"]),
+]
+schemas: dict[str, type[BaseModel]] = {"ChangeTemplate": ChangeTemplate}

@@ -1,0 +1,170 @@
+"""The citizen's pages for following requests: the cartable, one request with its timeline,
+replies and history, the printable reply, correction and resubmission, and public tracking.
+
+Public tracking is limited per client address (in this gateway process): each failed look-up
+counts, and once `TRACK_ATTEMPTS` (default 20 per 600 seconds) is reached the address is told
+in Persian to wait, so tracking codes cannot be enumerated.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from typing import Any
+from urllib.parse import quote
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from contracts.catalogue import PROVINCES
+from contracts.errors import MESSAGES
+from contracts.requests import MAX_UPLOAD_BYTES
+from gateway.citizen.requests_labels import FOLDERS, HISTORY, STATUS, timeline
+from gateway.citizen.requests_limits import AttemptLimiter
+from gateway.common import ApiError, call, form_data
+from gateway.web.auth import require_citizen
+from gateway.web.templates import render
+from infra.attachments import clean_file_name
+
+LABELS = {"status": STATUS, "history": HISTORY, "folders": FOLDERS, "provinces": PROVINCES}
+
+
+def _limiter() -> AttemptLimiter:
+    count, _, seconds = os.environ.get("TRACK_ATTEMPTS", "20/600").partition("/")
+    return AttemptLimiter(int(count), float(seconds or 600))
+
+
+LIMITER = _limiter()
+
+
+def client_address(request: Request) -> str:
+    """Who is asking, as far as this gateway can tell."""
+    return request.client.host if request.client else "unknown"
+
+
+async def cartable(request: Request) -> Response:
+    """The citizen's cartable: awaiting action / in progress / done."""
+    user = require_citizen(request)
+    folder = request.query_params.get("folder", "progress")
+    if folder not in FOLDERS:
+        folder = "progress"
+    view = await call(request, "requests", "cartable", user.account_id, folder)
+    return render(request, "requests/cartable.html", {"view": view, **LABELS})
+
+
+async def detail(request: Request, error: str | None = None, status: int = 200) -> Response:
+    """One request: what was filed, its status, the workflow as a timeline, replies, history."""
+    user = require_citizen(request)
+    view = await call(
+        request, "requests", "request_detail", user.account_id, request.path_params["request_id"]
+    )
+    context = {"r": view, "steps": timeline(view["history"]), "error": error, **LABELS}
+    return render(request, "requests/detail.html", context, status)
+
+
+async def reply(request: Request) -> Response:
+    """One reply, printable as seed 003 shows it."""
+    user = require_citizen(request)
+    view = await call(
+        request, "requests", "request_detail", user.account_id, request.path_params["request_id"]
+    )
+    found = next((r for r in view["replies"] if r["reply_id"] == request.path_params["reply_id"]), None)
+    if found is None:
+        raise ApiError("request_not_found")
+    return render(request, "requests/reply.html", {"r": view, "reply": found, **LABELS})
+
+
+async def resubmit(request: Request) -> Response:
+    """The citizen corrected a returned request and sends it again."""
+    user = require_citizen(request)
+    fields = await form_data(request)
+    body: dict[str, Any] = {
+        "request_id": request.path_params["request_id"],
+        "account_id": user.account_id,
+        "subject": fields.get("subject", ""),
+        "text": fields.get("text", ""),
+        "remove_attachments": [
+            key[7:] for key, value in fields.items() if key.startswith("remove_") and value
+        ],
+    }
+    upload = (await request.form()).get("file")  # parsed once by form_data, CSRF checked there
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            return await detail(request, f"حجم فایل «{upload.filename}» بیش از حد مجاز است.", 422)
+        body.update(file_name=clean_file_name(upload.filename), file_base64=base64.b64encode(data).decode())
+    try:
+        await call(request, "requests", "resubmit", body)
+    except ApiError as error:
+        if error.code not in ("invalid_input", "not_returned", "conflict") and not error.code.startswith(
+            "attachment_"
+        ):
+            raise
+        shown = (
+            error.detail if error.code.startswith("attachment_") and error.detail else MESSAGES[error.code][1]
+        )
+        return await detail(request, shown, 422)
+    return RedirectResponse(f"/requests/{body['request_id']}?resubmitted=1", status_code=303)
+
+
+async def attachment(request: Request) -> Response:
+    """A file of the citizen's own request."""
+    user = require_citizen(request)
+    params = request.path_params
+    found = await call(
+        request, "requests", "attachment", params["request_id"], user.account_id, params["attachment_id"]
+    )
+    disposition = f"attachment; filename*=UTF-8''{quote(found['name'], safe='')}"
+    return Response(
+        base64.b64decode(found["content_base64"]),
+        media_type=found["media_type"],
+        headers={"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"},
+    )
+
+
+async def track_page(request: Request) -> Response:
+    """The public tracking form."""
+    return render(request, "requests/track.html", {"form": {}, **LABELS})
+
+
+async def track(request: Request) -> Response:
+    """Status and steps by tracking code and mobile or national code; nothing personal."""
+    fields = await form_data(request)
+    form = {
+        "tracking_code": fields.get("tracking_code", ""),
+        "second_factor": fields.get("second_factor", ""),
+    }
+    address = client_address(request)
+    if LIMITER.blocked(address):
+        context = {"form": form, "error": MESSAGES["track_limited"][1], **LABELS}
+        return render(request, "requests/track.html", context, 429)
+    try:
+        view = await call(request, "requests", "public_track", form["tracking_code"], form["second_factor"])
+    except ApiError as error:
+        if error.code not in ("request_not_found", "invalid_tracking_code"):
+            raise
+        LIMITER.failed(address)
+        context = {"form": form, "error": MESSAGES[error.code][1], **LABELS}
+        return render(request, "requests/track.html", context, MESSAGES[error.code][0])
+    context = {"form": form, "found": view, "steps": timeline(view["history"]), **LABELS}
+    return render(request, "requests/track.html", context)
+
+
+def _routes() -> list[BaseRoute]:
+    pages: list[tuple[str, Any, str]] = [
+        ("/cartable", cartable, "GET"),
+        ("/requests/{request_id:str}", detail, "GET"),
+        ("/requests/{request_id:str}/replies/{reply_id:str}", reply, "GET"),
+        ("/requests/{request_id:str}/resubmit", resubmit, "POST"),
+        ("/requests/{request_id:str}/attachments/{attachment_id:str}", attachment, "GET"),
+        ("/track", track_page, "GET"),
+        ("/track", track, "POST"),
+    ]
+    return [
+        Route(path, endpoint, methods=[method], include_in_schema=False) for path, endpoint, method in pages
+    ]
+
+
+routes = _routes()

@@ -1,0 +1,268 @@
+"""What both gateways share: calling services, mapping their answers to HTTP, health, OpenAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from nameko.exceptions import RemoteError
+from pydantic import BaseModel, ValidationError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.schemas import SchemaGenerator
+from starlette.staticfiles import StaticFiles
+
+from contracts.errors import MESSAGES, DomainError
+from gateway.rpc import RpcPool, ServiceUnavailable, amqp_config
+from infra.nameko_glue import invalid_payload
+
+log = logging.getLogger(__name__)
+
+SERVICES = ("identity", "requests", "secretariat", "notify", "survey")
+
+
+class ApiError(Exception):
+    """An error answered as `{"error": {"code", "message", "detail"}}`."""
+
+    def __init__(self, code: str, detail: str | None = None) -> None:
+        self.code, self.detail = code, detail
+        super().__init__(code)
+
+
+def error_response(code: str, detail: str | None = None) -> JSONResponse:
+    """The JSON error body with the code's HTTP status and Persian message."""
+    if code not in MESSAGES:  # a service newer than this gateway: still a clean answer
+        code, detail = "internal_error", code
+    status, message = MESSAGES[code]
+    return JSONResponse({"error": {"code": code, "message": message, "detail": detail}}, status_code=status)
+
+
+async def call(request: Request, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
+    """Call a service through the app's proxy pool and unwrap its reply envelope."""
+    pool: RpcPool = request.app.state.rpc
+    reply = await run_in_threadpool(pool.call, service, method, *args, **kwargs)
+    if isinstance(reply, dict) and "ok" in reply:
+        if reply["ok"]:
+            return reply["result"]
+        error = reply["error"]
+        raise ApiError(error["code"], error.get("detail"))
+    return reply
+
+
+async def payload(request: Request, model: type[BaseModel], **extra: Any) -> dict[str, Any]:
+    """The JSON body validated by `model` (plus `extra` fields), or an `invalid_input` error.
+
+    A call made with a signed-in session cookie must carry the session's CSRF token in the
+    `X-CSRF-Token` header."""
+    _check_api_csrf(request)
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiError("invalid_input", "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError("invalid_input", "the body must be a JSON object")
+    return validated(model, {**body, **extra, **command_id(request)})
+
+
+def command_id(request: Request) -> dict[str, str]:
+    """The client's `Idempotency-Key` as the command id, when it sent one: a retry with the same
+    key records nothing twice. Without one, each call is a new command (the service derives its
+    ids from a fresh command id, which still makes an RPC redelivery harmless)."""
+    key = request.headers.get("idempotency-key")
+    return {"command_id": key} if key else {}
+
+
+def _check_api_csrf(request: Request) -> None:
+    from gateway.web.auth import current_user
+    from gateway.web.csrf import HEADER, csrf_valid
+
+    if current_user(request) is not None and not csrf_valid(request, request.headers.get(HEADER)):
+        raise ApiError("csrf_failed")
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    """A posted form's text fields, after checking its CSRF token (every form carries one)."""
+    from gateway.web.csrf import FORM_FIELD, csrf_valid
+
+    form = await request.form()
+    if not csrf_valid(request, str(form.get(FORM_FIELD) or "")):
+        raise ApiError("csrf_failed")
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def validated(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """`data` checked and normalised by `model`, or an `ApiError` naming the first bad field."""
+    try:
+        return model.model_validate(data).model_dump()
+    except ValidationError as error:
+        domain = invalid_payload(error)
+        raise ApiError(domain.code, domain.detail) from None
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """
+    summary: Whether every service answers
+    responses:
+      200: {description: every service answered}
+      503: {description: at least one service did not answer}
+    """
+    pool: RpcPool = request.app.state.health_rpc
+
+    async def ping(service: str) -> tuple[str, str]:
+        try:
+            await run_in_threadpool(pool.call, service, "ping")
+            return service, "ok"
+        except Exception as error:  # noqa: BLE001 - any failure is reported, not raised
+            return service, f"unavailable: {type(error).__name__}"
+
+    results = dict(await asyncio.gather(*(ping(s) for s in SERVICES)))
+    healthy = all(v == "ok" for v in results.values())
+    return JSONResponse(
+        {"status": "ok" if healthy else "degraded", "services": results},
+        status_code=200 if healthy else 503,
+    )
+
+
+def session_secret() -> str:
+    """`SESSION_SECRET`, else a random secret kept in `var/session-secret` (made once)."""
+    if os.environ.get("SESSION_SECRET"):
+        return os.environ["SESSION_SECRET"]
+    path = Path(os.environ.get("PISHKHAN_VAR", "var")) / "session-secret"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        with contextlib.suppress(FileExistsError), open(path, "x") as file:
+            file.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def wants_html(request: Request) -> bool:
+    """Pages get Persian HTML errors; the JSON API gets JSON."""
+    path = request.url.path
+    return not (path.startswith("/api/") or path in ("/healthz", "/openapi.json"))
+
+
+def build_app(
+    title: str,
+    routes: Sequence[BaseRoute],
+    schemas: dict[str, type[BaseModel]],
+    *,
+    name: str,
+    templates: Path | None = None,
+) -> Starlette:
+    """A gateway app with health, OpenAPI, sessions, pages, the RPC pools in its lifespan and
+    one error table."""
+    from gateway.web.auth import sign_out
+    from gateway.web.templates import make_templates, render
+
+    generator = SchemaGenerator({"openapi": "3.0.3", "info": {"title": title, "version": "1.0"}})
+
+    async def openapi(request: Request) -> Response:
+        """
+        summary: This API's OpenAPI document
+        responses:
+          200: {description: the document}
+        """
+        document = generator.get_schema(routes=request.app.routes)
+        document["components"] = {
+            "schemas": {name: model.model_json_schema() for name, model in schemas.items()}
+        }
+        return JSONResponse(document)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.rpc = RpcPool(amqp_config(), size=8, timeout=15)
+        app.state.health_rpc = RpcPool(amqp_config(), size=len(SERVICES), timeout=3)
+        await run_in_threadpool(app.state.rpc.start)
+        await run_in_threadpool(app.state.health_rpc.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(app.state.rpc.stop)
+            await run_in_threadpool(app.state.health_rpc.stop)
+
+    def answer(request: Request, code: str, detail: Any = None, status: int | None = None) -> Response:
+        if wants_html(request):
+            if code not in MESSAGES:
+                code, detail = "internal_error", code
+            return render(
+                request,
+                "error.html",
+                {"code": code, "message": MESSAGES[code][1]},
+                status_code=status or MESSAGES[code][0],
+            )
+        response = error_response(code, detail)
+        if status is not None:
+            response.status_code = status
+        return response
+
+    async def on_api_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, ApiError)
+        if error.code == "not_signed_in" and wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return answer(request, error.code, error.detail)
+
+    async def on_domain_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, DomainError)
+        return answer(request, error.code, error.detail)
+
+    async def on_unavailable(request: Request, error: Exception) -> Response:
+        log.warning("service unavailable: %s", error)
+        return answer(request, "service_unavailable")
+
+    async def on_http(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        if error.status_code == 404:
+            code = "page_not_found" if wants_html(request) else "request_not_found"
+        else:
+            code = "invalid_input"
+        return answer(request, code, error.detail, status=error.status_code)
+
+    async def on_unexpected(request: Request, error: Exception) -> Response:
+        log.error("unexpected error on %s", request.url.path, exc_info=error)
+        detail = error.exc_type if isinstance(error, RemoteError) else None
+        return answer(request, "internal_error", detail)
+
+    async def logout(request: Request) -> Response:
+        await form_data(request)
+        sign_out(request)
+        return RedirectResponse("/", status_code=303)
+
+    handlers: dict[Any, Callable[[Request, Exception], Any]] = {
+        ApiError: on_api_error,
+        DomainError: on_domain_error,
+        ServiceUnavailable: on_unavailable,
+        HTTPException: on_http,
+        Exception: on_unexpected,
+    }
+    all_routes = [
+        *routes,
+        Route("/logout", logout, methods=["POST"], include_in_schema=False),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+        Mount("/static", app=StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"),
+    ]
+    middleware = [
+        Middleware(
+            SessionMiddleware,
+            secret_key=session_secret(),
+            session_cookie=f"pishkhan_{name}",
+            max_age=8 * 3600,
+            same_site="lax",
+            https_only=os.environ.get("COOKIE_SECURE", "0") == "1",
+        )
+    ]
+    app = Starlette(routes=all_routes, lifespan=lifespan, exception_handlers=handlers, middleware=middleware)
+    app.state.templates = make_templates(*([templates] if templates else []))
+    return app

@@ -1,0 +1,1 @@
+"""What both gateways' Persian pages share: templates, sessions, CSRF and the signed-in user."""

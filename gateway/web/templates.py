@@ -1,0 +1,61 @@
+"""Jinja2 templates with Persian filters: digits, Jalali dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import jdatetime
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from contracts.persian import persian_digits
+from gateway.web.csrf import csrf_token
+
+TEMPLATES = Path(__file__).parent / "templates"
+TEHRAN = timezone(timedelta(hours=3, minutes=30))
+
+
+def jalali(value: str | datetime | None, with_time: bool = True) -> str:
+    """An ISO timestamp (or datetime) as a Jalali date in Tehran time with Persian digits."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = jdatetime.datetime.fromgregorian(datetime=moment.astimezone(TEHRAN))
+    text = local.strftime("%Y/%m/%d %H:%M" if with_time else "%Y/%m/%d")
+    return persian_digits(text)
+
+
+def fa(value: Any) -> str:
+    """Any value with Persian digits."""
+    return persian_digits("" if value is None else str(value))
+
+
+def directories(*extra: Path) -> list[Path]:
+    """The shared templates folder plus a gateway's own."""
+    return [*extra, TEMPLATES]
+
+
+def make_templates(*extra: Path) -> Jinja2Templates:
+    """A template set for a gateway: its own folder first, then the shared one."""
+    templates = Jinja2Templates(directory=directories(*extra))
+    templates.env.filters["fa"] = fa
+    templates.env.filters["jalali"] = jalali
+    templates.env.globals["csrf_token"] = csrf_token
+    return templates
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render `name` with the gateway's template set and the signed-in user."""
+    from gateway.web.auth import current_user
+
+    templates: Jinja2Templates = request.app.state.templates
+    values = {"user": current_user(request), **(context or {})}
+    response = templates.TemplateResponse(request, name, values, status_code=status_code)
+    return response  # type: ignore[no-any-return]

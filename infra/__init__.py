@@ -1,0 +1,1 @@
+"""What every service shares: event-store adapters, the projection runner, Nameko glue, config."""

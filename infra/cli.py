@@ -1,0 +1,310 @@
+"""`pishkhan`: operations on the event history.
+
+pishkhan replay [NAME ...] [--fresh]     rebuild read models into shadow tables, then switch
+pishkhan verify [NAME ...]               rebuild into scratch tables and compare with the live ones
+pishkhan audit SUBJECT [--format F]      a request's or account's history (table|jsonl|html|pdf)
+pishkhan export [--stream S ...]         events as JSON lines (stdout or -o FILE)
+pishkhan import FILE [--to URL]          JSON lines into a store (SQLite → PostgreSQL, …)
+pishkhan integrity [--backfill]          check the hash chain; name tampered events
+pishkhan parked [SERVICE ...]            parked events; --inspect/--retry/--skip ID
+pishkhan stats                           events per type and day, store size, projection lags
+
+NAME is a service (all its read models) or one projection (e.g. secretariat.inbox). The
+commands read the same environment variables as the services (EVENTSTORE_URL, DATABASE_URL,
+READMODEL_URL, PISHKHAN_VAR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from contracts.eventstore import EventStore
+from infra.db import Database, readmodel_url
+from infra.eventstore import open_store
+from infra.eventstore.sql import SqlEventStore
+from infra.ops import history, integrity, parked, report, stats, transfer
+from infra.ops.replay import replay_projection, verify_projection
+from infra.projections import Projection
+
+
+def _catalogue() -> dict[str, list[Projection]]:
+    from services.read_models import read_models
+
+    return read_models()
+
+
+def _chosen(names: list[str]) -> list[tuple[str, list[Projection]]]:
+    """(service, projections) for the given service or projection names; all when empty."""
+    known = _catalogue()
+    by_projection = {p.name: (service, p) for service, ps in known.items() for p in ps}
+    unknown = sorted(n for n in names if n not in known and n not in by_projection)
+    if unknown:
+        raise SystemExit(
+            f"unknown names: {', '.join(unknown)}; services: {', '.join(known)}; "
+            f"projections: {', '.join(by_projection)}"
+        )
+    chosen: dict[str, list[Projection]] = {}
+    for service, projections in known.items():
+        for projection in projections:
+            if not names or service in names or projection.name in names:
+                chosen.setdefault(service, []).append(projection)
+    return list(chosen.items())
+
+
+@contextlib.contextmanager
+def _store(url: str | None = None) -> Iterator[EventStore]:
+    store = open_store(url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextlib.contextmanager
+def _database(service: str) -> Iterator[Database]:
+    db = Database(readmodel_url(service))
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def replay(names: list[str], *, fresh: bool = False, batch: int = 500) -> None:
+    """Rebuild read models into shadow tables and switch them in (never sends an SMS)."""
+    with _store() as store:
+        for service, projections in _chosen(names):
+            with _database(service) as db:
+                for projection in projections:
+                    started = time.monotonic()
+                    result = replay_projection(store, db, projection, fresh=fresh, batch=batch)
+                    elapsed = time.monotonic() - started
+                    rate = result.applied / elapsed if elapsed else 0.0
+                    resumed = f", resumed from position {result.resumed_from}" if result.resumed_from else ""
+                    print(
+                        f"{service}: {projection.name}: {result.applied} events in {elapsed:.2f}s "
+                        f"({rate:,.0f}/s){resumed}; switched in at position {result.switched_at}"
+                    )
+
+
+def verify(names: list[str]) -> int:
+    """Compare each read model with a scratch rebuild; 1 when one differs."""
+    status = 0
+    with _store() as store:
+        for service, projections in _chosen(names):
+            with _database(service) as db:
+                for projection in projections:
+                    result = verify_projection(store, db, projection)
+                    for live, rebuilt in result.tables:
+                        mark = "ok" if live == rebuilt else "DIFFERS"
+                        print(
+                            f"{service}: {live.table} at position {result.position}: "
+                            f"live {live.count} rows {live.checksum[:12]}, "
+                            f"rebuilt {rebuilt.count} rows {rebuilt.checksum[:12]}: {mark}"
+                        )
+                    if result.difference is not None:
+                        print(f"first difference: {result.difference.describe()}")
+                        status = 1
+    return status
+
+
+def audit(subject: str, fmt: str, output: str | None, font: str | None) -> None:
+    """Print or write the history of a request, an account or a stream."""
+    with _store() as store:
+        events = history.find_history(store, subject)
+    if not events:
+        raise SystemExit(f"no events about {subject!r}")
+    rows = history.with_causation(events)
+    generated = history.jalali(datetime.now(UTC))
+    if fmt == "pdf":
+        chosen = report.pdf_font(font)
+        if chosen is None:
+            raise SystemExit("no font with Persian glyphs found; pass --font FILE.ttf or use --format html")
+        data = report.as_pdf(subject, rows, generated, chosen)
+        Path(output or f"audit-{subject}.pdf").write_bytes(data)
+        return
+    text = (
+        {
+            "jsonl": report.as_json_lines,
+            "table": report.as_table,
+        }[fmt](rows)
+        if fmt != "html"
+        else report.as_html(subject, rows, generated)
+    )
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def export(streams: list[str], output: str | None, source: str | None) -> None:
+    """Write events as JSON lines."""
+    with _store(source) as store, _output(output) as out:
+        count = transfer.export(store, out, streams or None)
+    print(f"exported {count} events", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    if path is None:
+        yield sys.stdout
+        return
+    with open(path, "w", encoding="utf-8") as out:
+        yield out
+
+
+def import_(path: str, target: str | None) -> None:
+    """Read JSON lines into a store."""
+    with _store(target) as store, open(path, encoding="utf-8") as lines:
+        try:
+            result = transfer.import_events(store, lines)
+        except transfer.ImportRefused as refused:
+            raise SystemExit(f"import refused: {refused}") from None
+    print(f"imported {result.written} events, {result.skipped} already there")
+
+
+def check_integrity(do_backfill: bool) -> int:
+    """Verify the hash chain (after an optional backfill); 1 when the history was changed."""
+    with _store() as store:
+        if isinstance(store, SqlEventStore):
+            if do_backfill:
+                print(f"backfilled {integrity.backfill(store)} events")
+            found = integrity.check(store)
+        else:
+            from infra.eventstore.esdb import EsdbEventStore
+
+            assert isinstance(store, EsdbEventStore)
+            if do_backfill:
+                raise SystemExit("EventStoreDB's events cannot be rewritten: there is nothing to backfill")
+            found = integrity.check_esdb(store)
+    print(f"checked {found.events} events in {found.streams} streams")
+    if found.unhashed:
+        print(f"{found.unhashed} events have no hash yet (stored before the chain): run with --backfill")
+    for finding in found.broken:
+        print(finding.describe())
+    return 1 if found.broken else 0
+
+
+def show_parked(services: list[str], inspect: int | None, retry: int | None, skip: int | None) -> int:
+    """List parked events, or act on one."""
+    chosen = _chosen(services)
+    if inspect is not None or retry is not None or skip is not None:
+        if len(chosen) != 1:
+            raise SystemExit("name exactly one service with --inspect, --retry or --skip")
+        service, projections = chosen[0]
+        with _store() as store, _database(service) as db:
+            if inspect is not None:
+                row = parked.inspect(store, db, inspect)
+                print(json.dumps(row, ensure_ascii=False, indent=2) if row else f"no parked event {inspect}")
+                return 0 if row else 1
+            if retry is not None:
+                ok, why = parked.retry(store, db, projections, retry)
+                print(f"parked event {retry}: " + ("applied" if ok else f"still parked: {why}"))
+                return 0 if ok else 1
+            assert skip is not None
+            done = parked.skip(db, skip)
+            print(f"parked event {skip}: " + ("skipped" if done else "not found"))
+            return 0 if done else 1
+    for service, projections in chosen:
+        with _database(service) as db:
+            names = {p.name for p in projections}
+            for row in parked.list_parked(db):
+                if row["projection"] in names:
+                    print(json.dumps({"service": service, **row}, ensure_ascii=False))
+    return 0
+
+
+def show_stats() -> None:
+    """Print the store's counts and every read model's lag."""
+    with _store() as store:
+        found = stats.store_stats(store)
+        size = "unknown" if found.size_bytes is None else f"{found.size_bytes / 1e6:,.1f} MB"
+        print(f"events: {found.events}  last position: {found.last_position}  store size: {size}")
+        print("per type:")
+        for name, count in found.per_type.most_common():
+            print(f"  {name:<32} {count:>10}")
+        print("per day (UTC):")
+        for day, count in sorted(found.per_day.items()):
+            print(f"  {day}  {count:>10}")
+        print("projection lags:")
+        for service, projections in _chosen([]):
+            with _database(service) as db:
+                for lag in stats.lags(store, service, db, projections):
+                    pending = "" if lag.pending_events is None else f", {lag.pending_events} events to apply"
+                    print(
+                        f"  {lag.projection:<28} checkpoint {lag.checkpoint:>8}  "
+                        f"behind {lag.behind_positions}{pending}"
+                    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pishkhan", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    sub = commands.add_parser("replay", help="rebuild read models without downtime")
+    sub.add_argument("names", nargs="*")
+    sub.add_argument(
+        "--fresh", action="store_true", help="discard an interrupted build instead of resuming it"
+    )
+    sub.add_argument("--batch", type=int, default=500)
+    commands.add_parser("verify", help="compare read models with a rebuild").add_argument("names", nargs="*")
+    sub = commands.add_parser("audit", help="a request's or account's full history")
+    sub.add_argument("subject", help="request id, account id or national code, or a stream name")
+    sub.add_argument("--format", choices=("table", "jsonl", "html", "pdf"), default="table")
+    sub.add_argument("-o", "--output")
+    sub.add_argument("--font", help="a .ttf with Persian glyphs for the PDF")
+    sub = commands.add_parser("export", help="events as JSON lines")
+    sub.add_argument("--stream", action="append", default=[])
+    sub.add_argument("-o", "--output")
+    sub.add_argument("--from", dest="source", help="store URL (default: EVENTSTORE_URL)")
+    sub = commands.add_parser("import", help="JSON lines into a store")
+    sub.add_argument("file")
+    sub.add_argument("--to", dest="target", help="store URL (default: EVENTSTORE_URL)")
+    sub = commands.add_parser("integrity", help="verify the hash chain")
+    sub.add_argument(
+        "--backfill", action="store_true", help="first chain events stored before the chain existed"
+    )
+    sub = commands.add_parser("parked", help="parked events")
+    sub.add_argument("services", nargs="*")
+    actions = sub.add_mutually_exclusive_group()
+    actions.add_argument("--inspect", type=int, metavar="ID")
+    actions.add_argument("--retry", type=int, metavar="ID")
+    actions.add_argument("--skip", type=int, metavar="ID")
+    commands.add_parser("stats", help="counts, size and lags")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `pishkhan` command."""
+    args = _parser().parse_args(argv)
+    status = 0
+    if args.command == "replay":
+        replay(args.names, fresh=args.fresh, batch=args.batch)
+    elif args.command == "verify":
+        status = verify(args.names)
+    elif args.command == "audit":
+        audit(args.subject, args.format, args.output, args.font)
+    elif args.command == "export":
+        export(args.stream, args.output, args.source)
+    elif args.command == "import":
+        import_(args.file, args.target)
+    elif args.command == "integrity":
+        status = check_integrity(args.backfill)
+    elif args.command == "parked":
+        status = show_parked(args.services, args.inspect, args.retry, args.skip)
+    else:
+        show_stats()
+    if status:
+        raise SystemExit(status)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,110 @@
+"""SQLAlchemy engines for the store and for read models, with the pragmas each backend needs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+
+def is_sqlite(url: str) -> bool:
+    """True for `sqlite:` URLs."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str, *, immediate: bool = False, pool_size: int = 20) -> sa.Engine:
+    """An engine for `url`.
+
+    SQLite gets WAL, a busy timeout and explicit BEGINs (pysqlite's implicit transactions would
+    defeat savepoints); `immediate=True` takes the write lock at BEGIN so concurrent writers queue
+    instead of failing with "database is locked" halfway through a transaction.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": 60, "check_same_thread": False},
+            pool_size=pool_size,
+            max_overflow=pool_size,
+        )
+        synchronous = os.environ.get("SQLITE_SYNCHRONOUS", "FULL")
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(connection: sa.Connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    if parsed.drivername == "postgresql":
+        # psycopg2 cooperates with eventlet through psycogreen; pin it as the driver.
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    # The store's numbering reads max(position) after taking its lock: that needs a fresh
+    # snapshot per statement, whatever the server's default isolation is.
+    return sa.create_engine(
+        parsed,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        isolation_level="READ COMMITTED",
+    )
+
+
+def default_url(name: str) -> str:
+    """The embedded default: a SQLite file under `./var/` (or `$PISHKHAN_VAR`)."""
+    var = Path(os.environ.get("PISHKHAN_VAR", "var"))
+    return f"sqlite:///{var / name}.db"
+
+
+class Database:
+    """A read-model database: `write` for transactions, `read` for queries.
+
+    On SQLite the writer takes the lock at BEGIN (so competing writers queue and a projection's
+    check-then-write is atomic) while readers do not block each other; on PostgreSQL both are
+    the same engine.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.write = make_engine(url, immediate=True, pool_size=pool_size)
+        self.read = make_engine(url, pool_size=pool_size) if is_sqlite(url) else self.write
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.write.dispose()
+        if self.read is not self.write:
+            self.read.dispose()
+
+
+def readmodel_url(service: str) -> str:
+    """Where a service keeps its read models: `READMODEL_URL`, else `DATABASE_URL`, else
+    `./var/<service>.db`. Table names carry the service's name, so services can share one
+    PostgreSQL database. SQLite files are never shared with the store: a projection that appends
+    to the store while holding its read model's write lock would wait on itself."""
+    url = os.environ.get("READMODEL_URL") or os.environ.get("DATABASE_URL")
+    if url and is_sqlite(url):
+        database = make_url(url).database or ""
+        return f"sqlite:///{Path(database).with_name(service + '.db')}"
+    return url or default_url(service)
+
+
+SCHEMA_LOCK_KEY = 0x5049_5349
+
+
+def lock_schema(conn: sa.Connection) -> None:
+    """Serialise schema changes of processes starting at once (PostgreSQL's CREATE TABLE IF NOT
+    EXISTS races otherwise; SQLite's writer already holds the database lock)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))

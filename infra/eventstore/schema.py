@@ -1,0 +1,86 @@
+"""The store's tables and the migrations that create and evolve them (run by the adapter)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from infra.db import lock_schema
+
+metadata = sa.MetaData()
+
+events_table = sa.Table(
+    "es_events",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("stream", sa.String(255), nullable=False),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+    sa.Column("type", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False),
+    sa.Column("correlation_id", sa.String(36), nullable=False),
+    sa.Column("causation_id", sa.String(36)),
+    sa.Column("recorded_at", sa.String(40), nullable=False),
+    sa.Column("hash", sa.String(64)),  # since migration 2; NULL for events stored before it
+    sa.UniqueConstraint("stream", "revision", name="uq_es_events_stream_revision"),
+    sa.Index("ix_es_events_type_position", "type", "position"),
+    sa.Index("ix_es_events_correlation", "correlation_id"),
+)
+
+streams_table = sa.Table(
+    "es_streams",
+    metadata,
+    sa.Column("stream", sa.String(255), primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    sa.Column("truncate_before", sa.BigInteger, nullable=False, default=0),
+    sa.Column("last_hash", sa.String(64)),  # since migration 2: the hash chain's head
+)
+
+schema_table = sa.Table(
+    "es_schema",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("applied_at", sa.String(40), nullable=False),
+)
+
+
+def _create_v1(conn: sa.Connection) -> None:
+    metadata.create_all(conn, tables=[events_table, streams_table])
+
+
+def _add_hash_chain_v2(conn: sa.Connection) -> None:
+    """The hash chain (infra/ops/hashchain.py): each event's hash, and each stream's last hash so
+    that an append needs no extra query. A store created now got both columns from `_create_v1`
+    (it creates the tables as declared today); older stores get them here. Events stored before
+    keep NULL until `pishkhan integrity --backfill`."""
+    present = {
+        table: {column["name"] for column in sa.inspect(conn).get_columns(table)}
+        for table in ("es_events", "es_streams")
+    }
+    if "hash" not in present["es_events"]:
+        conn.execute(sa.text("ALTER TABLE es_events ADD COLUMN hash VARCHAR(64)"))
+    if "last_hash" not in present["es_streams"]:
+        conn.execute(sa.text("ALTER TABLE es_streams ADD COLUMN last_hash VARCHAR(64)"))
+
+
+# Append-only: a released migration is never edited, a new one is added after it.
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [_create_v1, _add_hash_chain_v2]
+
+
+def migrate(engine: sa.Engine) -> int:
+    """Bring the schema to the newest version; safe when several processes start at once."""
+    with engine.begin() as conn:
+        lock_schema(conn)
+        schema_table.create(conn, checkfirst=True)
+        current = conn.execute(sa.select(sa.func.max(schema_table.c.version))).scalar() or 0
+        for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
+            step(conn)
+            conn.execute(
+                schema_table.insert().values(version=number, applied_at=datetime.now(UTC).isoformat())
+            )
+        return len(MIGRATIONS)

@@ -1,0 +1,481 @@
+"""The event store on SQLite or PostgreSQL, through SQLAlchemy Core.
+
+No skipped events: every append takes one store-wide write lock (PostgreSQL: a transaction-level
+advisory lock; SQLite: `BEGIN IMMEDIATE`) before it numbers its events, and holds it until commit.
+So positions become visible in exactly the order they are numbered, and a subscriber reading
+`position > checkpoint` can never miss an event that commits late with a lower number.
+The lock serialises commits. To win back throughput, concurrent appends in one process are
+grouped into one transaction (group commit): one waiting caller becomes the leader, takes every
+queued append, checks them all with one query per kind, writes them with one multi-row insert
+and wakes the others. An append refused for its expected version fails alone; its neighbours
+are written.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from contracts.envelope import (
+    AppendResult,
+    DuplicateEventIds,
+    EventStoreError,
+    ExpectedVersion,
+    NewEvent,
+    RecordedEvent,
+    StreamNotFound,
+    StreamState,
+    WrongExpectedVersion,
+)
+from contracts.eventstore import EventStore
+from infra.db import is_sqlite, make_engine
+from infra.eventstore.schema import events_table, migrate, streams_table
+from infra.ops.hashchain import event_hash
+
+APPEND_LOCK_KEY = 0x5049_5348  # "PISH": the advisory lock that orders all appends
+NOTIFY_CHANNEL = "pishkhan_events"
+
+
+@dataclass
+class _PendingAppend:
+    stream: str
+    events: Sequence[NewEvent]
+    expected: ExpectedVersion
+    result: AppendResult | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
+@dataclass
+class _StreamState:
+    version: int | None  # None: the stream has no row yet
+    deleted: bool
+    truncate_before: int
+    last_hash: str | None = None  # the hash chain's head (None: no event hashed yet)
+    changed: bool = False
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+class SqlEventStore(EventStore):
+    """`EventStore` over SQLAlchemy; the schema is created and migrated on first use."""
+
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+        self.url = url
+        self.sqlite = is_sqlite(url)
+        self.engine = make_engine(url, immediate=True, pool_size=pool_size)
+        self.read_engine = make_engine(url, pool_size=pool_size) if self.sqlite else self.engine
+        migrate(self.engine)
+        insert = sqlite_insert(streams_table) if self.sqlite else postgresql_insert(streams_table)
+        self._upsert_streams = insert.on_conflict_do_update(
+            index_elements=[streams_table.c.stream],
+            set_={
+                "version": insert.excluded.version,
+                "deleted": insert.excluded.deleted,
+                "truncate_before": insert.excluded.truncate_before,
+                "last_hash": insert.excluded.last_hash,
+            },
+        )
+        self._queue: list[_PendingAppend] = []
+        self._batching = threading.Condition()
+        self._leader_active = False
+        self._appended = threading.Condition()
+        self._generation = 0
+        self._closed = threading.Event()
+        # SQLite has no notifications between processes: poll briefly. PostgreSQL wakes
+        # waiters through LISTEN/NOTIFY; its poll is only a safety net.
+        self._poll_interval = 0.02 if self.sqlite else 0.5
+        self._listener: threading.Thread | None = None
+        self._listener_lock = threading.Lock()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_version: ExpectedVersion = StreamState.ANY,
+    ) -> AppendResult:
+        if not events:
+            raise ValueError("append needs at least one event")
+        pending = _PendingAppend(stream, list(events), expected_version)
+        with self._batching:
+            self._queue.append(pending)
+            while not pending.done and self._leader_active:
+                self._batching.wait()
+            if not pending.done:  # lead: write everything queued so far, ours included
+                self._leader_active = True
+                batch, self._queue = self._queue, []
+        if not pending.done:
+            try:
+                self._commit(batch)
+            finally:
+                with self._batching:
+                    self._leader_active = False
+                    self._batching.notify_all()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return pending.result
+
+    def _commit(self, batch: list[_PendingAppend]) -> None:
+        try:
+            with self.engine.begin() as conn:
+                self._lock(conn)
+                rows, streams = self._decide(conn, batch)
+                if rows:
+                    conn.execute(events_table.insert(), rows)
+                    self._save_streams(conn, streams)
+        except BaseException as error:
+            # The leader raises its own exception; the others learn only that nothing was written
+            # (an interruption of the leader's green thread must not end theirs).
+            shared = (
+                error
+                if isinstance(error, Exception)
+                else EventStoreError(f"append interrupted before commit: {error!r}")
+            )
+            for pending in batch:
+                if pending.error is None:
+                    pending.error = shared
+                pending.result = None
+            if shared is not error:
+                raise
+        finally:
+            for pending in batch:
+                pending.done = True
+            self._wake()
+
+    def _lock(self, conn: sa.Connection) -> None:
+        """Take the store-wide append lock (SQLite holds it since BEGIN IMMEDIATE)."""
+        if not self.sqlite:
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
+
+    def _decide(
+        self, conn: sa.Connection, batch: list[_PendingAppend]
+    ) -> tuple[list[dict[str, Any]], dict[str, _StreamState]]:
+        """Check every append of the batch and number its events; refused appends get their
+        error and write nothing. Runs under the append lock."""
+        next_position = self._numbering_start(conn)
+        known = self._known_ids(conn, [str(e.id) for p in batch for e in p.events])
+        streams = self._stream_states(conn, {p.stream for p in batch})
+        now = datetime.now(UTC).isoformat()
+        rows: list[dict[str, Any]] = []
+        for pending in batch:
+            try:
+                pending.result, own_rows = self._decide_one(pending, known, streams, next_position, now)
+            except Exception as error:  # noqa: BLE001 - refuses this append alone, handed to its caller
+                pending.error = error
+                continue
+            # Only a fully built append touches the shared state: a refusal leaves no trace.
+            rows.extend(own_rows)
+            for row in own_rows:
+                known[row["event_id"]] = (row["stream"], row["revision"], row["position"])
+            if own_rows:
+                state = streams[pending.stream]
+                if state.deleted:  # a soft-deleted stream starts afresh after its old events
+                    state.deleted, state.truncate_before = False, own_rows[0]["revision"]
+                state.version, state.changed = own_rows[-1]["revision"], True
+                state.last_hash = own_rows[-1]["hash"]
+                next_position = own_rows[-1]["position"] + 1
+        return rows, streams
+
+    def _decide_one(
+        self,
+        pending: _PendingAppend,
+        known: dict[str, tuple[str, int, int]],
+        streams: dict[str, _StreamState],
+        next_position: int,
+        now: str,
+    ) -> tuple[AppendResult, list[dict[str, Any]]]:
+        stream = pending.stream
+        ids = [str(event.id) for event in pending.events]
+        if len(set(ids)) != len(ids):
+            raise ValueError("an append may not carry the same event id twice")
+        if any(event_id in known for event_id in ids):
+            return _previous_append(stream, ids, known), []
+        state = streams[stream]
+        actual = None if state.version is None or state.deleted else state.version
+        _check_expected(stream, pending.expected, actual)
+        first_revision = 0 if state.version is None else state.version + 1
+        rows: list[dict[str, Any]] = []
+        previous = state.last_hash
+        for offset, event in enumerate(pending.events):
+            position, revision = next_position + offset, first_revision + offset
+            correlation = str(event.correlation)
+            causation = str(event.causation_id) if event.causation_id else None
+            previous = event_hash(
+                event_id=ids[offset],
+                stream=stream,
+                revision=revision,
+                type=event.type,
+                version=event.version,
+                data=event.data,
+                metadata=event.metadata,
+                correlation_id=correlation,
+                causation_id=causation,
+                previous=previous,
+            )
+            rows.append(
+                {
+                    "position": position,
+                    "event_id": ids[offset],
+                    "stream": stream,
+                    "revision": revision,
+                    "type": event.type,
+                    "version": event.version,
+                    "data": _dumps(event.data),
+                    "metadata": _dumps(event.metadata),
+                    "correlation_id": correlation,
+                    "causation_id": causation,
+                    "recorded_at": now,
+                    "hash": previous,
+                }
+            )
+        last = rows[-1]
+        return AppendResult(stream, last["revision"], last["position"]), rows
+
+    @staticmethod
+    def _known_ids(conn: sa.Connection, ids: list[str]) -> dict[str, tuple[str, int, int]]:
+        known: dict[str, tuple[str, int, int]] = {}
+        for start in range(0, len(ids), 500):
+            query = sa.select(
+                events_table.c.event_id,
+                events_table.c.stream,
+                events_table.c.revision,
+                events_table.c.position,
+            ).where(events_table.c.event_id.in_(ids[start : start + 500]))
+            for row in conn.execute(query):
+                known[row.event_id] = (row.stream, int(row.revision), int(row.position))
+        return known
+
+    @staticmethod
+    def _stream_states(conn: sa.Connection, names: set[str]) -> dict[str, _StreamState]:
+        states = {name: _StreamState(version=None, deleted=False, truncate_before=0) for name in names}
+        query = sa.select(streams_table).where(streams_table.c.stream.in_(sorted(names)))
+        for row in conn.execute(query):
+            states[row.stream] = _StreamState(
+                version=int(row.version),
+                deleted=bool(row.deleted),
+                truncate_before=int(row.truncate_before),
+                last_hash=row.last_hash,
+            )
+        return states
+
+    def _save_streams(self, conn: sa.Connection, streams: dict[str, _StreamState]) -> None:
+        values = [
+            {
+                "stream": name,
+                "version": state.version,
+                "deleted": state.deleted,
+                "truncate_before": state.truncate_before,
+                "last_hash": state.last_hash,
+            }
+            for name, state in streams.items()
+            if state.changed
+        ]
+        conn.execute(self._upsert_streams, values)
+
+    def _numbering_start(self, conn: sa.Connection) -> int:
+        """The first free position. On PostgreSQL the same round trip queues the NOTIFY that
+        wakes subscribers; it is delivered only if and when the transaction commits."""
+        last = sa.func.coalesce(sa.func.max(events_table.c.position), 0)
+        if self.sqlite:
+            return int(conn.execute(sa.select(last)).scalar_one()) + 1
+        row = conn.execute(sa.select(last, sa.func.pg_notify(NOTIFY_CHANNEL, ""))).one()
+        return int(row[0]) + 1
+
+    def delete_stream(self, stream: str) -> None:
+        with self.engine.begin() as conn:
+            self._lock(conn)
+            row = conn.execute(sa.select(streams_table).where(streams_table.c.stream == stream)).first()
+            if row is None or row.deleted:
+                raise StreamNotFound(stream)
+            conn.execute(
+                streams_table.update()
+                .where(streams_table.c.stream == stream)
+                .values(deleted=True, truncate_before=int(row.version) + 1)
+            )
+
+    def truncate_stream(self, stream: str, before_revision: int) -> None:
+        with self.engine.begin() as conn:
+            self._lock(conn)
+            updated = conn.execute(
+                streams_table.update()
+                .where(streams_table.c.stream == stream, streams_table.c.deleted.is_(False))
+                .values(truncate_before=before_revision)
+            )
+            if updated.rowcount == 0:
+                raise StreamNotFound(stream)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def read_stream(
+        self,
+        stream: str,
+        from_revision: int | None = None,
+        *,
+        backwards: bool = False,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        with self.read_engine.connect() as conn:
+            row = conn.execute(sa.select(streams_table).where(streams_table.c.stream == stream)).first()
+            if row is None or row.deleted:
+                raise StreamNotFound(stream)
+            query = sa.select(events_table).where(
+                events_table.c.stream == stream,
+                events_table.c.revision >= int(row.truncate_before),
+            )
+            if backwards:
+                if from_revision is not None:
+                    query = query.where(events_table.c.revision <= from_revision)
+                query = query.order_by(events_table.c.revision.desc())
+            else:
+                query = query.where(events_table.c.revision >= (from_revision or 0))
+                query = query.order_by(events_table.c.revision)
+            if limit is not None:
+                query = query.limit(limit)
+            return [_to_recorded(r) for r in conn.execute(query)]
+
+    def read_all(
+        self, after: int = 0, *, types: Iterable[str] | None = None, limit: int = 1000
+    ) -> list[RecordedEvent]:
+        query = sa.select(events_table).where(events_table.c.position > after)
+        if types is not None:
+            query = query.where(events_table.c.type.in_(list(types)))
+        query = query.order_by(events_table.c.position).limit(limit)
+        with self.read_engine.connect() as conn:
+            return [_to_recorded(r) for r in conn.execute(query)]
+
+    def last_position(self) -> int:
+        with self.read_engine.connect() as conn:
+            return self._last_position(conn)
+
+    @staticmethod
+    def _last_position(conn: sa.Connection) -> int:
+        return int(
+            conn.execute(sa.select(sa.func.coalesce(sa.func.max(events_table.c.position), 0))).scalar_one()
+        )
+
+    def stream_version(self, stream: str) -> int | None:
+        with self.read_engine.connect() as conn:
+            row = conn.execute(
+                sa.select(streams_table.c.version, streams_table.c.deleted).where(
+                    streams_table.c.stream == stream
+                )
+            ).first()
+        return None if row is None or row.deleted else int(row.version)
+
+    # -- waiting for new events ----------------------------------------------------------
+
+    def wait_for_events(self, after: int, timeout: float) -> bool:
+        self._ensure_listener()
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._appended:
+                generation = self._generation
+            if self.last_position() > after:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._appended:
+                if self._generation == generation:
+                    self._appended.wait(min(remaining, self._poll_interval))
+
+    def _wake(self) -> None:
+        with self._appended:
+            self._generation += 1
+            self._appended.notify_all()
+
+    def _ensure_listener(self) -> None:
+        if self.sqlite or self._listener is not None:
+            return
+        with self._listener_lock:
+            if self._listener is None:
+                self._listener = threading.Thread(target=self._listen, name="eventstore-listen", daemon=True)
+                self._listener.start()
+
+    def _listen(self) -> None:
+        """Turn PostgreSQL NOTIFYs from any process's appends into local wake-ups."""
+        while not self._closed.is_set():
+            try:
+                raw = self.engine.raw_connection()
+                try:
+                    driver = raw.driver_connection
+                    assert driver is not None
+                    driver.autocommit = True
+                    with driver.cursor() as cursor:
+                        cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    while not self._closed.is_set():
+                        ready, _, _ = select.select([driver], [], [], 0.5)
+                        if ready:
+                            driver.poll()
+                            if driver.notifies:
+                                driver.notifies.clear()
+                                self._wake()
+                finally:
+                    raw.invalidate()
+            except Exception:  # noqa: BLE001 - the poll fallback covers the gap; retry soon
+                self._closed.wait(1.0)
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._listener is not None:
+            self._listener.join(timeout=2)
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
+
+
+def _previous_append(stream: str, ids: list[str], known: dict[str, tuple[str, int, int]]) -> AppendResult:
+    """The result of the earlier append of exactly these ids to this stream (idempotency)."""
+    found = [known[event_id] for event_id in ids if event_id in known]
+    if len(found) == len(ids) and all(place[0] == stream for place in found):
+        revisions = [place[1] for place in found]
+        if revisions == list(range(revisions[0], revisions[0] + len(ids))):
+            return AppendResult(stream, found[-1][1], found[-1][2])
+    raise DuplicateEventIds(stream, [uuid.UUID(event_id) for event_id in ids if event_id in known])
+
+
+def _check_expected(stream: str, expected: ExpectedVersion, actual: int | None) -> None:
+    if expected is StreamState.ANY:
+        return
+    if expected is StreamState.NO_STREAM:
+        ok = actual is None
+    elif expected is StreamState.STREAM_EXISTS:
+        ok = actual is not None
+    elif isinstance(expected, int) and not isinstance(expected, bool):
+        ok = actual == expected
+    else:
+        raise EventStoreError(f"unknown expected version {expected!r}")
+    if not ok:
+        raise WrongExpectedVersion(stream, expected, actual)
+
+
+def _to_recorded(row: sa.Row[Any]) -> RecordedEvent:
+    return RecordedEvent(
+        id=uuid.UUID(row.event_id),
+        type=row.type,
+        version=int(row.version),
+        stream=row.stream,
+        revision=int(row.revision),
+        position=int(row.position),
+        data=json.loads(row.data),
+        metadata=json.loads(row.metadata),
+        correlation_id=uuid.UUID(row.correlation_id),
+        causation_id=uuid.UUID(row.causation_id) if row.causation_id else None,
+        recorded_at=datetime.fromisoformat(row.recorded_at),
+    )

@@ -1,0 +1,156 @@
+"""Nameko dependency providers shared by every service, and the RPC reply wrapper."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import amqp.exceptions
+import kombu.exceptions
+import nameko.rpc
+from nameko.extensions import DependencyProvider
+from pydantic import ValidationError
+
+from contracts.errors import DomainError
+from contracts.eventstore import EventStore
+from contracts.rpc import ok
+from infra.db import Database, readmodel_url
+from infra.eventstore import open_store, store_url
+from infra.projections import TRANSIENT_ERRORS, Projection, ProjectionRunner
+
+log = logging.getLogger(__name__)
+
+if "eventlet" in sys.modules:
+    from eventlet import patcher
+
+    if patcher.is_monkey_patched("socket"):
+        # psycopg2 would block the whole hub while waiting on PostgreSQL otherwise.
+        from psycogreen.eventlet import patch_psycopg
+
+        patch_psycopg()
+
+_shared_lock = threading.Lock()
+_stores: dict[str, EventStore] = {}
+_databases: dict[str, Database] = {}
+
+
+def shared_store() -> EventStore:
+    """One store per process, however many providers ask for it."""
+    url = store_url()
+    with _shared_lock:
+        if url not in _stores:
+            _stores[url] = open_store(url)
+        return _stores[url]
+
+
+def shared_database(service: str) -> Database:
+    """One read-model database per service and process."""
+    url = readmodel_url(service)
+    with _shared_lock:
+        if url not in _databases:
+            _databases[url] = Database(url)
+        return _databases[url]
+
+
+class Store(DependencyProvider):  # type: ignore[misc]
+    """Injects the event store."""
+
+    def setup(self) -> None:
+        self.store = shared_store()
+
+    def get_dependency(self, worker_ctx: Any) -> EventStore:
+        return self.store
+
+
+class ReadModels(DependencyProvider):  # type: ignore[misc]
+    """Injects the service's read-model database and keeps its projections running.
+
+    The projections run in one managed green thread per service instance, beside the RPC
+    workers; several instances of a service share the work safely (see `ProjectionRunner`).
+    """
+
+    def __init__(self, *projections: Projection) -> None:
+        self.projections: Sequence[Projection] = projections
+
+    def setup(self) -> None:
+        self.db = shared_database(self.container.service_name)
+        self.runner = ProjectionRunner(shared_store(), self.db, self.projections)
+        self.runner.setup()
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        if self.projections:
+            self.container.spawn_managed_thread(functools.partial(self.runner.run_forever, self._stop))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def kill(self) -> None:
+        self._stop.set()
+
+    def get_dependency(self, worker_ctx: Any) -> Database:
+        return self.db
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+BROKER_ERRORS: tuple[type[BaseException], ...] = (
+    kombu.exceptions.OperationalError,
+    amqp.exceptions.ConnectionError,
+    ConnectionError,
+    OSError,
+)
+
+
+class Rpc(nameko.rpc.Rpc):  # type: ignore[misc]
+    """Nameko's RPC entrypoint, except that a reply lost with the broker does not end the process.
+
+    Nameko lets a failed reply kill the whole container, so a RabbitMQ restart in the middle of a
+    call stopped the service for good. The caller's reply queue is gone with that broker anyway,
+    and the unacknowledged request comes back when the broker does, to be answered again: the
+    commands are idempotent (the request carries its command id)."""
+
+    def handle_result(self, message: Any, worker_ctx: Any, result: Any, exc_info: Any) -> Any:
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except BROKER_ERRORS as error:
+            log.warning("the reply of %s was lost with the broker: %s", self.method_name, error)
+            return result, exc_info
+
+
+rpc = Rpc.decorator
+"""Use instead of `nameko.rpc.rpc` (see `Rpc`)."""
+
+
+def replies(function: F) -> F:
+    """Wrap an RPC method: its result becomes `{"ok": true, "result": …}`, a `DomainError` or an
+    invalid payload becomes `{"ok": false, "error": …}`, a failure that passes by itself (the
+    database restarting) becomes `service_unavailable`; anything else stays an exception."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return ok(function(*args, **kwargs))
+        except DomainError as error:
+            return error.to_reply()
+        except ValidationError as error:
+            return invalid_payload(error).to_reply()
+        except TRANSIENT_ERRORS as error:
+            # The caller may retry (with the same command id); a 500 would say it is our bug.
+            log.warning("%s: transient failure: %s", function.__name__, error)
+            return DomainError("service_unavailable", type(error).__name__).to_reply()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def invalid_payload(error: ValidationError) -> DomainError:
+    """The first field error of a payload, as a `DomainError` naming the field."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    reason = str(first.get("ctx", {}).get("error", "")) or first["msg"]
+    code = reason if reason in ("invalid_national_code", "invalid_mobile") else "invalid_input"
+    return DomainError(code, f"{field}: {first['msg']}")

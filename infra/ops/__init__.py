@@ -1,0 +1,1 @@
+"""Operations on the event history: replay, verify, audit, export/import, integrity, stats."""

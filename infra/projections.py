@@ -1,0 +1,305 @@
+"""The projection runner every service uses.
+
+A projection turns events into rows of its read model. The runner reads the store from the
+projection's checkpoint and applies each event in the read model's database, saving the new
+checkpoint in the same transaction as the effect: a crash, a restart or a replay never applies
+an event twice and never skips one. An event that keeps failing is retried with back-off and
+then parked, with its error, in `projection_parked`, where operations can see and retry it.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from contracts.envelope import RecordedEvent, TransientError
+from contracts.events import Event, EventRegistry, registry
+from contracts.eventstore import EventStore, StopSignal
+from infra.db import Database, lock_schema
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    TransientError,
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.DisconnectionError,
+    ConnectionError,
+    TimeoutError,
+)
+"""Failures that pass by themselves: never a reason to park an event."""
+MAX_TRANSIENT_WAIT = 5.0
+
+runner_metadata = sa.MetaData()
+
+checkpoints_table = sa.Table(
+    "projection_checkpoints",
+    runner_metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+
+parked_table = sa.Table(
+    "projection_parked",
+    runner_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("projection", sa.String(100), nullable=False, index=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("event_type", sa.String(200), nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("parked_at", sa.String(40), nullable=False),
+    sa.UniqueConstraint("projection", "event_id", name="uq_projection_parked_event"),
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What `Projection.apply` may use besides its transaction."""
+
+    store: EventStore
+    recorded: RecordedEvent
+    replaying: bool = False
+    """True while `ProjectionRunner.rebuild` re-applies an event the projection had already
+    applied before: effects outside the read model (an SMS) must not happen again."""
+
+
+class Projection(abc.ABC):
+    """A read model fed by events. `apply` must only write through `conn`, or make effects
+    elsewhere idempotent (see `contracts.events.derived_id`)."""
+
+    name: ClassVar[str]
+    handles: ClassVar[tuple[type[Event], ...]]
+    metadata: ClassVar[sa.MetaData]
+    """The projection's own tables; rebuilding empties exactly these."""
+
+    @abc.abstractmethod
+    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+        """Change the read model for one event."""
+
+    @classmethod
+    def type_names(cls) -> list[str]:
+        """The stored type names this projection reads."""
+        return [event.type_name for event in cls.handles]
+
+
+class ProjectionRunner:
+    """Runs projections of one service against one store and one read-model database."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        db: Database,
+        projections: Sequence[Projection],
+        *,
+        batch: int = 500,
+        attempts: int = 4,
+        backoff: float = 0.2,
+        idle_timeout: float = 1.0,
+        events: EventRegistry = registry,
+    ) -> None:
+        self.store = store
+        self.events = events
+        self.db = db
+        self.projections = list(projections)
+        self.batch = batch
+        self.attempts = attempts
+        self.backoff = backoff
+        self.idle_timeout = idle_timeout
+        self._horizon: dict[str, int] = {}
+        self._replayed_up_to: dict[str, int] = {}
+
+    def setup(self) -> None:
+        """Create the runner's and the projections' tables if they are missing."""
+        with self.db.write.begin() as conn:
+            lock_schema(conn)
+            runner_metadata.create_all(conn)
+            for projection in self.projections:
+                projection.metadata.create_all(conn)
+                if _read_checkpoint(conn, projection.name) is None:
+                    conn.execute(
+                        checkpoints_table.insert().values(name=projection.name, position=0, updated_at=_now())
+                    )
+
+    def checkpoint(self, projection: Projection) -> int:
+        """The position of the last event this projection has dealt with."""
+        with self.db.read.connect() as conn:
+            return _read_checkpoint(conn, projection.name) or 0
+
+    def run_once(self) -> int:
+        """Apply everything the store holds now; return how many events were applied."""
+        applied = 0
+        for projection in self.projections:
+            while True:
+                count, more = self._advance(projection)
+                applied += count
+                if not more:
+                    break
+        return applied
+
+    def run_forever(self, stop: StopSignal) -> None:
+        """Apply events as they arrive until `stop` is set."""
+        while not stop.is_set():
+            try:
+                self.run_once()
+                low = min((self._horizon.get(p.name, 0) for p in self.projections), default=0)
+                self.store.wait_for_events(low, self.idle_timeout)
+            except Exception:
+                log.exception("projection runner failed; retrying")
+                time.sleep(self.backoff)
+
+    def rebuild(self, projection: Projection) -> int:
+        """Empty the projection's tables and checkpoint, then apply the whole history again."""
+        with self.db.write.begin() as conn:
+            replayed_up_to = _lock_checkpoint(conn, projection.name)
+            for table in reversed(projection.metadata.sorted_tables):
+                conn.execute(table.delete())
+            _save_checkpoint(conn, projection.name, 0)
+            conn.execute(parked_table.delete().where(parked_table.c.projection == projection.name))
+        self._horizon.pop(projection.name, None)
+        self._replayed_up_to[projection.name] = replayed_up_to
+        applied = 0
+        try:
+            while True:
+                count, more = self._advance(projection)
+                applied += count
+                if not more:
+                    return applied
+        finally:
+            self._replayed_up_to.pop(projection.name, None)
+
+    def advance(self, projection: Projection) -> tuple[int, bool]:
+        """Apply the next batch after the projection's checkpoint: (events applied, more to come).
+        For builds driven from outside, such as a replay into shadow tables with a progress bar."""
+        return self._advance(projection)
+
+    def treat_as_replayed(self, projection: Projection, up_to: int) -> None:
+        """Events up to position `up_to` reach `projection` with `Context.replaying` set: they were
+        applied before (by the live read model that a shadow build is replacing)."""
+        self._replayed_up_to[projection.name] = up_to
+
+    # -- one step --------------------------------------------------------------------------
+
+    def _advance(self, projection: Projection) -> tuple[int, bool]:
+        horizon = self.store.last_position()
+        after = self.checkpoint(projection)
+        events = self.store.read_all(after, types=projection.type_names(), limit=self.batch)
+        if not events:
+            self._horizon[projection.name] = max(after, horizon)
+            return 0, False
+        try:
+            with self.db.write.begin() as conn:
+                if _lock_checkpoint(conn, projection.name) != after:
+                    return 0, True  # another instance moved it: read again from there
+                for recorded in events:
+                    self._apply(conn, projection, recorded)
+                _save_checkpoint(conn, projection.name, events[-1].position)
+        except Exception:  # noqa: BLE001 - find the failing event by going one at a time
+            previous = after
+            for recorded in events:
+                if not self._apply_alone(projection, recorded, previous):
+                    return 0, True  # the checkpoint moved under us (another instance, a rebuild)
+                previous = recorded.position
+        more = len(events) == self.batch
+        self._horizon[projection.name] = events[-1].position if more else max(events[-1].position, horizon)
+        return len(events), more
+
+    def _apply(self, conn: sa.Connection, projection: Projection, recorded: RecordedEvent) -> None:
+        replaying = recorded.position <= self._replayed_up_to.get(projection.name, 0)
+        projection.apply(conn, self.events.decode(recorded), Context(self.store, recorded, replaying))
+
+    def _apply_alone(self, projection: Projection, recorded: RecordedEvent, previous: int) -> bool:
+        """Apply one event whose predecessor is at `previous`; False when the checkpoint is not
+        there any more. Transient failures are retried without end (capped back-off); any other
+        failure is retried `attempts` times, then the event is parked."""
+        error, attempt, transient_waits = "", 0, 0
+        while attempt < self.attempts:
+            try:
+                with self.db.write.begin() as conn:
+                    if _lock_checkpoint(conn, projection.name) != previous:
+                        return False
+                    self._apply(conn, projection, recorded)
+                    _save_checkpoint(conn, projection.name, recorded.position)
+                return True
+            except TRANSIENT_ERRORS:
+                transient_waits += 1
+                log.warning("%s: transient failure on %s; retrying", projection.name, recorded.id)
+                time.sleep(min(self.backoff * 2 ** min(transient_waits, 10), MAX_TRANSIENT_WAIT))
+            except Exception:  # noqa: BLE001 - retried, then parked with its trace
+                attempt += 1
+                error = traceback.format_exc()
+                log.warning("%s failed on %s (attempt %d)", projection.name, recorded.id, attempt)
+                if attempt < self.attempts:
+                    time.sleep(self.backoff * 2 ** (attempt - 1))
+        with self.db.write.begin() as conn:
+            if _lock_checkpoint(conn, projection.name) != previous:
+                return False
+            conn.execute(
+                parked_table.insert().values(
+                    projection=projection.name,
+                    position=recorded.position,
+                    event_id=str(recorded.id),
+                    event_type=recorded.type,
+                    error=error,
+                    attempts=self.attempts,
+                    parked_at=_now(),
+                )
+            )
+            _save_checkpoint(conn, projection.name, recorded.position)
+        log.error("%s parked event %s at %d", projection.name, recorded.id, recorded.position)
+        return True
+
+    def parked(self, projection: str | None = None) -> list[dict[str, Any]]:
+        """Parked events, oldest first."""
+        query = sa.select(parked_table).order_by(parked_table.c.id)
+        if projection is not None:
+            query = query.where(parked_table.c.projection == projection)
+        with self.db.read.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _read_checkpoint(conn: sa.Connection, name: str) -> int | None:
+    value = conn.execute(
+        sa.select(checkpoints_table.c.position).where(checkpoints_table.c.name == name)
+    ).scalar()
+    return None if value is None else int(value)
+
+
+def _lock_checkpoint(conn: sa.Connection, name: str) -> int:
+    """The checkpoint, locked until the transaction ends, so that two instances of a service
+    never apply the same events (SQLite's writer already holds the database lock)."""
+    query = sa.select(checkpoints_table.c.position).where(checkpoints_table.c.name == name)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return int(conn.execute(query).scalar_one())
+
+
+def _save_checkpoint(conn: sa.Connection, name: str, position: int) -> None:
+    conn.execute(
+        checkpoints_table.update()
+        .where(checkpoints_table.c.name == name)
+        .values(position=position, updated_at=_now())
+    )
+
+
+def start_in_thread(runner: ProjectionRunner) -> tuple[threading.Thread, threading.Event]:
+    """Run `runner` in a daemon thread; set the returned event to stop it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run_forever, args=(stop,), daemon=True)
+    thread.start()
+    return thread, stop

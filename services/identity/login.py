@@ -1,0 +1,219 @@
+"""Signing in: password, one-time code (by national code or by mobile), staff with both; forgotten
+and changed passwords. Every answer to a failure is the same whether or not the account exists."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from contracts.envelope import WrongExpectedVersion
+from contracts.errors import DomainError
+from contracts.events import new_event
+from contracts.identity import LoginFailed, LoginSucceeded, PasswordSet
+from contracts.identity_rpc import (
+    ChangePassword,
+    CodeAnswer,
+    PasswordLogin,
+    RequestLoginCode,
+    RequestReset,
+    ResetPassword,
+    StaffLogin,
+)
+from services.identity import codes, queries
+from services.identity.accounts import Account, account_stream, citizen_id, load_account, now_iso, staff_id
+from services.identity.deps import Deps
+from services.identity.passwords import check_new_password, hash_password, verify_password
+from services.identity.registration import redeem, send_code
+
+Method = Literal["password", "code", "mobile_code", "staff", "staff_code"]
+Reason = Literal["bad_password", "bad_code", "expired_code", "locked", "no_account", "captcha"]
+
+
+def _fail(
+    deps: Deps, identifier: str, account_id: str | None, method: Method, client: str, reason: Reason
+) -> None:
+    deps.audit(
+        LoginFailed(
+            identifier=identifier,
+            account_id=account_id,
+            method=method,
+            client=client,
+            reason=reason,
+            at=now_iso(),
+        )
+    )
+
+
+def _succeed(
+    deps: Deps, account: Account, method: Literal["password", "code", "mobile_code", "staff"], client: str
+) -> dict[str, Any]:
+    deps.audit(
+        LoginSucceeded(account_id=account.account_id, method=method, client=client, at=now_iso()),
+        actor=f"{account.kind}:{account.account_id}",
+    )
+    return account.principal()
+
+
+def guard(deps: Deps, identifier: str, method: Method, client: str, captcha_ok: bool) -> None:
+    """Lock-out per identifier and per client; a captcha after a few failures."""
+    now, limits = deps.clock(), deps.limits
+    by_id = codes.count(deps.db, now, f"fail:id:{identifier}", limits)
+    by_client = codes.count(deps.db, now, f"fail:client:{client}", limits)
+    if by_id >= limits.failures_per_account or by_client >= limits.failures_per_client:
+        _fail(deps, identifier, None, method, client, "locked")
+        raise DomainError("locked")
+    if max(by_id, by_client) >= limits.captcha_after and not captcha_ok:
+        _fail(deps, identifier, None, method, client, "captcha")
+        raise DomainError("captcha_required")
+
+
+def _check_password(
+    deps: Deps, account: Account | None, identifier: str, password: str, method: Method, client: str
+) -> Account:
+    if account is None or not verify_password(account.password_hash if account else None, password):
+        codes.record(deps.db, deps.clock(), f"fail:id:{identifier}", f"fail:client:{client}")
+        _fail(deps, identifier, account.account_id if account else None, method, client, "bad_password")
+        raise DomainError("bad_credentials")
+    codes.clear(deps.db, f"fail:id:{identifier}")
+    return account
+
+
+def login_password(deps: Deps, command: PasswordLogin) -> dict[str, Any]:
+    """Login by national code and password."""
+    guard(deps, command.national_code, "password", command.client, command.captcha_ok)
+    account = load_account(deps.store, citizen_id(command.national_code))
+    account = _check_password(
+        deps, account, command.national_code, command.password, "password", command.client
+    )
+    return _succeed(deps, account, "password", command.client)
+
+
+def request_login_code(deps: Deps, command: RequestLoginCode) -> dict[str, Any]:
+    """Send a login code to the account's mobile (a decoy ticket when there is no account)."""
+    if command.mobile is not None:
+        if not command.captcha_ok:
+            raise DomainError("captcha_required")
+        account_id = queries.account_by_mobile(deps.db, command.mobile)
+    else:
+        assert command.national_code is not None
+        account_id = citizen_id(command.national_code)
+    account = load_account(deps.store, account_id) if account_id else None
+    identifier = command.mobile or command.national_code or ""
+    guard(deps, identifier, "code", command.client, True)
+    mobile = account.mobile if account else None
+    data = {"identifier": identifier, "method": "mobile_code" if command.mobile else "code"}
+    return send_code(deps, "login", mobile, account.account_id if account else None, command.client, data)
+
+
+def login_with_code(deps: Deps, command: CodeAnswer) -> dict[str, Any]:
+    """The code from a login ticket signs the account in."""
+    info = codes.ticket_info(deps.db, command.ticket) or {"data": {}}
+    identifier = info["data"].get("identifier", "?")
+    method = info["data"].get("method", "code")
+    try:
+        row = redeem(deps, command, "login")
+    except DomainError as error:
+        codes.record(deps.db, deps.clock(), f"fail:id:{identifier}")
+        _fail(
+            deps,
+            identifier,
+            info.get("account_id"),
+            method,
+            command.client,
+            "locked" if error.code == "locked" else "bad_code",
+        )
+        raise
+    account = load_account(deps.store, row["account_id"])
+    assert account is not None
+    codes.clear(deps.db, f"fail:id:{identifier}")
+    return _succeed(deps, account, method, command.client)
+
+
+def request_reset(deps: Deps, command: RequestReset) -> dict[str, Any]:
+    """Forgotten password: a code to the account's mobile when national code and mobile match."""
+    guard(deps, command.national_code, "code", command.client, command.captcha_ok)
+    account = load_account(deps.store, citizen_id(command.national_code))
+    real = account is not None and account.mobile == command.mobile
+    return send_code(
+        deps,
+        "reset_password",
+        command.mobile if real else None,
+        account.account_id if real and account else None,
+        command.client,
+        {"identifier": command.national_code},
+    )
+
+
+def _set_password(
+    deps: Deps, account: Account, password: str, reason: Literal["change", "reset", "admin"]
+) -> None:
+    check_new_password(password, account.national_code, account.mobile[1:])
+    event = PasswordSet(
+        account_id=account.account_id, password_hash=hash_password(password), reason=reason, at=now_iso()
+    )
+    try:
+        deps.store.append(
+            account_stream(account.account_id),
+            [new_event(event, actor=f"{account.kind}:{account.account_id}")],
+            account.version,
+        )
+    except WrongExpectedVersion:
+        raise DomainError("conflict") from None
+
+
+def reset_password(deps: Deps, command: ResetPassword) -> dict[str, Any]:
+    """A new password, proven by the reset code."""
+    info = codes.ticket_info(deps.db, command.ticket)
+    if info and info["account_id"]:
+        probe = load_account(deps.store, info["account_id"])
+        if probe:
+            check_new_password(command.new_password, probe.national_code, probe.mobile[1:])
+    row = redeem(deps, command, "reset_password")
+    account = load_account(deps.store, row["account_id"])
+    assert account is not None
+    _set_password(deps, account, command.new_password, "reset")
+    codes.clear(deps.db, f"fail:id:{account.national_code}")
+    return {"changed": True}
+
+
+def change_password(deps: Deps, command: ChangePassword) -> dict[str, Any]:
+    """The signed-in holder changes their password (the current one is checked and counted)."""
+    account = load_account(deps.store, command.account_id)
+    if account is None:
+        raise DomainError("account_not_found")
+    guard(deps, account.national_code, "password", command.client, True)
+    _check_password(
+        deps, account, account.national_code, command.current_password, "password", command.client
+    )
+    _set_password(deps, account, command.new_password, "change")
+    return {"changed": True}
+
+
+def staff_login_start(deps: Deps, command: StaffLogin) -> dict[str, Any]:
+    """Staff, first factor: password; the second, a code to the staff member's mobile."""
+    identifier = f"staff:{command.national_code}"
+    guard(deps, identifier, "staff", command.client, command.captcha_ok)
+    account = load_account(deps.store, staff_id(command.national_code))
+    account = _check_password(deps, account, identifier, command.password, "staff", command.client)
+    return send_code(
+        deps,
+        "staff_login",
+        account.mobile,
+        account.account_id,
+        command.client,
+        {"identifier": identifier, "method": "staff"},
+    )
+
+
+def staff_login_finish(deps: Deps, command: CodeAnswer) -> dict[str, Any]:
+    """Staff, second factor."""
+    info = codes.ticket_info(deps.db, command.ticket) or {"data": {}}
+    identifier = info["data"].get("identifier", "?")
+    try:
+        row = redeem(deps, command, "staff_login")
+    except DomainError:
+        codes.record(deps.db, deps.clock(), f"fail:id:{identifier}")
+        _fail(deps, identifier, info.get("account_id"), "staff_code", command.client, "bad_code")
+        raise
+    account = load_account(deps.store, row["account_id"])
+    assert account is not None
+    return _succeed(deps, account, "staff", command.client)

@@ -1,0 +1,163 @@
+"""Identity's read models: accounts (find by mobile, staff lists) and the officers' cartable."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from contracts.identity import (
+    CitizenRegistered,
+    MobileChanged,
+    PasswordSet,
+    ProfileUpdated,
+    RegistryVerified,
+    RoleGranted,
+    RoleRevoked,
+    ShahkarChecked,
+    StaffCreated,
+    VerificationApproved,
+    VerificationRejected,
+    VerificationSubmitted,
+)
+from infra.projections import Context, Projection
+
+metadata = sa.MetaData()
+
+accounts_table = sa.Table(
+    "identity_accounts",
+    metadata,
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("national_code", sa.String(10), nullable=False),
+    sa.Column("mobile", sa.String(11), nullable=False, index=True),
+    sa.Column("full_name", sa.String(200), nullable=False),
+    sa.Column("company_name", sa.String(200)),
+    sa.Column("roles", sa.Text, nullable=False, default="{}"),
+    sa.Column("level_note", sa.String(40)),
+    sa.Column("password_changed_at", sa.String(40)),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
+
+cases_table = sa.Table(
+    "identity_cases",
+    metadata,
+    sa.Column("case_id", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.String(64), nullable=False, index=True),
+    sa.Column("national_code", sa.String(10), nullable=False),
+    sa.Column("full_name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("round", sa.Integer, nullable=False),
+    sa.Column("submitted_at", sa.String(40), nullable=False),
+    sa.Column("decided_at", sa.String(40)),
+    sa.Column("officer", sa.String(100)),
+    sa.Column("reason", sa.Text),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
+
+
+class Accounts(Projection):
+    """identity_accounts: one row per account, with its staff roles."""
+
+    name = "identity.accounts"
+    handles = (
+        CitizenRegistered,
+        StaffCreated,
+        PasswordSet,
+        MobileChanged,
+        ProfileUpdated,
+        ShahkarChecked,
+        RegistryVerified,
+        RoleGranted,
+        RoleRevoked,
+        VerificationApproved,
+    )
+    metadata = metadata
+
+    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+        where = accounts_table.c.account_id == event.account_id
+        if isinstance(event, CitizenRegistered | StaffCreated):
+            at = event.registered_at if isinstance(event, CitizenRegistered) else event.created_at
+            company = (
+                event.company.company_name if isinstance(event, CitizenRegistered) and event.company else None
+            )
+            conn.execute(
+                accounts_table.insert().values(
+                    account_id=event.account_id,
+                    kind="citizen" if isinstance(event, CitizenRegistered) else "staff",
+                    national_code=event.national_code,
+                    mobile=event.mobile,
+                    full_name=event.full_name,
+                    company_name=company,
+                    roles="{}",
+                    created_at=at,
+                    position=context.recorded.position,
+                )
+            )
+        elif isinstance(event, PasswordSet):
+            conn.execute(accounts_table.update().where(where).values(password_changed_at=event.at))
+        elif isinstance(event, MobileChanged):
+            conn.execute(accounts_table.update().where(where).values(mobile=event.mobile))
+        elif isinstance(event, RegistryVerified):
+            name = f"{event.registry.first_name} {event.registry.last_name}"
+            conn.execute(accounts_table.update().where(where).values(full_name=name, level_note="registry"))
+        elif isinstance(event, ProfileUpdated):
+            values: dict[str, Any] = {}
+            if event.first_name and event.last_name:
+                values["full_name"] = f"{event.first_name} {event.last_name}"
+            if event.company:
+                values["company_name"] = event.company.company_name
+            if values:
+                conn.execute(accounts_table.update().where(where).values(**values))
+        elif isinstance(event, ShahkarChecked):
+            note = "shahkar" if event.matched else "shahkar_mismatch"
+            conn.execute(accounts_table.update().where(where).values(level_note=note))
+        elif isinstance(event, VerificationApproved):
+            conn.execute(accounts_table.update().where(where).values(level_note="officer"))
+        elif isinstance(event, RoleGranted | RoleRevoked):
+            roles = json.loads(conn.execute(sa.select(accounts_table.c.roles).where(where)).scalar_one())
+            if isinstance(event, RoleGranted):
+                roles[event.role] = {"province": event.province, "unit": event.unit}
+            else:
+                roles.pop(event.role, None)
+            conn.execute(accounts_table.update().where(where).values(roles=json.dumps(roles, sort_keys=True)))
+
+
+class Verifications(Projection):
+    """identity_cases: the desk officer's cartable of identity-verification cases."""
+
+    name = "identity.verifications"
+    handles = (VerificationSubmitted, VerificationApproved, VerificationRejected)
+    metadata = metadata
+
+    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+        where = cases_table.c.case_id == event.case_id
+        if isinstance(event, VerificationSubmitted):
+            values = {
+                "account_id": event.account_id,
+                "national_code": event.national_code,
+                "full_name": event.full_name,
+                "kind": event.kind,
+                "status": "submitted",
+                "round": event.round,
+                "submitted_at": event.submitted_at,
+                "decided_at": None,
+                "officer": None,
+                "reason": None,
+                "position": context.recorded.position,
+            }
+            if conn.execute(sa.select(cases_table.c.case_id).where(where)).first() is None:
+                conn.execute(cases_table.insert().values(case_id=event.case_id, **values))
+            else:
+                conn.execute(cases_table.update().where(where).values(**values))
+        else:
+            status = "approved" if isinstance(event, VerificationApproved) else "rejected"
+            reason = event.reason if isinstance(event, VerificationRejected) else event.note
+            conn.execute(
+                cases_table.update()
+                .where(where)
+                .values(status=status, decided_at=event.at, officer=event.officer, reason=reason)
+            )

@@ -1,0 +1,71 @@
+"""Reads of identity's read models."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from infra.db import Database
+from infra.projections import checkpoints_table
+from services.identity.projections import accounts_table, cases_table
+
+
+def wait_for(db: Database, names: tuple[str, ...], position: int, timeout: float = 3.0) -> bool:
+    """Block until the projections `names` have applied `position` (True), or `timeout` passed."""
+    deadline = time.monotonic() + timeout
+    query = sa.select(sa.func.min(checkpoints_table.c.position)).where(checkpoints_table.c.name.in_(names))
+    while True:
+        with db.read.connect() as conn:
+            reached = conn.execute(query).scalar()
+        if reached is not None and reached >= position:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+
+
+def account_by_mobile(db: Database, mobile: str) -> str | None:
+    """The newest citizen account with this mobile."""
+    query = (
+        sa.select(accounts_table.c.account_id)
+        .where(accounts_table.c.mobile == mobile, accounts_table.c.kind == "citizen")
+        .order_by(accounts_table.c.position.desc())
+        .limit(1)
+    )
+    with db.read.connect() as conn:
+        return conn.execute(query).scalar()
+
+
+def mobile_in_use(db: Database, mobile: str, other_than: str) -> bool:
+    """True when another citizen account has this mobile."""
+    query = sa.select(accounts_table.c.account_id).where(
+        accounts_table.c.mobile == mobile,
+        accounts_table.c.kind == "citizen",
+        accounts_table.c.account_id != other_than,
+    )
+    with db.read.connect() as conn:
+        return conn.execute(query).first() is not None
+
+
+def staff(db: Database) -> list[dict[str, Any]]:
+    """Every staff account with its roles."""
+    query = (
+        sa.select(accounts_table).where(accounts_table.c.kind == "staff").order_by(accounts_table.c.full_name)
+    )
+    with db.read.connect() as conn:
+        return [{**row._mapping, "roles": json.loads(row.roles)} for row in conn.execute(query)]
+
+
+def cartable(db: Database, status: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Verification cases in one status, oldest waiting first."""
+    query = (
+        sa.select(cases_table)
+        .where(cases_table.c.status == status)
+        .order_by(cases_table.c.position)
+        .limit(limit)
+    )
+    with db.read.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]

@@ -1,0 +1,156 @@
+"""Registration: by civil-registry inquiry (seed 000) or by mobile code and Shahkar (seed 001)."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Any
+
+from contracts.envelope import StreamState, WrongExpectedVersion
+from contracts.errors import DomainError
+from contracts.events import new_event
+from contracts.identity import CitizenRegistered, Company, PasswordSet, RegistryRecord, ShahkarChecked
+from contracts.identity_rpc import CodeAnswer, RegistryInquiry, StartRegistration
+from services.identity import codes
+from services.identity.accounts import account_stream, citizen_id, load_account, now_iso
+from services.identity.deps import Deps
+from services.identity.passwords import check_new_password, hash_password
+
+
+def limit(deps: Deps, key: str, most: int) -> None:
+    """Count one use of `key`; `too_many_requests` beyond `most` within the window."""
+    now = deps.clock()
+    if codes.count(deps.db, now, key, deps.limits) >= most:
+        raise DomainError("too_many_requests")
+    codes.record(deps.db, now, key)
+
+
+def inquire(deps: Deps, command: RegistryInquiry) -> dict[str, Any]:
+    """«استعلام»: the registry's record; a deceased person is refused here already."""
+    limit(deps, f"registry:client:{command.client}", deps.limits.codes_per_client)
+    record = deps.registry.inquire(command.national_code, command.birth_date)
+    if not record.alive:
+        raise DomainError("deceased")
+    return record.model_dump()
+
+
+def send_code(
+    deps: Deps, purpose: str, mobile: str | None, account_id: str | None, client: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Issue a code (rate-limited per mobile and per client) and hand it to the SMS channel."""
+    if mobile:
+        limit(deps, f"code:mobile:{mobile}", deps.limits.codes_per_mobile)
+    limit(deps, f"code:client:{client}", deps.limits.codes_per_client)
+    issued = codes.issue(deps.db, deps.clock(), purpose, mobile, account_id, data, deps.limits)
+    sent = True  # a decoy ticket "sends" too: the answer must not tell whether an account exists
+    if mobile:
+        sent = deps.sms.send(mobile, issued.code, purpose, uuid.uuid4().hex)
+    return {"ticket": issued.ticket, "sms_sent": sent, "mobile": _masked(mobile)}
+
+
+def _masked(mobile: str | None) -> str | None:
+    return f"{mobile[:4]}***{mobile[-4:]}" if mobile else None
+
+
+def resend(deps: Deps, ticket: str, client: str) -> dict[str, Any]:
+    """A fresh code for the same pending step (the old ticket is spent)."""
+    info = codes.ticket_info(deps.db, ticket)
+    if info is None or info["used"]:
+        raise DomainError("bad_code")
+    codes.spend(deps.db, ticket)
+    return send_code(deps, info["purpose"], info["mobile"], info["account_id"], client, info["data"])
+
+
+def start(deps: Deps, command: StartRegistration) -> dict[str, Any]:
+    """Check everything that can be checked before the code, then send the code."""
+    check_new_password(command.password, command.national_code, command.mobile[1:])
+    record: RegistryRecord | None = None
+    first, last = command.first_name or "", command.last_name or ""
+    if command.method == "registry":
+        record = deps.registry.inquire(command.national_code, command.birth_date)
+        if not record.alive:
+            raise DomainError("deceased")
+        first, last = record.first_name, record.last_name
+    data = {
+        "method": command.method,
+        "national_code": command.national_code,
+        "birth_date": command.birth_date,
+        "mobile": command.mobile,
+        "first_name": first,
+        "last_name": last,
+        "kind": command.kind,
+        "company": command.company.value().model_dump() if command.company else None,
+        "registry": record.model_dump() if record else None,
+        "password_hash": hash_password(command.password),
+    }
+    return send_code(deps, "register", command.mobile, None, command.client, data)
+
+
+def complete(deps: Deps, command: CodeAnswer) -> dict[str, Any]:
+    """The code proves the mobile: open the account (and ask Shahkar for the mobile way)."""
+    row = redeem(deps, command, "register")
+    data = row["data"]
+    account_id = citizen_id(data["national_code"])
+    event = CitizenRegistered(
+        account_id=account_id,
+        national_code=data["national_code"],
+        mobile=data["mobile"],
+        kind=data["kind"],
+        full_name=f"{data['first_name']} {data['last_name']}",
+        first_name=data["first_name"],
+        last_name=data["last_name"],
+        birth_date=data["birth_date"],
+        method=data["method"],
+        registry=RegistryRecord(**data["registry"]) if data["registry"] else None,
+        company=Company(**data["company"]) if data["company"] else None,
+        registered_at=now_iso(),
+    )
+    password = PasswordSet(
+        account_id=account_id, password_hash=data["password_hash"], reason="register", at=now_iso()
+    )
+    actor = f"citizen:{account_id}"
+    try:
+        appended = deps.store.append(
+            account_stream(account_id),
+            [new_event(event, actor=actor), new_event(password, actor=actor)],
+            StreamState.NO_STREAM,
+        )
+    except WrongExpectedVersion:
+        raise DomainError("already_registered") from None
+    deps.settle(appended.position)
+    if data["method"] == "mobile":
+        # When Shahkar is away the account stays at level 1; the profile offers to try again.
+        with contextlib.suppress(DomainError):
+            check_shahkar(deps, account_id)
+    account = load_account(deps.store, account_id)
+    assert account is not None
+    return account.principal()
+
+
+def redeem(deps: Deps, command: CodeAnswer, purpose: str) -> dict[str, Any]:
+    """Spend a code, counting wrong ones per client (which locks the client out)."""
+    now = deps.clock()
+    if (
+        codes.count(deps.db, now, f"fail:client:{command.client}", deps.limits)
+        >= deps.limits.failures_per_client
+    ):
+        raise DomainError("locked")
+    try:
+        return codes.redeem(deps.db, now, command.ticket, command.code, purpose, deps.limits)
+    except DomainError:
+        codes.record(deps.db, now, f"fail:client:{command.client}")
+        raise
+
+
+def check_shahkar(deps: Deps, account_id: str) -> bool:
+    """Ask Shahkar whether the account's mobile is its holder's; record the answer."""
+    account = load_account(deps.store, account_id)
+    if account is None:
+        raise DomainError("account_not_found")
+    matched = deps.shahkar.matches(account.national_code, account.mobile)
+    event = ShahkarChecked(account_id=account_id, mobile=account.mobile, matched=matched, at=now_iso())
+    try:
+        deps.store.append(account_stream(account_id), [new_event(event)], account.version)
+    except WrongExpectedVersion:
+        raise DomainError("conflict") from None
+    return matched

@@ -1,0 +1,250 @@
+"""The identity service: accounts of citizens, companies and staff; registration, sign-in,
+one-time codes, identity verification and roles. Each method only validates and delegates."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
+from pydantic import BaseModel, ValidationError
+
+from contracts.errors import MESSAGES, DomainError
+from contracts.eventstore import EventStore
+from contracts.identity_rpc import (
+    ChangeMobile,
+    ChangePassword,
+    CodeAnswer,
+    CreateStaff,
+    Decide,
+    Grant,
+    PasswordLogin,
+    RegistryCheck,
+    RegistryInquiry,
+    RequestLoginCode,
+    RequestReset,
+    ResetPassword,
+    StaffLogin,
+    StartRegistration,
+    SubmitVerification,
+    UpdateProfile,
+)
+from infra.attachments import AttachmentStore
+from infra.db import Database
+from infra.nameko_glue import ReadModels, Store, invalid_payload, replies, rpc, shared_database, shared_store
+from services.identity import codes, login, profile, queries, registration, staff, verification
+from services.identity.adapters import HttpCivilRegistry, HttpShahkar, NotifyCodeSender
+from services.identity.deps import Deps
+from services.identity.projections import Accounts, Verifications
+
+PROJECTIONS = (Accounts(), Verifications())
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: dict[str, Any]) -> M:
+    """The payload, or a `DomainError` with the rule it broke (e.g. `invalid_birth_date`)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        for item in error.errors():
+            reason = str(item.get("ctx", {}).get("error", ""))
+            if reason in MESSAGES:
+                raise DomainError(reason, ".".join(str(p) for p in item["loc"])) from None
+        raise invalid_payload(error) from None
+
+
+class Bootstrap(DependencyProvider):  # type: ignore[misc]
+    """Makes the operational tables and the first administrator when the service starts."""
+
+    def setup(self) -> None:
+        db = shared_database(self.container.service_name)
+        codes.setup(db)
+        deps = Deps(
+            shared_store(),
+            db,
+            HttpCivilRegistry(),
+            HttpShahkar(),
+            NotifyCodeSender(_NoNotify()),
+            AttachmentStore(),
+        )
+        staff.bootstrap_admin(deps)
+
+
+class _NoNotify:
+    def send_code(self, payload: dict[str, str]) -> Any:
+        raise RuntimeError("no SMS at start-up")
+
+
+class IdentityService:
+    name = "identity"
+
+    store: EventStore = Store()
+    db: Database = ReadModels(*PROJECTIONS)
+    notify = RpcProxy("notify")
+    bootstrap = Bootstrap()
+    civil_registry = HttpCivilRegistry()
+    shahkar = HttpShahkar()
+
+    @property
+    def deps(self) -> Deps:
+        return Deps(
+            self.store,
+            self.db,
+            self.civil_registry,
+            self.shahkar,
+            NotifyCodeSender(self.notify),
+            _attachments(),
+            settle=self._settle,
+        )
+
+    def _settle(self, position: int) -> None:
+        queries.wait_for(self.db, tuple(p.name for p in PROJECTIONS), position)
+
+    @rpc  # type: ignore[misc]
+    def ping(self) -> str:
+        return "pong"
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def inquire_registry(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return registration.inquire(self.deps, parse(RegistryInquiry, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def start_registration(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return registration.start(self.deps, parse(StartRegistration, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def complete_registration(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return registration.complete(self.deps, parse(CodeAnswer, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def resend_code(self, ticket: str, client: str) -> dict[str, Any]:
+        return registration.resend(self.deps, ticket, client)
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def login_password(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return login.login_password(self.deps, parse(PasswordLogin, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def request_login_code(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return login.request_login_code(self.deps, parse(RequestLoginCode, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def login_with_code(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return login.login_with_code(self.deps, parse(CodeAnswer, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def request_password_reset(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return login.request_reset(self.deps, parse(RequestReset, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def reset_password(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return login.reset_password(self.deps, parse(ResetPassword, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def change_password(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return login.change_password(self.deps, parse(ChangePassword, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def profile(self, account_id: str) -> dict[str, Any]:
+        return profile.profile(self.deps, account_id)
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def update_profile(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return profile.update(self.deps, parse(UpdateProfile, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def start_mobile_change(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return profile.start_mobile_change(self.deps, parse(ChangeMobile, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def finish_mobile_change(self, payload: dict[str, Any], account_id: str) -> dict[str, Any]:
+        return profile.finish_mobile_change(self.deps, parse(CodeAnswer, payload), account_id)
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def check_shahkar(self, account_id: str) -> dict[str, Any]:
+        return profile.shahkar(self.deps, account_id)
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def verify_registry(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return profile.verify_registry(self.deps, parse(RegistryCheck, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def submit_verification(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return verification.submit(self.deps, parse(SubmitVerification, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def cartable(self, status: str = "submitted") -> list[dict[str, Any]]:
+        return queries.cartable(self.db, status)
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def case(self, case_id: str) -> dict[str, Any]:
+        return verification.case_detail(self.deps, case_id)
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def decide_verification(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return verification.decide(self.deps, parse(Decide, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def attachment(self, case_id: str, attachment_id: str) -> dict[str, Any]:
+        return verification.attachment(self.deps, case_id, attachment_id)
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def staff_login_start(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return login.staff_login_start(self.deps, parse(StaffLogin, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def staff_login_finish(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return login.staff_login_finish(self.deps, parse(CodeAnswer, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def create_staff(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return staff.create(self.deps, parse(CreateStaff, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def grant_role(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return staff.grant(self.deps, parse(Grant, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def revoke_role(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return staff.grant(self.deps, parse(Grant, payload), revoke=True)
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def staff_list(self) -> list[dict[str, Any]]:
+        return staff.listing(self.deps)
+
+
+_attachment_store: AttachmentStore | None = None
+
+
+def _attachments() -> AttachmentStore:
+    global _attachment_store
+    if _attachment_store is None:
+        _attachment_store = AttachmentStore()
+    return _attachment_store

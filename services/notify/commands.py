@@ -1,0 +1,102 @@
+"""What notify is asked to do: change a template's text, and the periodic work (retries that are
+due, abandoned claims, delivery receipts). One-time codes and links are in `one_time`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from contracts.envelope import StreamNotFound, StreamState, WrongExpectedVersion
+from contracts.errors import DomainError
+from contracts.events import new_event, registry
+from contracts.eventstore import EventStore
+from contracts.notify import ChangeTemplate, SmsTemplateChanged
+from services.notify.dispatch import Channels, dispatch, record_receipt
+from services.notify.lifecycle import Policy
+from services.notify.projections import status_table
+from services.notify.templates import check_text, template
+
+log = logging.getLogger(__name__)
+
+
+def change_template(store: EventStore, command: ChangeTemplate) -> dict[str, Any]:
+    """Record a new version of one template's text for one organisation."""
+    template(command.template)
+    check_text(command.template, command.text)
+    stream = f"notify-template-{command.organisation}-{command.template}"
+    try:
+        history = store.read_stream(stream)
+    except StreamNotFound:
+        history = []
+    last = registry.decode(history[-1]) if history else None
+    if isinstance(last, SmsTemplateChanged) and last.text == command.text:
+        return last.model_dump()
+    changed = SmsTemplateChanged(
+        organisation=command.organisation,
+        template=command.template,
+        template_version=len(history) + 1,
+        text=command.text,
+        admin=command.admin,
+    )
+    try:
+        store.append(
+            stream,
+            [new_event(changed, event_id=command.derived("template"), actor=f"admin:{command.admin}")],
+            history[-1].revision if history else StreamState.NO_STREAM,
+        )
+    except WrongExpectedVersion:
+        raise DomainError("conflict") from None
+    return changed.model_dump()
+
+
+def retry_due(
+    store: EventStore, db_read: sa.Engine, channels: Channels, policy: Policy, now: datetime | None = None
+) -> int:
+    """Dispatch every message whose retry is due, whose claim was abandoned, or that waited too
+    long for the sender; the store decides, the read model only points at candidates."""
+    now = now or datetime.now(UTC)
+    stale = (now - timedelta(seconds=policy.lease)).isoformat()
+    forgotten = (now - timedelta(seconds=30)).isoformat()
+    query = (
+        sa.select(status_table.c.message_id)
+        .where(
+            sa.or_(
+                sa.and_(status_table.c.status == "deferred", status_table.c.retry_at <= now.isoformat()),
+                sa.and_(status_table.c.status == "dispatching", status_table.c.updated_at <= stale),
+                sa.and_(status_table.c.status == "queued", status_table.c.queued_at <= forgotten),
+            )
+        )
+        .limit(50)
+    )
+    with db_read.connect() as conn:
+        candidates = [row.message_id for row in conn.execute(query)]
+    for message_id in candidates:
+        dispatch(store, channels, message_id, policy, now=now)
+    return len(candidates)
+
+
+def poll_receipts(store: EventStore, db_read: sa.Engine, channels: Channels, max_age: timedelta) -> int:
+    """Ask the SMS provider for receipts of recently sent messages; record what it knows."""
+    since = (datetime.now(UTC) - max_age).isoformat()
+    query = (
+        sa.select(status_table.c.message_id, status_table.c.provider_message_id)
+        .where(
+            status_table.c.status == "sent",
+            status_table.c.channel == "sms",
+            status_table.c.provider == channels.sms.name,
+            status_table.c.updated_at >= since,
+        )
+        .order_by(status_table.c.updated_at)
+        .limit(100)
+    )
+    with db_read.connect() as conn:
+        sent = {row.provider_message_id: row.message_id for row in conn.execute(query)}
+    recorded = 0
+    for provider_id, receipt in channels.sms.receipts(list(sent)).items():
+        if provider_id in sent and receipt.status != "pending":
+            record_receipt(store, sent[provider_id], receipt)
+            recorded += 1
+    return recorded

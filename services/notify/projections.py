@@ -1,0 +1,112 @@
+"""From events to messages: plan each message once, send it once, keep its status.
+
+- `Planner` (services/notify/planner.py) appends `SmsQueued` for each step worth telling.
+- `Sender` hands each queued message to its provider through `dispatch`, which claims it in the
+  message's stream first; it never acts while a rebuild replays history.
+- `Status` keeps each message's state for the receipt and the back office.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from contracts.notify import SmsDeferred, SmsDelivered, SmsDispatching, SmsFailed, SmsQueued, SmsSent
+from infra.projections import Context, Projection
+from services.notify.dispatch import Channels, dispatch, message_stream
+from services.notify.email import EmailProvider
+from services.notify.lifecycle import FINAL, Policy
+from services.notify.planner import Planner
+from services.notify.providers import SmsProvider
+
+__all__ = ["Planner", "Sender", "Status", "message_stream", "status_table"]
+
+status_metadata = sa.MetaData()
+status_table = sa.Table(
+    "notify_status",
+    status_metadata,
+    sa.Column("message_id", sa.String(64), primary_key=True),
+    sa.Column("request_id", sa.String(64), index=True),
+    sa.Column("channel", sa.String(10), nullable=False),
+    sa.Column("to", sa.String(200), nullable=False, index=True),
+    sa.Column("template", sa.String(50), nullable=False),
+    sa.Column("template_version", sa.Integer, nullable=False),
+    sa.Column("organisation", sa.String(100), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("one_time_code", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("provider", sa.String(30)),
+    sa.Column("provider_message_id", sa.String(100)),
+    sa.Column("reason", sa.Text),
+    sa.Column("retry_at", sa.String(40)),
+    sa.Column("queued_at", sa.String(40), nullable=False, index=True),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+
+
+class Sender(Projection):
+    """Hands queued messages to their provider, once each (one-time codes are sent by the RPC
+    that asked for them)."""
+
+    name = "notify.sender"
+    handles = (SmsQueued,)
+    metadata = sa.MetaData()
+
+    def __init__(
+        self, provider: SmsProvider, email: EmailProvider | None = None, policy: Policy | None = None
+    ) -> None:
+        self.channels = Channels(provider, email)
+        self.policy = policy or Policy()
+
+    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+        if context.replaying or event.one_time_code:
+            return
+        dispatch(context.store, self.channels, event.message_id, self.policy)
+
+
+class Status(Projection):
+    """notify_status: each message's state."""
+
+    name = "notify.status"
+    handles = (SmsQueued, SmsDispatching, SmsSent, SmsDeferred, SmsDelivered, SmsFailed)
+    metadata = status_metadata
+
+    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+        at = context.recorded.recorded_at.isoformat()
+        if isinstance(event, SmsQueued):
+            conn.execute(
+                status_table.insert().values(
+                    message_id=event.message_id,
+                    request_id=event.request_id,
+                    channel=event.channel,
+                    to=event.to,
+                    template=event.template,
+                    template_version=event.template_version,
+                    organisation=event.organisation,
+                    text=event.text,
+                    one_time_code=event.one_time_code,
+                    status="queued",
+                    attempts=0,
+                    queued_at=at,
+                    updated_at=at,
+                )
+            )
+            return
+        values: dict[str, Any] = {"updated_at": at, "provider": event.provider}
+        if isinstance(event, SmsDispatching):
+            values.update(status="dispatching", attempts=event.attempt, retry_at=None)
+        elif isinstance(event, SmsSent):
+            values.update(status="sent", provider_message_id=event.provider_message_id)
+        elif isinstance(event, SmsDeferred):
+            values.update(status="deferred", reason=event.reason, retry_at=event.retry_at)
+        elif isinstance(event, SmsDelivered):
+            values.update(status="delivered")
+        else:
+            values.update(status=event.status, reason=event.reason, retry_at=None)
+        conn.execute(
+            status_table.update()
+            .where(status_table.c.message_id == event.message_id, status_table.c.status.not_in(FINAL))
+            .values(**values)
+        )

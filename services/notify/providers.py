@@ -1,0 +1,141 @@
+"""SMS providers behind one port. The default keeps messages in an outbox database.
+
+`send` takes our message id as the provider's de-duplication key (Kavenegar calls it
+`localid`): a provider asked twice for one id sends once and answers with the first result.
+That closes the gap between "the provider sent it" and "we recorded that it was sent".
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import sqlalchemy as sa
+
+from infra.db import Database, default_url, lock_schema
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The provider's answer: its own id for the message."""
+
+    provider_message_id: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A delivery receipt: `delivered`, `failed` (with the provider's reason) or `pending`."""
+
+    status: Literal["delivered", "failed", "pending"]
+    reason: str = ""
+
+
+class PermanentFailure(Exception):
+    """The provider will never deliver this message (blocked number, invalid recipient)."""
+
+
+class TransientFailure(Exception):
+    """The provider failed for now (down, too slow, busy): the same message may be tried again."""
+
+
+class SmsProvider(abc.ABC):
+    """Sends one SMS, de-duplicated by `message_id`."""
+
+    name: str
+
+    @abc.abstractmethod
+    def send(self, message_id: str, to: str, text: str) -> Delivery:
+        """Hand the message over; raise `PermanentFailure` if it can never be sent and
+        `TransientFailure` if it may be sent later."""
+
+    def receipts(self, provider_message_ids: list[str]) -> dict[str, Receipt]:
+        """Delivery receipts of sent messages, by the provider's id; a provider that gives
+        none (the outbox) answers nothing and its messages stay `sent`."""
+        return {}
+
+
+outbox_metadata = sa.MetaData()
+outbox_table = sa.Table(
+    "sms_outbox",
+    outbox_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("to", sa.String(20), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("sent_at", sa.String(40), nullable=False),
+    sa.Column("requests", sa.Integer, nullable=False, default=1),
+)
+
+
+class OutboxProvider(SmsProvider):
+    """Writes each message once to the `sms_outbox` table (and the log) instead of a phone.
+
+    `requests` counts how often the same message id was handed over, so a test can tell a
+    de-duplicated resend from a real second message.
+    """
+
+    name = "outbox"
+
+    def __init__(self, url: str | None = None) -> None:
+        self.db = Database(url or os.environ.get("SMS_OUTBOX_URL") or default_url("sms-outbox"))
+        with self.db.write.begin() as conn:
+            lock_schema(conn)
+            outbox_metadata.create_all(conn)
+
+    def send(self, message_id: str, to: str, text: str) -> Delivery:
+        with self.db.write.begin() as conn:
+            row = conn.execute(
+                sa.select(outbox_table.c.id).where(outbox_table.c.message_id == message_id)
+            ).first()
+            if row is None:
+                conn.execute(
+                    outbox_table.insert().values(
+                        message_id=message_id,
+                        to=to,
+                        text=text,
+                        sent_at=datetime.now(UTC).isoformat(),
+                        requests=1,
+                    )
+                )
+                log.info("SMS to %s: %s", to, text)
+            else:
+                conn.execute(
+                    outbox_table.update()
+                    .where(outbox_table.c.message_id == message_id)
+                    .values(requests=outbox_table.c.requests + 1)
+                )
+        return Delivery(provider_message_id=f"outbox-{message_id}")
+
+    def messages(self) -> list[dict[str, object]]:
+        """Everything in the outbox, oldest first."""
+        with self.db.read.connect() as conn:
+            rows = conn.execute(sa.select(outbox_table).order_by(outbox_table.c.id))
+            return [dict(r._mapping) for r in rows]
+
+
+def provider_from_env() -> SmsProvider:
+    """`SMS_PROVIDER`: `outbox` (the default), `http` (a generic HTTP gateway at `SMS_HTTP_URL`)
+    or `kavenegar` (Kavenegar's API at `KAVENEGAR_URL`, default https://api.kavenegar.com, with
+    `KAVENEGAR_API_KEY` and `KAVENEGAR_SENDER`)."""
+    from services.notify.http_providers import HttpSmsProvider, KavenegarProvider
+
+    name = os.environ.get("SMS_PROVIDER", "outbox")
+    timeout = float(os.environ.get("SMS_TIMEOUT", "5"))
+    if name == "outbox":
+        return OutboxProvider()
+    if name == "http":
+        return HttpSmsProvider(os.environ["SMS_HTTP_URL"], timeout=timeout)
+    if name == "kavenegar":
+        return KavenegarProvider(
+            os.environ.get("KAVENEGAR_URL") or os.environ.get("SMS_HTTP_URL") or "https://api.kavenegar.com",
+            os.environ.get("KAVENEGAR_API_KEY", ""),
+            os.environ.get("KAVENEGAR_SENDER", ""),
+            timeout=timeout,
+        )
+    raise ValueError(f"unknown SMS_PROVIDER {name!r}")

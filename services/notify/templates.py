@@ -1,0 +1,148 @@
+"""The Persian message texts: one seed text per occasion, overridable per organisation.
+
+A text names its values in braces (`{tracking_code}`); an administrator's text may use only the
+names its template offers, so a typo is refused when saved, not when a citizen should be told.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+from contracts.errors import DomainError
+from contracts.persian import persian_digits
+
+DEFAULT_ORGANISATION = "*"
+
+
+@dataclass(frozen=True)
+class Template:
+    """One occasion: its seed text, the values it may use, and its Persian title."""
+
+    name: str
+    title: str
+    text: str
+    values: tuple[str, ...]
+
+
+_SEEDS = (
+    Template(
+        "request_received",
+        "ثبت درخواست",
+        "شهروند گرامی، درخواست شما با کد رهگیری {tracking_code} ثبت شد. "
+        "نتیجه از طریق پیامک اطلاع‌رسانی می‌گردد.",
+        ("tracking_code",),
+    ),
+    Template(
+        "request_registered",
+        "ثبت در دبیرخانه",
+        "کاربر گرامی، درخواست شما در دبیرخانه با شماره {registration_number} ثبت گردید. "
+        "فرآیند پاسخگویی از طریق پیامک اطلاع رسانی میگردد.",
+        ("registration_number", "tracking_code"),
+    ),
+    Template(
+        "returned_for_correction",
+        "بازگشت برای اصلاح",
+        "درخواست شما با کد رهگیری {tracking_code} برای اصلاح به شما بازگردانده شد. "
+        "لطفاً به کارتابل خود مراجعه کنید.",
+        ("tracking_code", "reason"),
+    ),
+    Template(
+        "reply_posted",
+        "ثبت پاسخ",
+        "یک پاسخ برای درخواست با کد رهگیری {tracking_code} ثبت شده است.",
+        ("tracking_code",),
+    ),
+    Template(
+        "final_reply_posted",
+        "پاسخ نهایی و دعوت به نظرسنجی",
+        "یک پاسخ برای درخواست با کد رهگیری {tracking_code} ثبت شده است. "
+        "لطفاً با همین کد در «نظرسنجی و پیگیری درخواست» شرکت نمایید.",
+        ("tracking_code",),
+    ),
+    Template(
+        "citizen_registered",
+        "ثبت‌نام",
+        "ثبت‌نام شما در پیشخوان خدمت انجام شد. برای ثبت درخواست، هویت شما باید تایید شود.",
+        (),
+    ),
+    Template(
+        "verification_approved",
+        "تایید هویت",
+        "هویت شما در پیشخوان خدمت تایید شد؛ اکنون می‌توانید درخواست خود را ثبت کنید.",
+        (),
+    ),
+    Template(
+        "verification_rejected",
+        "رد احراز هویت",
+        "احراز هویت شما در پیشخوان خدمت تایید نشد. علت: {reason}",
+        ("reason",),
+    ),
+    Template("otp_login", "رمز یکبار مصرف ورود", "کد ورود شما به پیشخوان خدمت: {code}", ("code",)),
+    Template("otp_register", "رمز یکبار مصرف ثبت‌نام", "کد تایید ثبت‌نام در پیشخوان خدمت: {code}", ("code",)),
+    Template(
+        "otp_reset_password",
+        "رمز یکبار مصرف بازیابی",
+        "کد بازیابی رمز عبور پیشخوان خدمت: {code}\nاین کد را در اختیار دیگری قرار ندهید.",
+        ("code",),
+    ),
+    Template(
+        "otp_staff_login",
+        "رمز یکبار مصرف کارکنان",
+        "کد ورود کارکنان به پیشخوان خدمت: {code}",
+        ("code",),
+    ),
+    Template(
+        "email_activate_account",
+        "فعال‌سازی حساب کاربری",
+        "برای فعال‌سازی حساب کاربری خود در پیشخوان خدمت، پیوند زیر را باز کنید:\n{link}\n"
+        "این پیوند تنها یک بار و برای مدتی کوتاه معتبر است.",
+        ("link",),
+    ),
+    Template(
+        "email_reset_password",
+        "بازیابی رمز عبور",
+        "برای تعیین رمز عبور تازه در پیشخوان خدمت، پیوند زیر را باز کنید:\n{link}\n"
+        "اگر این درخواست از شما نبوده است، این پیام را نادیده بگیرید.",
+        ("link",),
+    ),
+    Template(
+        "otp_verify_mobile",
+        "تایید شماره همراه",
+        "کد تایید شماره همراه در پیشخوان خدمت: {code}",
+        ("code",),
+    ),
+)
+
+TEMPLATES: dict[str, Template] = {t.name: t for t in _SEEDS}
+MASK = "******"
+
+
+def template(name: str) -> Template:
+    """The template called `name`, else `unknown_template`."""
+    try:
+        return TEMPLATES[name]
+    except KeyError:
+        raise DomainError("unknown_template", name) from None
+
+
+def check_text(name: str, text: str) -> None:
+    """Refuse a text that uses a value its template does not offer, or is not a valid format."""
+    allowed = set(template(name).values)
+    try:
+        fields = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+    except ValueError:
+        raise DomainError("invalid_template", "unbalanced braces") from None
+    unknown = sorted(fields - allowed)
+    if unknown or not text.strip():
+        raise DomainError("invalid_template", f"unknown values: {unknown}")
+
+
+def render(text: str, **values: str) -> str:
+    """`text` filled in, numbers in Persian digits (a missing value prints as empty)."""
+    # A one-time code stays in Latin digits (phones offer to copy it only in that form), a link as is.
+    shown = {
+        key: value if key in ("code", "link") else persian_digits(value) for key, value in values.items()
+    }
+    fields = {field for _, field, _, _ in string.Formatter().parse(text) if field}
+    return text.format(**{field: shown.get(field, "") for field in fields})

@@ -1,0 +1,27 @@
+"""Each service's rebuildable read models, for operations (replay, parked events).
+
+The notify sender is left out on purpose: it has no read model, and a replay must never
+reach an SMS provider.
+"""
+
+from __future__ import annotations
+
+from infra.projections import Projection
+from services.identity.projections import Accounts, Verifications
+from services.notify.projections import Planner, Status
+from services.requests.catalogue_view import Catalogue
+from services.requests.drafts_view import Drafts
+from services.requests.projections import CitizenRequests
+from services.secretariat.projections import Inbox
+from services.survey.projections import Invitations, Responses
+
+
+def read_models() -> dict[str, list[Projection]]:
+    """Service name → its projections that own tables."""
+    return {
+        "identity": [Accounts(), Verifications()],
+        "requests": [Catalogue(), Drafts(), CitizenRequests()],
+        "secretariat": [Inbox()],
+        "notify": [Planner(), Status()],
+        "survey": [Invitations(), Responses()],
+    }

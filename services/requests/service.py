@@ -1,0 +1,171 @@
+"""The requests service: the catalogue, drafts, submissions and the citizen's view of each request."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+
+from contracts.catalogue import DefineUnit, PublishService, RetireService
+from contracts.eventstore import EventStore
+from contracts.requests import (
+    AddAttachment,
+    DiscardDraft,
+    RemoveAttachment,
+    Resubmit,
+    SaveDraft,
+    StartDraft,
+    SubmitDraft,
+)
+from contracts.rpc import SubmitRequest
+from infra.attachments import AttachmentStore
+from infra.db import Database
+from infra.nameko_glue import ReadModels, Store, replies, rpc, shared_store
+from services.requests import (
+    catalogue,
+    catalogue_view,
+    commands,
+    corrections,
+    drafts,
+    queries,
+    sample_catalogue,
+)
+from services.requests.catalogue_view import Catalogue
+from services.requests.drafts_view import Drafts
+from services.requests.projections import CitizenRequests
+
+PROJECTIONS = (Catalogue(), Drafts(), CitizenRequests())
+
+
+class Files(DependencyProvider):  # type: ignore[misc]
+    """Injects the attachment store; on start, offers the sample catalogue (a no-op once loaded;
+    `SAMPLE_CATALOGUE=0` turns it off)."""
+
+    def setup(self) -> None:
+        self.files = AttachmentStore()
+        if os.environ.get("SAMPLE_CATALOGUE", "1") != "0":
+            sample_catalogue.load(shared_store())
+
+    def get_dependency(self, worker_ctx: Any) -> AttachmentStore:
+        return self.files
+
+
+class RequestsService:
+    name = "requests"
+
+    store: EventStore = Store()
+    db: Database = ReadModels(*PROJECTIONS)
+    files: AttachmentStore = Files()
+
+    @rpc  # type: ignore[misc]
+    def ping(self) -> str:
+        return "pong"
+
+    # -- catalogue -------------------------------------------------------------------------
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def catalogue(self, include_retired: bool = False) -> list[dict[str, Any]]:
+        return catalogue_view.units_with_services(self.db.read, include_retired=bool(include_retired))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def service_card(self, service_id: str) -> dict[str, Any]:
+        return catalogue_view.service_card(self.db.read, str(service_id))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def define_unit(self, payload: dict[str, Any]) -> dict[str, str]:
+        return catalogue.define_unit(self.store, DefineUnit.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def publish_service(self, payload: dict[str, Any]) -> dict[str, str]:
+        return catalogue.publish_service(self.store, PublishService.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def retire_service(self, payload: dict[str, Any]) -> dict[str, str]:
+        return catalogue.retire_service(self.store, RetireService.model_validate(payload))
+
+    # -- drafts and submission -------------------------------------------------------------
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def start_draft(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return drafts.start_draft(self.store, StartDraft.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def get_draft(self, draft_id: str, account_id: str) -> dict[str, Any]:
+        return drafts.get_draft(self.store, str(draft_id), str(account_id))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def save_draft(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return drafts.save_draft(self.store, SaveDraft.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def add_attachment(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return drafts.add_attachment(self.store, self.files, AddAttachment.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def remove_attachment(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return drafts.remove_attachment(self.store, RemoveAttachment.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def discard_draft(self, payload: dict[str, Any]) -> dict[str, str]:
+        return drafts.discard_draft(self.store, DiscardDraft.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def submit_draft(self, payload: dict[str, Any]) -> dict[str, str]:
+        return commands.submit_draft(self.store, SubmitDraft.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def submit(self, payload: dict[str, Any]) -> dict[str, str]:
+        return commands.submit(self.store, SubmitRequest.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def resubmit(self, payload: dict[str, Any]) -> dict[str, str]:
+        return corrections.resubmit(self.store, self.files, self.db.read, Resubmit.model_validate(payload))
+
+    # -- the citizen's view ----------------------------------------------------------------
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def receipt(self, request_id: str, account_id: str) -> dict[str, Any]:
+        return queries.receipt(self.store, str(request_id), str(account_id))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def cartable(self, account_id: str, folder: str = "progress") -> dict[str, Any]:
+        return queries.cartable(self.db.read, str(account_id), str(folder))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def request_detail(self, account_id: str, request_id: str) -> dict[str, Any]:
+        return queries.request_detail(self.db.read, str(account_id), str(request_id))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def track(self, tracking_code: str, national_code: str) -> dict[str, Any]:
+        return queries.track(self.db.read, tracking_code, national_code)
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def public_track(self, tracking_code: str, second_factor: str) -> dict[str, Any]:
+        return queries.public_track(self.db.read, str(tracking_code), str(second_factor))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def attachment(self, request_id: str, account_id: str, attachment_id: str) -> dict[str, Any]:
+        return queries.attachment(
+            self.store, self.files, str(request_id), str(account_id), str(attachment_id)
+        )

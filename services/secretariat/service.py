@@ -1,0 +1,135 @@
+"""The secretariat service: cartables, registration numbers, referral, replies, deadlines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.eventstore import EventStore
+from contracts.secretariat_rpc import (
+    AddNote,
+    CartableQuery,
+    CaseCommand,
+    Refer,
+    Reply,
+    ReturnToApplicant,
+    SaveCannedReply,
+    SetRequestStatus,
+    Staff,
+    WithReason,
+)
+from infra.db import Database
+from infra.nameko_glue import ReadModels, Store, replies, rpc
+from services.secretariat import canned, commands, lifecycle, queries
+from services.secretariat import overview as figures
+from services.secretariat.projections import Inbox
+
+PROJECTIONS = (Inbox(),)
+
+
+class SecretariatService:
+    name = "secretariat"
+
+    store: EventStore = Store()
+    db: Database = ReadModels(*PROJECTIONS)
+
+    @rpc  # type: ignore[misc]
+    def ping(self) -> str:
+        return "pong"
+
+    # -- reads ------------------------------------------------------------------------------
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def cartable(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return queries.cartable(self.db.read, CartableQuery.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def case_file(self, request_id: str, staff: dict[str, Any]) -> dict[str, Any]:
+        return queries.case_file(self.db.read, request_id, Staff.model_validate(staff))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def overview(self, staff: dict[str, Any]) -> dict[str, Any]:
+        return figures.overview(self.db.read, Staff.model_validate(staff))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def catalogue(self) -> dict[str, Any]:
+        return {"units": queries.units_list(self.db.read), "services": queries.services_list(self.db.read)}
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def canned_replies(self, service_id: str | None = None) -> list[dict[str, Any]]:
+        return queries.canned_replies(self.db.read, service_id)
+
+    # -- actions on a request ---------------------------------------------------------------
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def register(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return commands.register(self.store, self.db.read, CaseCommand.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def refer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return commands.refer(self.store, self.db.read, Refer.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def take(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return commands.take(self.store, self.db.read, CaseCommand.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def release(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return commands.release(self.store, self.db.read, WithReason.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def add_note(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return commands.add_note(self.store, self.db.read, AddNote.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def return_to_applicant(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return commands.return_to_applicant(
+            self.store, self.db.read, ReturnToApplicant.model_validate(payload)
+        )
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def set_request_status(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return commands.set_request_status(self.store, self.db.read, SetRequestStatus.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def reply(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return commands.reply(self.store, self.db.read, Reply.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def close(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return lifecycle.close(self.store, self.db.read, WithReason.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def archive(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return lifecycle.archive(self.store, self.db.read, WithReason.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def reopen(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return lifecycle.reopen(self.store, self.db.read, WithReason.model_validate(payload))
+
+    # -- ready-made replies -----------------------------------------------------------------
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def save_canned_reply(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return canned.save(self.store, SaveCannedReply.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def remove_canned_reply(self, staff: dict[str, Any], service_id: str, canned_id: str) -> dict[str, Any]:
+        return canned.remove(self.store, Staff.model_validate(staff), service_id, canned_id)

@@ -1,0 +1,106 @@
+"""The workflow history of a request: one row per step, with who, when and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from contracts.requests import RequestResubmitted, RequestSubmitted
+from contracts.secretariat import (
+    CaseArchived,
+    CaseClosed,
+    CaseReferred,
+    CaseReleased,
+    CaseReopened,
+    CaseTaken,
+    InternalNoteAdded,
+    NumberAssigned,
+    ReplyPosted,
+    RequestStatusSet,
+    ReturnedForCorrection,
+)
+from infra.projections import Context
+from services.secretariat.tables import history_table
+
+ACTIONS = {
+    "submitted": "ثبت و ارسال درخواست",
+    "resubmitted": "ارسال مجدد پس از اصلاح",
+    "numbered": "ثبت در دبیرخانه",
+    "referred": "ارجاع",
+    "taken": "برداشتن درخواست",
+    "released": "آزاد کردن درخواست",
+    "note": "یادداشت داخلی",
+    "returned": "بازگشت به متقاضی برای اصلاح",
+    "status_set": "تعیین وضعیت درخواست",
+    "reply_interim": "پاسخ موقت",
+    "reply_final": "پاسخ نهایی",
+    "closed": "بستن درخواست",
+    "archived": "بایگانی",
+    "reopened": "بازگشایی",
+}
+"""Each step's Persian label, for the history list and chart."""
+
+REQUEST_STATUS_LABELS = {"undetermined": "تعیین نشده", "yes": "بله", "no": "خیر"}
+
+
+def _step(event: Any) -> tuple[str, str, bool]:
+    """The action, its text and whether only staff may read it."""
+    if isinstance(event, RequestSubmitted):
+        return "submitted", event.subject, False
+    if isinstance(event, RequestResubmitted):
+        return "resubmitted", event.subject, False
+    if isinstance(event, NumberAssigned):
+        return "numbered", event.registration_number, False
+    if isinstance(event, CaseReferred):
+        target = event.unit_name or event.unit
+        if event.representative:
+            target += f" / {event.representative_name or event.representative}"
+        return "referred", f"{target}: {event.instruction}", True
+    if isinstance(event, CaseTaken):
+        return "taken", "", True
+    if isinstance(event, CaseReleased):
+        return "released", event.reason, True
+    if isinstance(event, InternalNoteAdded):
+        return "note", event.text, True
+    if isinstance(event, ReturnedForCorrection):
+        return "returned", event.reason, False
+    if isinstance(event, RequestStatusSet):
+        label = REQUEST_STATUS_LABELS[event.value]
+        return "status_set", label + (f" — {event.reason}" if event.reason else ""), True
+    if isinstance(event, ReplyPosted):
+        return f"reply_{event.kind}", event.body, False
+    if isinstance(event, CaseClosed):
+        return "closed", event.reason, False
+    if isinstance(event, CaseArchived):
+        return "archived", event.reason, True
+    if isinstance(event, CaseReopened):
+        return "reopened", event.reason, False
+    raise TypeError(f"no history step for {type(event).__name__}")
+
+
+def _actor(event: Any, context: Context, row: dict[str, Any]) -> tuple[str, str]:
+    if isinstance(event, RequestSubmitted | RequestResubmitted):
+        return f"citizen:{row['national_code']}", row["full_name"]
+    actor = getattr(event, "actor", None) or getattr(event, "clerk", None) or ""
+    name = getattr(event, "actor_name", "") or context.recorded.metadata.get("actor_name") or actor
+    return str(actor), str(name)
+
+
+def record(conn: sa.Connection, row: dict[str, Any], event: Any, context: Context) -> None:
+    """Add the step `event` made to the request's history."""
+    action, text, internal = _step(event)
+    actor, actor_name = _actor(event, context, row)
+    conn.execute(
+        history_table.insert().values(
+            position=context.recorded.position,
+            request_id=row["request_id"],
+            at=context.recorded.recorded_at.isoformat(),
+            action=action,
+            actor=actor,
+            actor_name=actor_name,
+            text=text,
+            holder_name=row["holder_name"],
+            internal=internal,
+        )
+    )

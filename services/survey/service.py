@@ -1,0 +1,54 @@
+"""The survey service: the questionnaire after a final reply, and its reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.eventstore import EventStore
+from contracts.survey import AnswerSurvey, OpenSurvey
+from infra.db import Database
+from infra.nameko_glue import ReadModels, Store, replies, rpc
+from services.survey import commands, reports
+from services.survey.projections import Invitations, Responses, is_invited
+
+PROJECTIONS = (Invitations(), Responses())
+
+
+class SurveyService:
+    name = "survey"
+
+    store: EventStore = Store()
+    db: Database = ReadModels(*PROJECTIONS)
+
+    @rpc  # type: ignore[misc]
+    def ping(self) -> str:
+        return "pong"
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def invited(self, request_id: str) -> bool:
+        return is_invited(self.db.read, request_id)
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def open(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return commands.open_survey(self.db.read, OpenSurvey.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def answer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return commands.answer_survey(self.store, self.db.read, AnswerSurvey.model_validate(payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def report(self, filters: dict[str, str]) -> dict[str, Any]:
+        return reports.report(self.db.read, _filters(filters))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def csv_rows(self, filters: dict[str, str]) -> list[list[str]]:
+        return reports.csv_rows(self.db.read, _filters(filters))
+
+
+def _filters(filters: dict[str, str]) -> dict[str, str]:
+    return {k: str(v) for k, v in filters.items() if k in ("unit", "service_id", "period") and v}

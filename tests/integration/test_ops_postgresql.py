@@ -1,0 +1,123 @@
+"""Operations on PostgreSQL: SQLite → PostgreSQL round trip, shadow replay with a reader, tampering."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from infra.db import Database
+from infra.eventstore.sql import SqlEventStore
+from infra.ops import integrity, transfer
+from infra.ops.replay import replay_projection, verify_projection
+from infra.projections import ProjectionRunner
+from tests.pg import pg_available, scratch_database
+from tests.unit.test_ops_replay import Codes, _issue, codes_table
+from tests.unit.test_ops_transfer import fill, snapshot
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    reason = pg_available()
+    if reason is not None:
+        pytest.fail(f"these tests need the machine's PostgreSQL: {reason}")
+    with scratch_database() as url:
+        yield url
+
+
+def test_sqlite_to_postgresql_keeps_ids_order_data_and_times(tmp_path: Path, pg_url: str) -> None:
+    source = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
+    fill(source)
+    _issue(source, 600)  # more than one import batch
+    exported = io.StringIO()
+    count = transfer.export(source, exported)
+    target = SqlEventStore(pg_url)
+    result = transfer.import_events(target, exported.getvalue().splitlines())
+    assert (result.written, count) == (count, 606)
+    assert snapshot(target) == snapshot(source)
+    assert [e.position for e in target.read_all(limit=10_000)] == [
+        e.position for e in source.read_all(limit=10_000)
+    ]
+    assert target.stream_version("gone") is None and [
+        e.revision for e in target.read_stream("request-a")
+    ] == [1, 2]
+    assert integrity.check(target).findings == []
+    again = io.StringIO()
+    transfer.export(target, again)
+    assert again.getvalue() == exported.getvalue()  # the same file back, byte for byte
+    source.close()
+    target.close()
+
+
+def test_a_shadow_replay_on_postgresql_switches_under_a_reading_client(pg_url: str) -> None:
+    store = SqlEventStore(pg_url)
+    db = Database(pg_url)
+    _issue(store, 40)
+    live = ProjectionRunner(store, db, [Codes()])
+    live.setup()
+    live.run_once()
+    with db.write.begin() as conn:
+        conn.execute(codes_table.delete().where(codes_table.c.tracking_code < "000000000010"))
+
+    seen: list[int] = []
+    errors: list[BaseException] = []
+    stop, first_read = threading.Event(), threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                with db.read.connect() as conn:
+                    seen.append(
+                        int(conn.execute(sa.select(sa.func.count()).select_from(codes_table)).scalar_one())
+                    )
+            except BaseException as error:  # noqa: BLE001 - reported by the test
+                errors.append(error)
+                return
+            finally:
+                first_read.set()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    assert first_read.wait(30)
+    try:
+        result = replay_projection(store, db, Codes(), batch=5)
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []  # readers never found the table missing
+    assert set(seen) <= {30, 40} and seen[0] == 30  # the old rows, then the new ones
+    assert result.applied == 40
+    with db.read.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(codes_table)).scalar_one() == 40
+        indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes(codes_table.name)}
+        assert "ix_ops_test_codes_request" in indexes  # moved with the table, under its own name
+    assert verify_projection(store, db, Codes()).difference is None
+    with db.write.begin() as conn:
+        conn.execute(
+            codes_table.update().where(codes_table.c.tracking_code == "000000000020").values(position=0)
+        )
+    difference = verify_projection(store, db, Codes()).difference
+    assert difference is not None and difference.key == {"tracking_code": "000000000020"}
+    db.dispose()
+    store.close()
+
+
+def test_tampering_on_postgresql_is_named(pg_url: str) -> None:
+    store = SqlEventStore(pg_url)
+    _issue(store, 5)
+    with store.engine.begin() as conn:
+        target: Any = conn.execute(sa.text("SELECT event_id FROM es_events WHERE position = 3")).scalar_one()
+        conn.execute(
+            sa.text(
+                "UPDATE es_events SET data = replace(data, '000000000002', '000000000099') WHERE position = 3"
+            )
+        )
+    assert [(f.problem, f.event_id) for f in integrity.check(store).broken] == [("tampered", target)]
+    store.close()

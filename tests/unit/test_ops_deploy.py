@@ -1,0 +1,97 @@
+"""The cluster manifests validate offline against Kubernetes' schemas; compose names every process."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from deploy.run import GATEWAYS, SERVICES, SIMULATORS
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+K8S = DEPLOY / "k8s"
+MANIFESTS = sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def _documents(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def _all() -> list[dict[str, Any]]:
+    return [doc for path in MANIFESTS for doc in _documents(path)]
+
+
+def _find(kind: str, name: str) -> dict[str, Any]:
+    (found,) = [d for d in _all() if d["kind"] == kind and d["metadata"]["name"] == name]
+    return found
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=[p.name for p in MANIFESTS])
+def test_every_manifest_is_valid_kubernetes(path: Path) -> None:
+    version = kubernetes_validate.latest_version()  # the schemas ship with the package: no network
+    for document in _documents(path):
+        kubernetes_validate.validate(document, version, strict=True)
+
+
+def test_kustomization_lists_every_manifest_but_the_optional_eventstoredb() -> None:
+    listed = set(yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"])
+    assert listed == {p.name for p in MANIFESTS} - {"eventstoredb.yaml"}
+
+
+@pytest.mark.parametrize("name", [*SERVICES, *GATEWAYS])
+def test_each_service_and_gateway_scales_out_with_probes_on_healthz_and_secrets_from_a_secret(
+    name: str,
+) -> None:
+    deployment = _find("Deployment", name)
+    assert deployment["spec"]["replicas"] >= 2
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"].startswith("/healthz")
+    assert "livenessProbe" in container
+    assert {"secretRef": {"name": "pishkhan-secrets"}} in container["envFrom"]
+    assert "env" not in container  # configuration only from the ConfigMap and the Secret
+
+
+def test_services_run_under_the_health_wrapper_of_their_own_name() -> None:
+    for service in SERVICES:
+        (container,) = _find("Deployment", service)["spec"]["template"]["spec"]["containers"]
+        assert container["command"] == ["python", "-m", "deploy.healthz", service]
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "healthz"}
+
+
+def test_rabbitmq_is_a_three_node_cluster_with_quorum_queues() -> None:
+    statefulset = _find("StatefulSet", "rabbitmq")
+    assert statefulset["spec"]["replicas"] == 3
+    conf = _find("ConfigMap", "rabbitmq-config")["data"]["rabbitmq.conf"]
+    assert "default_queue_type = quorum" in conf
+    assert "cluster_formation.peer_discovery_backend = k8s" in conf
+    assert _find("PodDisruptionBudget", "rabbitmq")["spec"]["maxUnavailable"] == 1
+
+
+def test_the_secret_in_the_repository_holds_only_placeholders() -> None:
+    secret = _find("Secret", "pishkhan-secrets")
+    assert all("CHANGE-ME" in value for value in secret["stringData"].values())
+
+
+def test_compose_runs_every_process_from_one_image_with_required_secrets() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    expected = {*SERVICES, *GATEWAYS, *SIMULATORS, "postgres", "rabbitmq", "ops"}
+    assert expected <= set(services)
+    for name in [*SERVICES, *GATEWAYS, *SIMULATORS]:
+        spec = services[name]
+        assert spec["image"] == "pishkhan:0.1.0"
+        module = next(part for part in spec["command"][1:] if part.startswith(("deploy.", "gateway.")))
+        assert importlib.util.find_spec(module.split(":")[0]) is not None, f"{name}: {module} does not exist"
+        for dependency in spec.get("depends_on", {}):
+            assert dependency in services
+    for name in SERVICES:
+        assert services[name]["command"][-1] == name
+        assert "healthz" in " ".join(services[name]["healthcheck"]["test"])
+    build = services[SERVICES[0]]["build"]
+    assert (DEPLOY.parent / build["context"].replace("..", ".") / build["dockerfile"]).is_file()
+    environment = services[SERVICES[0]]["environment"]
+    assert all(":?" in environment[v] for v in ("DATABASE_URL", "AMQP_URI", "SESSION_SECRET"))

@@ -1,0 +1,180 @@
+"""The projection runner: checkpoint with the effect, retry then park, wake-up, competing instances."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+import sqlalchemy as sa
+
+from contracts.envelope import TransientError
+from contracts.events import Event, EventRegistry, new_event
+from contracts.eventstore import EventStore
+from infra.db import Database
+from infra.eventstore.sql import SqlEventStore
+from infra.projections import Context, Projection, ProjectionRunner, start_in_thread
+
+local = EventRegistry()
+
+
+@local.event("TestCounted", 1)
+class Counted(Event):
+    """A test-only event."""
+
+    value: int
+
+
+metadata = sa.MetaData()
+seen_table = sa.Table(
+    "test_seen",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False),
+)
+
+
+class Seen(Projection):
+    """Records every event; fails on values listed in `poison` (as often as `failures` says)."""
+
+    name = "test.seen"
+    handles: ClassVar[tuple[type[Event], ...]] = (Counted,)
+    metadata = metadata
+
+    def __init__(self, poison: set[int] | None = None, failures: int = 10**9) -> None:
+        self.poison = poison or set()
+        self.failures = failures
+        self.calls: dict[int, int] = {}
+
+    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+        self.calls[event.value] = self.calls.get(event.value, 0) + 1
+        conn.execute(seen_table.insert().values(position=context.recorded.position, value=event.value))
+        if event.value in self.poison and self.calls[event.value] <= self.failures:
+            raise RuntimeError(f"cannot take {event.value}")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[EventStore]:
+    opened = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'read.db'}")
+    yield database
+    database.dispose()
+
+
+def _append(store: EventStore, *values: int) -> None:
+    for value in values:
+        store.append(f"count-{value}", [new_event(Counted(value=value))])
+
+
+def _values(db: Database) -> list[int]:
+    with db.read.connect() as conn:
+        return [r.value for r in conn.execute(sa.select(seen_table).order_by(seen_table.c.position))]
+
+
+def _runner(store: EventStore, db: Database, projection: Projection) -> ProjectionRunner:
+    runner = ProjectionRunner(store, db, [projection], batch=3, backoff=0.01, events=local)
+    runner.setup()
+    return runner
+
+
+def test_each_event_is_applied_once_and_the_checkpoint_moves_with_it(store: EventStore, db: Database) -> None:
+    projection = Seen()
+    runner = _runner(store, db, projection)
+    _append(store, 1, 2, 3, 4, 5)
+    assert runner.run_once() == 5
+    assert runner.run_once() == 0
+    assert _values(db) == [1, 2, 3, 4, 5]
+    assert runner.checkpoint(projection) == store.last_position()
+
+
+def test_a_failing_event_is_retried_then_parked_and_the_rest_goes_on(store: EventStore, db: Database) -> None:
+    projection = Seen(poison={2})
+    runner = _runner(store, db, projection)
+    _append(store, 1, 2, 3)
+    runner.run_once()
+    assert _values(db) == [1, 3]  # the failed attempts left nothing behind
+    (parked,) = runner.parked()
+    assert (parked["event_type"], parked["attempts"]) == ("TestCounted", runner.attempts)
+    assert "cannot take 2" in parked["error"]
+    assert projection.calls[2] == 1 + runner.attempts  # once in the batch, then each retry
+
+
+def test_a_passing_hiccup_is_retried_without_parking(store: EventStore, db: Database) -> None:
+    projection = Seen(poison={2}, failures=2)
+    runner = _runner(store, db, projection)
+    _append(store, 1, 2, 3)
+    runner.run_once()
+    assert _values(db) == [1, 2, 3]
+    assert runner.parked() == []
+
+
+def test_the_runner_wakes_promptly_when_events_arrive(store: EventStore, db: Database) -> None:
+    runner = _runner(store, db, Seen())
+    runner.idle_timeout = 30  # only a wake-up, not the time-out, can make this quick
+    thread, stop = start_in_thread(runner)
+    try:
+        time.sleep(0.2)
+        started = time.monotonic()
+        _append(store, 7)
+        while _values(db) != [7]:
+            assert time.monotonic() - started < 5, "the runner did not wake up"
+            time.sleep(0.005)
+    finally:
+        stop.set()
+        _append(store, 8)  # wakes it so it sees the stop
+        thread.join(timeout=10)
+
+
+def test_two_instances_of_a_service_never_apply_an_event_twice(store: EventStore, db: Database) -> None:
+    _append(store, *range(60))
+    runners = [_runner(store, db, Seen()) for _ in range(2)]
+    threads = [threading.Thread(target=r.run_once) for r in runners]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert _values(db) == list(range(60))
+
+
+def test_rebuild_from_zero_gives_the_same_rows(store: EventStore, db: Database) -> None:
+    projection = Seen()
+    runner = _runner(store, db, projection)
+    _append(store, 5, 6, 7)
+    runner.run_once()
+    before = _values(db)
+    assert runner.rebuild(projection) == 3
+    assert _values(db) == before
+
+
+class Flaky(Seen):
+    """Fails transiently a number of times on one value, then works."""
+
+    def __init__(self, value: int, times: int) -> None:
+        super().__init__()
+        self.value, self.times = value, times
+
+    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+        super().apply(conn, event, context)
+        if event.value == self.value and self.calls[event.value] <= self.times:
+            raise TransientError("the provider asked us to come back later")
+
+
+def test_transient_failures_are_retried_beyond_the_attempts_and_never_parked(
+    store: EventStore, db: Database
+) -> None:
+    projection = Flaky(value=2, times=6)
+    runner = _runner(store, db, projection)
+    _append(store, 1, 2, 3)
+    runner.run_once()
+    assert runner.attempts < 6
+    assert _values(db) == [1, 2, 3]
+    assert runner.parked() == []

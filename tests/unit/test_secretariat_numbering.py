@@ -1,0 +1,75 @@
+"""Registration numbers: gapless per secretariat and year, once per request, formatted per secretariat."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contracts.errors import DomainError
+from infra.eventstore.sql import SqlEventStore
+from services.secretariat.numbering import book_stream, format_number, load_book, take_number
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlEventStore]:
+    store = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
+    yield store
+    store.close()
+
+
+def test_numbers_follow_each_other_per_secretariat_and_year(store: SqlEventStore) -> None:
+    first = take_number(store, "tehran", "r1", "c1", year=1405)
+    second = take_number(store, "tehran", "r2", "c1", year=1405)
+    other = take_number(store, "isfahan", "r3", "c1", year=1405)
+    next_year = take_number(store, "tehran", "r4", "c1", year=1406)
+    assert [first.sequence, second.sequence, other.sequence, next_year.sequence] == [1, 2, 1, 1]
+    assert second.registration_number == "1405/tehran/2"
+
+
+def test_a_request_is_numbered_once_in_any_book(store: SqlEventStore) -> None:
+    take_number(store, "tehran", "r1", "c1", year=1405)
+    take_number(store, "tehran", "r2", "c1", year=1405)
+    for secretariat, year in (("tehran", 1405), ("tehran", 1406), ("isfahan", 1405)):
+        with pytest.raises(DomainError) as refused:
+            take_number(store, secretariat, "r1", "c2", year=year)
+        assert refused.value.code == "already_numbered"
+    assert load_book(store, "tehran", 1405).last_sequence == 2
+    assert len(store.read_stream(book_stream("tehran", 1405))) == 2
+
+
+def test_loading_the_book_reads_only_its_end(store: SqlEventStore) -> None:
+    for index in range(30):
+        take_number(store, "tehran", f"r{index}", "c", year=1405)
+    book = load_book(store, "tehran", 1405)
+    assert (book.last_sequence, book.version) == (30, 29)
+    assert load_book(store, "qom", 1405).version is None
+
+
+def test_racing_clerks_get_distinct_gapless_numbers(store: SqlEventStore) -> None:
+    numbers: list[int] = []
+    lock = threading.Lock()
+
+    def clerk(name: str) -> None:
+        for index in range(15):
+            event = take_number(store, "tehran", f"{name}-{index}", name, year=1405)
+            with lock:
+                numbers.append(event.sequence)
+
+    threads = [threading.Thread(target=clerk, args=(f"c{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(numbers) == list(range(1, 61))
+    recorded = [e.data["sequence"] for e in store.read_stream(book_stream("tehran", 1405))]
+    assert recorded == list(range(1, 61))
+
+
+def test_the_format_is_configurable_per_secretariat(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REGISTRATION_NUMBER_FORMAT", "{year}-{sequence:05d}")
+    monkeypatch.setenv("REGISTRATION_NUMBER_FORMATS", '{"tehran": "{yy}/T/{sequence:06d}"}')
+    assert format_number("tehran", 1405, 42) == "05/T/000042"
+    assert format_number("isfahan", 1405, 42) == "1405-00042"
