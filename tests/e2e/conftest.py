@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
 
 from deploy.run import Desk
 from gateway.web.auth import Principal
@@ -62,3 +65,20 @@ def sign_in_as(browser: webdriver.Chrome, desk: Desk, principal: Principal) -> N
     gateway = "backoffice" if principal.kind == "staff" else "citizen"
     browser.get(desk.url(gateway) + "/static/style.css")  # a page of the right origin first
     browser.add_cookie({**session_cookie(desk, principal), "path": "/"})
+
+
+def click_and_wait(browser: webdriver.Chrome, button: WebElement) -> None:
+    """Click a button that leaves the page and wait until the old page is gone.
+
+    While Chromium swaps documents, asking about the old node can fail with "stale element" or with
+    "node does not belong to the document"; both mean the page has moved on."""
+
+    def gone(_: webdriver.Chrome) -> bool:
+        try:
+            button.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    button.click()
+    WebDriverWait(browser, 10).until(gone)

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from deploy.run import Desk
 from tests.desk import running_desk
+from tests.e2e.conftest import click_and_wait
 from tests.integration.test_identity_flow import ADMIN, PASSWORD, code_for, identity_env
 
 pytestmark = pytest.mark.e2e
@@ -38,14 +38,12 @@ def fill(browser: webdriver.Chrome, values: dict[str, str]) -> None:
 
 def sign_out(browser: webdriver.Chrome) -> None:
     button = browser.find_element(By.CSS_SELECTOR, "form[action='/logout'] button")
-    button.click()
-    WebDriverWait(browser, 10).until(staleness_of(button))
+    click_and_wait(browser, button)
 
 
 def submit(browser: webdriver.Chrome, form_id: str) -> None:
     button = browser.find_element(By.CSS_SELECTOR, f"#{form_id} button[type=submit]")
-    button.click()
-    WebDriverWait(browser, 10).until(staleness_of(button))
+    click_and_wait(browser, button)
 
 
 def open_case(browser: webdriver.Chrome, cartable: str) -> None:
@@ -71,8 +69,7 @@ def staff_login(
     submit(browser, "staff-login-form")
     fill(browser, {"code": code_for(desk, mobile, set())})
     button = browser.find_element(By.CSS_SELECTOR, "#staff-code-form button[value=verify]")
-    button.click()
-    WebDriverWait(browser, 10).until(staleness_of(button))
+    click_and_wait(browser, button)
     assert browser.current_url.endswith("/identity/home"), browser.find_element(By.TAG_NAME, "main").text
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
 
 from deploy.run import Desk
 from gateway.web.auth import Principal
-from tests.e2e.conftest import sign_in_as
+from tests.e2e.conftest import click_and_wait, sign_in_as
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +29,5 @@ def test_a_signed_in_citizen_sees_their_name_and_can_sign_out(desk: Desk, browse
     browser.get(desk.url("citizen") + "/")
     assert browser.find_element(By.CLASS_NAME, "who").text == "مریم کاظمی"
     button = browser.find_element(By.CSS_SELECTOR, "form[action='/logout'] button")
-    button.click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(button))
+    click_and_wait(browser, button)
     assert browser.find_elements(By.CLASS_NAME, "who") == []
