@@ -58,7 +58,7 @@ def open_case(browser: webdriver.Chrome, cartable: str) -> None:
         WebDriverWait(browser, 30, poll_frequency=0.3).until(listed)
     finally:
         browser.implicitly_wait(5)
-    browser.find_element(By.LINK_TEXT, "بررسی مشخصات هویتی").click()
+    click_and_wait(browser, browser.find_element(By.LINK_TEXT, "بررسی مشخصات هویتی"))
 
 
 def staff_login(
@@ -116,12 +116,12 @@ def test_register_verify_and_be_approved_by_a_desk_officer(
 
     # The administrator makes a desk officer.
     staff_login(browser, desk, ADMIN["ADMIN_NATIONAL_CODE"], ADMIN["ADMIN_PASSWORD"], ADMIN["ADMIN_MOBILE"])
-    browser.find_element(By.ID, "to-staff").click()
+    click_and_wait(browser, browser.find_element(By.ID, "to-staff"))
     fill(browser, {"full_name": "سارا حسینی", **OFFICER})
     submit(browser, "new-staff")
     row = browser.find_element(By.CSS_SELECTOR, f"tr[data-national-code='{OFFICER['national_code']}']")
     Select(row.find_element(By.NAME, "role")).select_by_value("desk_officer")
-    row.find_element(By.CSS_SELECTOR, "form.grant button").click()
+    click_and_wait(browser, row.find_element(By.CSS_SELECTOR, "form.grant button"))
     row = browser.find_element(By.CSS_SELECTOR, f"tr[data-national-code='{OFFICER['national_code']}']")
     assert "مسئول میز خدمت" in row.text
     sign_out(browser)
@@ -131,7 +131,7 @@ def test_register_verify_and_be_approved_by_a_desk_officer(
     assert browser.find_element(By.ID, "to-cartable").is_displayed()
     open_case(browser, desk.url("backoffice") + "/identity/cartable")
     fill(browser, {"reason": "تصویر شناسنامه خوانا نیست"})
-    browser.find_element(By.ID, "reject").click()
+    click_and_wait(browser, browser.find_element(By.ID, "reject"))
     assert "بازگشت" in browser.find_element(By.ID, "notice").text
 
     # The citizen reads the reason and resubmits.
@@ -143,7 +143,7 @@ def test_register_verify_and_be_approved_by_a_desk_officer(
 
     # The desk officer approves the second round.
     open_case(browser, desk.url("backoffice") + "/identity/cartable")
-    browser.find_element(By.ID, "approve").click()
+    click_and_wait(browser, browser.find_element(By.ID, "approve"))
     assert "تایید شد" in browser.find_element(By.ID, "notice").text
 
     # The citizen sees the approval at once, without signing in again.
