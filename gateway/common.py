@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,25 @@ async def call(request: Request, service: str, method: str, *args: Any, **kwargs
         error = reply["error"]
         raise ApiError(error["code"], error.get("detail"))
     return reply
+
+
+CACHED_FOR = float(os.environ.get("GATEWAY_CACHE_SECONDS", "10"))
+"""How long a gateway keeps a slow-changing list (the catalogue's units and services)."""
+
+
+async def call_cached(request: Request, service: str, method: str, *args: Any) -> Any:
+    """`call` for lists that change rarely and may be a few seconds old on a page (the
+    cartable's filter choices): kept per gateway process for `CACHED_FOR` seconds, so that a
+    busy page costs its service one call instead of two."""
+    cache: dict[tuple[Any, ...], tuple[float, Any]] = request.app.state.cache
+    key = (service, method, *args)
+    now = time.monotonic()
+    kept = cache.get(key)
+    if kept is not None and now - kept[0] < CACHED_FOR:
+        return kept[1]
+    value = await call(request, service, method, *args)
+    cache[key] = (now, value)
+    return value
 
 
 async def payload(request: Request, model: type[BaseModel], **extra: Any) -> dict[str, Any]:
@@ -265,4 +285,5 @@ def build_app(
     ]
     app = Starlette(routes=all_routes, lifespan=lifespan, exception_handlers=handlers, middleware=middleware)
     app.state.templates = make_templates(*([templates] if templates else []))
+    app.state.cache = {}
     return app

@@ -88,6 +88,12 @@ class Projection(abc.ABC):
     def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
         """Change the read model for one event."""
 
+    def apply_batch(self, conn: sa.Connection, batch: Sequence[tuple[Any, Context]]) -> None:
+        """Change the read model for consecutive events, in one transaction. One at a time
+        unless a projection knows better (a sender that hands several messages over at once)."""
+        for event, context in batch:
+            self.apply(conn, event, context)
+
     @classmethod
     def type_names(cls) -> list[str]:
         """The stored type names this projection reads."""
@@ -202,8 +208,7 @@ class ProjectionRunner:
             with self.db.write.begin() as conn:
                 if _lock_checkpoint(conn, projection.name) != after:
                     return 0, True  # another instance moved it: read again from there
-                for recorded in events:
-                    self._apply(conn, projection, recorded)
+                projection.apply_batch(conn, [self._decoded(projection, recorded) for recorded in events])
                 _save_checkpoint(conn, projection.name, events[-1].position)
         except Exception:  # noqa: BLE001 - find the failing event by going one at a time
             previous = after
@@ -215,9 +220,12 @@ class ProjectionRunner:
         self._horizon[projection.name] = events[-1].position if more else max(events[-1].position, horizon)
         return len(events), more
 
-    def _apply(self, conn: sa.Connection, projection: Projection, recorded: RecordedEvent) -> None:
+    def _decoded(self, projection: Projection, recorded: RecordedEvent) -> tuple[Any, Context]:
         replaying = recorded.position <= self._replayed_up_to.get(projection.name, 0)
-        projection.apply(conn, self.events.decode(recorded), Context(self.store, recorded, replaying))
+        return self.events.decode(recorded), Context(self.store, recorded, replaying)
+
+    def _apply(self, conn: sa.Connection, projection: Projection, recorded: RecordedEvent) -> None:
+        projection.apply(conn, *self._decoded(projection, recorded))
 
     def _apply_alone(self, projection: Projection, recorded: RecordedEvent, previous: int) -> bool:
         """Apply one event whose predecessor is at `previous`; False when the checkpoint is not

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import socket
 from base64 import b64encode
 from collections.abc import Iterator
@@ -22,11 +23,31 @@ from tests.rabbit import rabbit_available, scratch_vhost
 DATABASE_VARIABLES = ("EVENTSTORE_URL", "DATABASE_URL", "READMODEL_URL")
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_range() -> range:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A TCP port nobody listens on right now, taken below the kernel's ephemeral range: a port
+    from that range can be given to some outgoing connection before our server binds it."""
+    ephemeral = _ephemeral_range()
+    candidates = [p for p in range(20000, 32000) if p not in ephemeral and p not in _HANDED_OUT]
+    for port in random.sample(candidates, len(candidates)):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free TCP port between 20000 and 32000")
 
 
 @contextlib.contextmanager

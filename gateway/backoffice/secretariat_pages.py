@@ -20,7 +20,7 @@ from gateway.backoffice import secretariat_reports
 from gateway.backoffice.secretariat_api import staff_of
 from gateway.backoffice.secretariat_charts import workflow_svg
 from gateway.backoffice.secretariat_labels import FOLDERS, NOTICES, STATUSES
-from gateway.common import ApiError, call, form_data, validated
+from gateway.common import ApiError, call, call_cached, form_data, validated
 from gateway.web.templates import render
 from infra.attachments import AttachmentStore, clean_file_name
 
@@ -58,7 +58,7 @@ async def cartable(request: Request) -> Response:
         page = await call(request, "secretariat", "cartable", validated(CartableQuery, query))
     except ApiError as refused:
         error, page = MESSAGES.get(refused.code, MESSAGES["invalid_input"])[1], {"items": [], "counts": {}}
-    catalogue = await call(request, "secretariat", "catalogue")
+    catalogue = await call_cached(request, "secretariat", "catalogue")
     context = {"page": page, "folder": query["folder"], "filters": params, "folders": FOLDERS}
     context |= {"statuses": STATUSES, "catalogue": catalogue, "error": error}
     return render(request, "secretariat/cartable.html", context)

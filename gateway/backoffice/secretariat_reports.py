@@ -14,7 +14,7 @@ from gateway.backoffice.csv_cells import spreadsheet_cell
 from gateway.backoffice.secretariat_api import staff_of
 from gateway.backoffice.secretariat_charts import overview_svg
 from gateway.backoffice.secretariat_pdf import reply_pdf
-from gateway.common import ApiError, call, form_data
+from gateway.common import ApiError, call, call_cached, form_data
 from gateway.web.templates import render
 from infra.attachments import AttachmentStore
 
@@ -61,7 +61,7 @@ async def canned(
     """The ready-made replies of every service, and the form to add one."""
     staff_of(request)
     replies = await call(request, "secretariat", "canned_replies", None)
-    catalogue = await call(request, "secretariat", "catalogue")
+    catalogue = await call_cached(request, "secretariat", "catalogue")
     context = {"replies": replies, "catalogue": catalogue, "error": error, "form": form or {}}
     context["notice"] = "پاسخ آماده ذخیره شد." if request.query_params.get("saved") else None
     return render(request, "secretariat/canned.html", context, status_code=422 if error else 200)

@@ -76,6 +76,7 @@ from contracts.envelope import (
     WrongExpectedVersion,
 )
 from contracts.eventstore import EventStore
+from infra.concurrency import eventlet_patched
 from infra.ops.hashchain import StoredLink, event_hash
 
 P = ParamSpec("P")
@@ -118,14 +119,6 @@ def _capture(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
         return _Outcome(error=error)
 
 
-def _eventlet_patched() -> bool:
-    if "eventlet" not in sys.modules:
-        return False
-    from eventlet import patcher
-
-    return bool(patcher.is_monkey_patched("thread"))
-
-
 def run_blocking(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """Call `fn(*args, **kwargs)`; in a real OS thread when eventlet has patched threads.
 
@@ -134,7 +127,7 @@ def run_blocking(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     caller unchanged (and without tpool printing their tracebacks). Without eventlet, or
     unpatched, `fn` is called directly.
     """
-    if not _eventlet_patched():
+    if not eventlet_patched():
         return fn(*args, **kwargs)
     from eventlet import tpool
 

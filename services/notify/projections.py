@@ -8,11 +8,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 
+from contracts.eventstore import EventStore
 from contracts.notify import SmsDeferred, SmsDelivered, SmsDispatching, SmsFailed, SmsQueued, SmsSent
+from infra.concurrency import run_together
 from infra.projections import Context, Projection
 from services.notify.dispatch import Channels, dispatch, message_stream
 from services.notify.email import EmailProvider
@@ -21,6 +25,9 @@ from services.notify.planner import Planner
 from services.notify.providers import SmsProvider
 
 __all__ = ["Planner", "Sender", "Status", "message_stream", "status_table"]
+
+SENDING_WIDTH = 8
+"""How many recipients' messages the sender hands over at once."""
 
 status_metadata = sa.MetaData()
 status_table = sa.Table(
@@ -64,6 +71,22 @@ class Sender(Projection):
         if context.replaying or event.one_time_code:
             return
         dispatch(context.store, self.channels, event.message_id, self.policy)
+
+    def apply_batch(self, conn: sa.Connection, batch: Sequence[tuple[Any, Context]]) -> None:
+        """Hand a batch over side by side (`SENDING_WIDTH` at once), so that the provider's
+        answers and the store's appends overlap; messages to one number keep their order."""
+        by_number: dict[str, list[str]] = {}
+        for event, context in batch:
+            if not (context.replaying or event.one_time_code):
+                by_number.setdefault(event.to, []).append(event.message_id)
+        if by_number:
+            store = batch[0][1].store
+            tasks = [partial(self._send_in_order, store, ids) for ids in by_number.values()]
+            run_together(tasks, SENDING_WIDTH)
+
+    def _send_in_order(self, store: EventStore, message_ids: list[str]) -> None:
+        for message_id in message_ids:
+            dispatch(store, self.channels, message_id, self.policy)
 
 
 class Status(Projection):

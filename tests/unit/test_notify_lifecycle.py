@@ -173,3 +173,18 @@ def test_a_code_abandoned_by_its_caller_ends_as_a_technical_failure_never_resent
         "abandoned one-time code",
     )
     assert notify_desk.sms.calls == []
+
+
+def test_a_batch_is_sent_side_by_side_once_each_and_in_order_per_number(notify_desk: NotifyDesk) -> None:
+    numbers = ["09121234567", "09351234567", "09901234567"]
+    for n in range(12):
+        queued = SmsQueued(message_id=f"m{n}", to=numbers[n % 3], template="reply_posted", text=str(n))
+        notify_desk.store.append(message_stream(f"m{n}"), [new_event(queued)], StreamState.NO_STREAM)
+    notify_desk.catch_up()
+    notify_desk.catch_up()  # a second pass (a restart) sends nothing again
+    assert sorted(notify_desk.sms.sent_ids, key=lambda m: int(m[1:])) == [f"m{n}" for n in range(12)]
+    assert len(notify_desk.sms.calls) == 12
+    for number in numbers:
+        texts = [int(text) for _, to, text in notify_desk.sms.calls if to == number]
+        assert texts == sorted(texts)
+    assert {_types(notify_desk, f"m{n}")[-1] for n in range(12)} == {"SmsSent"}
