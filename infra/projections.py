@@ -113,6 +113,7 @@ class ProjectionRunner:
         attempts: int = 4,
         backoff: float = 0.2,
         idle_timeout: float = 1.0,
+        coalesce: float = 0.02,
         events: EventRegistry = registry,
     ) -> None:
         self.store = store
@@ -123,7 +124,11 @@ class ProjectionRunner:
         self.attempts = attempts
         self.backoff = backoff
         self.idle_timeout = idle_timeout
+        self.coalesce = coalesce
         self._horizon: dict[str, int] = {}
+        self._checkpoint: dict[str, int] = {}
+        """What this runner last read or saved; the locked row decides when another instance
+        (or a rebuild) moved it, and then this is forgotten."""
         self._replayed_up_to: dict[str, int] = {}
 
     def setup(self) -> None:
@@ -141,29 +146,41 @@ class ProjectionRunner:
     def checkpoint(self, projection: Projection) -> int:
         """The position of the last event this projection has dealt with."""
         with self.db.read.connect() as conn:
-            return _read_checkpoint(conn, projection.name) or 0
+            position = _read_checkpoint(conn, projection.name) or 0
+        self._checkpoint[projection.name] = position
+        return position
 
     def run_once(self) -> int:
         """Apply everything the store holds now; return how many events were applied."""
         applied = 0
+        head = self.store.last_position()
         for projection in self.projections:
             while True:
-                count, more = self._advance(projection)
+                count, more = self._advance(projection, head)
                 applied += count
                 if not more:
                     break
         return applied
 
     def run_forever(self, stop: StopSignal) -> None:
-        """Apply events as they arrive until `stop` is set."""
+        """Apply events as they arrive until `stop` is set.
+
+        Under a steady stream of appends, passes are at least `coalesce` seconds apart, so that
+        one pass takes a burst of events instead of every service querying the store after
+        every single append."""
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 self.run_once()
                 low = min((self._horizon.get(p.name, 0) for p in self.projections), default=0)
                 self.store.wait_for_events(low, self.idle_timeout)
             except Exception:
                 log.exception("projection runner failed; retrying")
+                self._checkpoint.clear()
                 time.sleep(self.backoff)
+            rest = self.coalesce - (time.monotonic() - started)
+            if rest > 0 and not stop.is_set():
+                time.sleep(rest)
 
     def rebuild(self, projection: Projection) -> int:
         """Empty the projection's tables and checkpoint, then apply the whole history again."""
@@ -174,6 +191,7 @@ class ProjectionRunner:
             _save_checkpoint(conn, projection.name, 0)
             conn.execute(parked_table.delete().where(parked_table.c.projection == projection.name))
         self._horizon.pop(projection.name, None)
+        self._checkpoint.pop(projection.name, None)
         self._replayed_up_to[projection.name] = replayed_up_to
         applied = 0
         try:
@@ -197,9 +215,15 @@ class ProjectionRunner:
 
     # -- one step --------------------------------------------------------------------------
 
-    def _advance(self, projection: Projection) -> tuple[int, bool]:
-        horizon = self.store.last_position()
-        after = self.checkpoint(projection)
+    def _advance(self, projection: Projection, head: int | None = None) -> tuple[int, bool]:
+        """One batch. `head` is the store's last position when the caller has just read it;
+        a projection already past it has nothing to read."""
+        horizon = self.store.last_position() if head is None else head
+        if horizon <= self._horizon.get(projection.name, -1):
+            return 0, False
+        after = self._checkpoint.get(projection.name)
+        if after is None:
+            after = self.checkpoint(projection)
         events = self.store.read_all(after, types=projection.type_names(), limit=self.batch)
         if not events:
             self._horizon[projection.name] = max(after, horizon)
@@ -207,10 +231,13 @@ class ProjectionRunner:
         try:
             with self.db.write.begin() as conn:
                 if _lock_checkpoint(conn, projection.name) != after:
+                    self._checkpoint.pop(projection.name, None)
                     return 0, True  # another instance moved it: read again from there
                 projection.apply_batch(conn, [self._decoded(projection, recorded) for recorded in events])
                 _save_checkpoint(conn, projection.name, events[-1].position)
+            self._checkpoint[projection.name] = events[-1].position
         except Exception:  # noqa: BLE001 - find the failing event by going one at a time
+            self._checkpoint.pop(projection.name, None)
             previous = after
             for recorded in events:
                 if not self._apply_alone(projection, recorded, previous):

@@ -8,9 +8,8 @@ instances, a restarted one or a replayed projection all lose the append and do n
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from contracts.envelope import RecordedEvent, StreamNotFound, WrongExpectedVersion
@@ -18,7 +17,7 @@ from contracts.events import Event, derived_id, new_event, registry
 from contracts.eventstore import EventStore
 from contracts.notify import SmsDelivered, SmsDispatching, SmsFailed, SmsSent
 from services.notify.email import EmailProvider
-from services.notify.lifecycle import Message, Policy, fold
+from services.notify.lifecycle import Message, Policy, fold, then
 from services.notify.providers import (
     Delivery,
     PermanentFailure,
@@ -100,7 +99,7 @@ def dispatch(
         )
     except WrongExpectedVersion:
         return _reload(store, message_id)  # another instance claimed it first: theirs to send
-    claimed = replace(message, attempts=attempt, version=message.version + 1)
+    claimed = then(message, claim, now)
     outcome: Event
     try:
         delivery = _hand_over(channels, claimed, text or message.queued.text)
@@ -117,7 +116,8 @@ def dispatch(
             str(failure) if isinstance(failure, TransientFailure) else f"{type(failure).__name__}: {failure}"
         )
         outcome = claimed.after_transient(provider, reason, datetime.now(UTC), policy)
-    _record(store, claimed, first, outcome, f"outcome:{attempt}")
+    if _record(store, claimed, first, outcome, f"outcome:{attempt}"):
+        return then(claimed, outcome, datetime.now(UTC))
     return _reload(store, message_id)
 
 
@@ -154,15 +154,19 @@ def record_receipt(store: EventStore, message_id: str, receipt: Receipt) -> Mess
     return _reload(store, message_id)
 
 
-def _record(store: EventStore, message: Message, first: RecordedEvent, event: Event, purpose: str) -> None:
-    # Losing this race means another instance recovered the claim and recorded its own outcome;
-    # the provider de-duplicated the second hand-over by the message id.
-    with contextlib.suppress(WrongExpectedVersion):
+def _record(store: EventStore, message: Message, first: RecordedEvent, event: Event, purpose: str) -> bool:
+    """Append `event` after `message`; False when another instance got there first (it
+    recovered the claim and recorded its own outcome; the provider de-duplicated the second
+    hand-over by the message id)."""
+    try:
         store.append(
             message_stream(message.message_id),
             [new_event(event, event_id=derived_id(first.id, purpose), cause=first)],
             message.version,
         )
+    except WrongExpectedVersion:
+        return False
+    return True
 
 
 def _reload(store: EventStore, message_id: str) -> Message | None:

@@ -108,9 +108,14 @@ def fold(history: list[tuple[Event, datetime]]) -> Message:
     if not isinstance(first, SmsQueued):
         raise ValueError(f"a message's stream starts with SmsQueued, not {type(first).__name__}")
     message = Message(queued=first)
-    for version, (event, at) in enumerate(history[1:], start=1):
-        message = replace(_step(message, event, at), version=version)
+    for event, at in history[1:]:
+        message = then(message, event, at)
     return message
+
+
+def then(message: Message, event: Event, at: datetime) -> Message:
+    """The message after one more event of its stream, recorded at `at`."""
+    return replace(_step(message, event, at), version=message.version + 1)
 
 
 def _step(message: Message, event: Event, at: datetime) -> Message:
