@@ -178,3 +178,41 @@ def test_transient_failures_are_retried_beyond_the_attempts_and_never_parked(
     assert runner.attempts < 6
     assert _values(db) == [1, 2, 3]
     assert runner.parked() == []
+
+
+def test_an_instance_whose_remembered_checkpoint_is_stale_goes_on_from_the_real_one(
+    store: EventStore, db: Database
+) -> None:
+    first, second = _runner(store, db, Seen()), _runner(store, db, Seen())
+    _append(store, 1, 2)
+    assert first.run_once() == 2
+    _append(store, 3, 4)
+    assert second.run_once() == 2  # moves the checkpoint behind the first one's back
+    _append(store, 5)
+    first.run_once()
+    assert _values(db) == [1, 2, 3, 4, 5]
+
+
+class CountingStore(SqlEventStore):
+    """The SQLite store, counting how often a projection reads from it."""
+
+    reads = 0
+
+    def read_all(self, after: int = 0, **kwargs: Any) -> Any:
+        self.reads += 1
+        return super().read_all(after, **kwargs)
+
+
+def test_a_pass_with_nothing_new_does_not_read_the_store(tmp_path: Path, db: Database) -> None:
+    counting = CountingStore(f"sqlite:///{tmp_path / 'counted.db'}")
+    try:
+        runner = _runner(counting, db, Seen())
+        _append(counting, 1)
+        runner.run_once()
+        reads = counting.reads
+        assert runner.run_once() == 0
+        assert counting.reads == reads
+        _append(counting, 2)
+        assert runner.run_once() == 1
+    finally:
+        counting.close()
