@@ -34,6 +34,13 @@ def _mobile(value: str) -> str:
     return mobile
 
 
+def _email(value: str) -> str:
+    address = value.strip().lower()
+    if len(address) > 200 or not re.fullmatch(r"[^@\s<>\"']+@[^@\s<>\"']+\.[a-z]{2,}", address):
+        raise ValueError("email_required")
+    return address
+
+
 def _birth_date(value: str) -> str:
     """A Jalali yyyy/mm/dd (also with - or . and one-digit month/day), as yyyy/mm/dd."""
     match = re.fullmatch(r"(1[23]\d\d)[/\-.](\d{1,2})[/\-.](\d{1,2})", value)
@@ -61,3 +68,5 @@ Mobile = Annotated[str, BeforeValidator(_text), AfterValidator(_mobile)]
 """A mobile number in its one normal form, 09xxxxxxxxx."""
 BirthDate = Annotated[str, BeforeValidator(_text), AfterValidator(_birth_date)]
 """A Jalali date in the past, as yyyy/mm/dd."""
+Email = Annotated[str, BeforeValidator(_text), AfterValidator(_email)]
+"""An e-mail address, lower-cased."""

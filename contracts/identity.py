@@ -219,6 +219,33 @@ class VerificationRejected(Event):
     at: str
 
 
+@registry.event("EmailLinkIssued", 1, terminal=True)
+class EmailLinkIssued(Event):
+    """Seed 004: an activation link was e-mailed; the account can sign in once its holder opens
+    it. Only the link's token hash is kept. Read from the account's own stream (no read model)."""
+
+    account_id: str
+    email: str
+    token_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    expires_at: str
+    at: str
+
+
+@registry.event("EmailActivated", 1, terminal=True)
+class EmailActivated(Event):
+    """The holder opened the activation link: the e-mail is theirs and the account is active."""
+
+    account_id: str
+    email: str
+    at: str
+
+
+def email_activation_required() -> bool:
+    """Whether this organisation activates new citizen accounts by an e-mailed link (seed 004):
+    `EMAIL_ACTIVATION=required`. Off by default (the mobile code already proves the holder)."""
+    return os.environ.get("EMAIL_ACTIVATION", "off").strip().lower() == "required"
+
+
 @registry.event("LoginSucceeded", 1, terminal=True)
 class LoginSucceeded(Event):
     """Audit: someone signed in."""
@@ -292,5 +319,20 @@ register_messages(
             "برای کارشناس دبیرخانه استان و برای پیگیری کننده واحد سازمانی را تعیین کنید.",
         ),
         "staff_exists": (409, "کارمندی با این کد ملی پیش‌تر تعریف شده است."),
+        "email_required": (422, "پست الکترونیک معتبر وارد کنید؛ لینک فعال‌سازی حساب به آن فرستاده می‌شود."),
+        "email_not_activated": (
+            403,
+            "حساب کاربری شما هنوز از طریق ایمیل فعال نشده است. لینک فعال‌سازی دوباره به نشانی ایمیل شما "
+            "ارسال شد؛ با کلیک بر روی آن حساب خود را فعال کنید.",
+        ),
+        "bad_activation_link": (
+            400,
+            "لینک فعال‌سازی معتبر نیست. برای دریافت لینک تازه با کد ملی و کلمه عبور خود وارد شوید.",
+        ),
+        "activation_link_expired": (
+            410,
+            "اعتبار لینک فعال‌سازی به پایان رسیده است. "
+            "برای دریافت لینک تازه با کد ملی و کلمه عبور خود وارد شوید.",
+        ),
     }
 )

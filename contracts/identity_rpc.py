@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from contracts.fields import BirthDate, Mobile, NationalCode, NationalId, OptionalText, Text
+from contracts.fields import BirthDate, Email, Mobile, NationalCode, NationalId, OptionalText, Text
 from contracts.identity import Company
 from contracts.rpc import Payload
 
@@ -58,6 +58,7 @@ class StartRegistration(Payload):
     password: str = Field(max_length=200)
     kind: Literal["natural", "legal"] = "natural"
     company: CompanyInput | None = None
+    email: Email | None = None
     client: Client = "unknown"
 
     @model_validator(mode="after")
@@ -67,6 +68,13 @@ class StartRegistration(Payload):
         if self.kind == "legal" and self.company is None:
             raise ValueError("invalid_national_id")
         return self
+
+
+class ActivateEmail(Payload):
+    """The account and token of an e-mailed activation link (seed 004)."""
+
+    account_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    token: str = Field(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class CodeAnswer(Payload):

@@ -112,6 +112,7 @@ class Desk:
             port = self.simulator_ports[name]
             env.setdefault(sim.url_variable, f"http://127.0.0.1:{port}")
             self._spawn(name, uvicorn_command(sim.module, port))
+        env.setdefault("PUBLIC_CITIZEN_URL", f"http://127.0.0.1:{self.ports['citizen']}")
         self.env = env
         for service in SERVICES:
             self.start_service(service)

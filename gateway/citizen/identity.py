@@ -142,6 +142,8 @@ async def code(request: Request) -> Response:
     except ApiError as error:
         return refused(request, "code.html", fields, error, title=title, reset=reset)
     request.session.pop(PENDING, None)
+    if result.get("activation_pending"):
+        return page(request, "activation.html", {}, sent=result)
     if reset:
         request.session["identity_notice"] = "کلمه عبور شما تغییر کرد؛ با کلمه عبور تازه وارد شوید."
         return RedirectResponse("/login", status_code=303)
@@ -168,6 +170,22 @@ async def register(request: Request) -> Response:
     return page(request, "register.html", {})
 
 
+async def activate(request: Request) -> Response:
+    """Seed 004: the link in the activation e-mail opens the account for signing in."""
+    body = {
+        "account_id": request.query_params.get("account", ""),
+        "token": request.query_params.get("token", ""),
+    }
+    try:
+        result = await call(request, "identity", "activate_email", body)
+    except ApiError as error:
+        if error.code in PASS_THROUGH:
+            raise
+        code = error.code if error.code == "activation_link_expired" else "bad_activation_link"
+        return page(request, "activation.html", {}, error=message(ApiError(code)), status_code=400)
+    return page(request, "activation.html", {}, activated=result)
+
+
 def _company(fields: dict[str, str]) -> dict[str, str] | None:
     if fields.get("kind") != "legal":
         return None
@@ -190,6 +208,7 @@ def _registration(fields: dict[str, str], method: str, request: Request) -> dict
         "password": fields.get("password", ""),
         "kind": fields.get("kind", "natural") if fields.get("kind") in ("natural", "legal") else "natural",
         "company": _company(fields),
+        "email": fields.get("email") or None,
         "client": client_address(request),
     }
 
@@ -283,6 +302,7 @@ routes: list[BaseRoute] = [
     Route("/code", code, methods=["GET", "POST"], include_in_schema=False),
     Route("/code/resend", resend, methods=["POST"], include_in_schema=False),
     Route("/register", register, methods=["GET"], include_in_schema=False),
+    Route("/activate", activate, methods=["GET"], include_in_schema=False),
     Route("/register/registry", register_registry, methods=["GET", "POST"], include_in_schema=False),
     Route("/register/mobile", register_mobile, methods=["GET", "POST"], include_in_schema=False),
     Route("/password/forgot", forgot, methods=["GET", "POST"], include_in_schema=False),

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from contracts.identity import email_activation_required
 from contracts.persian import persian_digits
 from gateway.web.csrf import csrf_token
 
@@ -46,6 +47,7 @@ def make_templates(*extra: Path) -> Jinja2Templates:
     templates.env.filters["fa"] = fa
     templates.env.filters["jalali"] = jalali
     templates.env.globals["csrf_token"] = csrf_token
+    templates.env.globals["email_activation_required"] = email_activation_required
     return templates
 
 

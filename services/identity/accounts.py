@@ -14,6 +14,8 @@ from contracts.eventstore import EventStore
 from contracts.identity import (
     CitizenRegistered,
     Company,
+    EmailActivated,
+    EmailLinkIssued,
     MobileChanged,
     PasswordSet,
     ProfileUpdated,
@@ -80,7 +82,15 @@ class Account:
     officer_verified: bool = False
     roles: dict[str, dict[str, str | None]] = field(default_factory=dict)
     contact: dict[str, str | None] = field(default_factory=dict)
+    activation: EmailLinkIssued | None = None
+    """The latest e-mailed activation link (seed 004), when one was sent."""
+    email_activated: bool = False
     version: int = -1
+
+    @property
+    def activation_pending(self) -> bool:
+        """An activation link went out and has not been opened: the account cannot sign in."""
+        return self.activation is not None and not self.email_activated
 
     @property
     def level(self) -> int:
@@ -140,6 +150,11 @@ class Account:
             self.roles.pop(event.role, None)
         elif isinstance(event, VerificationApproved):
             self.officer_verified = True
+        elif isinstance(event, EmailLinkIssued):
+            self.activation = event
+        elif isinstance(event, EmailActivated):
+            self.email_activated = True
+            self.contact["email"] = event.email
 
     def principal(self) -> dict[str, Any]:
         """What the gateway signs in (`gateway.web.auth.Principal`'s fields)."""
@@ -173,6 +188,7 @@ class Account:
             "registry_verified": self.registry_verified,
             "officer_verified": self.officer_verified,
             "has_password": self.password_hash is not None,
+            "email_activated": self.email_activated,
             "roles_detail": self.roles,
             **self.contact,
         }

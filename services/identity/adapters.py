@@ -49,6 +49,14 @@ class CodeSender(abc.ABC):
         """True when the message was accepted (sent or queued)."""
 
 
+class LinkSender(abc.ABC):
+    """Hands a one-time link to the e-mail channel."""
+
+    @abc.abstractmethod
+    def send(self, email: str, link: str, purpose: str, message_id: str) -> bool:
+        """True when the e-mail was accepted (sent or queued)."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """An HTTP answer: status and decoded JSON body."""
@@ -123,6 +131,8 @@ class RpcCaller(Protocol):
 
     def send_code(self, payload: dict[str, str]) -> Any: ...
 
+    def send_link(self, payload: dict[str, str]) -> Any: ...
+
 
 class NotifyCodeSender(CodeSender):
     """Sends through notify's `send_code`; any failure (notify not there yet, a provider down)
@@ -138,6 +148,25 @@ class NotifyCodeSender(CodeSender):
             reply = self.notify.send_code(payload)
         except Exception as error:  # noqa: BLE001 - MethodNotFound, RemoteError, timeouts: all "not sent"
             log.warning("notify.send_code failed: %s", type(error).__name__)
+            return False
+        if not (isinstance(reply, dict) and reply.get("ok")):
+            return False
+        return reply["result"].get("status") in ("sent", "queued")
+
+
+class NotifyLinkSender(LinkSender):
+    """Sends through notify's `send_link`; any failure answers False (the holder asks again by
+    signing in)."""
+
+    def __init__(self, notify: RpcCaller) -> None:
+        self.notify = notify
+
+    def send(self, email: str, link: str, purpose: str, message_id: str) -> bool:
+        payload = {"email": email, "link": link, "purpose": purpose, "message_id": message_id}
+        try:
+            reply = self.notify.send_link(payload)
+        except Exception as error:  # noqa: BLE001 - MethodNotFound, RemoteError, timeouts: all "not sent"
+            log.warning("notify.send_link failed: %s", type(error).__name__)
             return False
         if not (isinstance(reply, dict) and reply.get("ok")):
             return False

@@ -11,7 +11,7 @@ from contracts.events import Event, new_event
 from contracts.eventstore import EventStore
 from infra.attachments import AttachmentStore
 from infra.db import Database
-from services.identity.adapters import CivilRegistry, CodeSender, Shahkar
+from services.identity.adapters import CivilRegistry, CodeSender, LinkSender, Shahkar
 from services.identity.codes import LIMITS, Limits
 
 
@@ -30,6 +30,8 @@ class Deps:
     settle: Callable[[int], None] = field(default=lambda position: None)
     """Waits until identity's read models have seen `position` (read-your-writes for the pages
     that list what was just recorded); a no-op in unit tests."""
+    mail: LinkSender | None = None
+    """The e-mail channel for activation links; without it no link can go out."""
 
     def audit(self, event: Event, actor: str | None = None) -> None:
         """Record a login success or failure in the day's audit stream."""

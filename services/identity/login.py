@@ -21,6 +21,7 @@ from contracts.identity_rpc import (
 from services.identity import codes, queries
 from services.identity.accounts import Account, account_stream, citizen_id, load_account, now_iso, staff_id
 from services.identity.deps import Deps
+from services.identity.email_activation import refuse_until_activated
 from services.identity.passwords import check_new_password, hash_password, verify_password
 from services.identity.registration import redeem, send_code
 
@@ -46,6 +47,7 @@ def _fail(
 def _succeed(
     deps: Deps, account: Account, method: Literal["password", "code", "mobile_code", "staff"], client: str
 ) -> dict[str, Any]:
+    refuse_until_activated(deps, account)
     deps.audit(
         LoginSucceeded(account_id=account.account_id, method=method, client=client, at=now_iso()),
         actor=f"{account.kind}:{account.account_id}",

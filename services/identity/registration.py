@@ -9,9 +9,16 @@ from typing import Any
 from contracts.envelope import StreamState, WrongExpectedVersion
 from contracts.errors import DomainError
 from contracts.events import new_event
-from contracts.identity import CitizenRegistered, Company, PasswordSet, RegistryRecord, ShahkarChecked
+from contracts.identity import (
+    CitizenRegistered,
+    Company,
+    PasswordSet,
+    RegistryRecord,
+    ShahkarChecked,
+    email_activation_required,
+)
 from contracts.identity_rpc import CodeAnswer, RegistryInquiry, StartRegistration
-from services.identity import codes
+from services.identity import codes, email_activation
 from services.identity.accounts import account_stream, citizen_id, load_account, now_iso
 from services.identity.deps import Deps
 from services.identity.passwords import check_new_password, hash_password
@@ -64,6 +71,8 @@ def resend(deps: Deps, ticket: str, client: str) -> dict[str, Any]:
 def start(deps: Deps, command: StartRegistration) -> dict[str, Any]:
     """Check everything that can be checked before the code, then send the code."""
     check_new_password(command.password, command.national_code, command.mobile[1:])
+    if email_activation_required() and not command.email:
+        raise DomainError("email_required")
     record: RegistryRecord | None = None
     first, last = command.first_name or "", command.last_name or ""
     if command.method == "registry":
@@ -82,6 +91,7 @@ def start(deps: Deps, command: StartRegistration) -> dict[str, Any]:
         "company": command.company.value().model_dump() if command.company else None,
         "registry": record.model_dump() if record else None,
         "password_hash": hash_password(command.password),
+        "email": command.email,
     }
     return send_code(deps, "register", command.mobile, None, command.client, data)
 
@@ -124,6 +134,10 @@ def complete(deps: Deps, command: CodeAnswer) -> dict[str, Any]:
             check_shahkar(deps, account_id)
     account = load_account(deps.store, account_id)
     assert account is not None
+    email = data.get("email")
+    if email and email_activation_required():
+        sent = email_activation.issue(deps, account, email)
+        return {"activation_pending": True, "email": email_activation.masked(email), "email_sent": sent}
     return account.principal()
 
 

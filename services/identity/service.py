@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from contracts.errors import MESSAGES, DomainError
 from contracts.eventstore import EventStore
 from contracts.identity_rpc import (
+    ActivateEmail,
     ChangeMobile,
     ChangePassword,
     CodeAnswer,
@@ -32,8 +33,17 @@ from contracts.identity_rpc import (
 from infra.attachments import AttachmentStore
 from infra.db import Database
 from infra.nameko_glue import ReadModels, Store, invalid_payload, replies, rpc, shared_database, shared_store
-from services.identity import codes, login, profile, queries, registration, staff, verification
-from services.identity.adapters import HttpCivilRegistry, HttpShahkar, NotifyCodeSender
+from services.identity import (
+    codes,
+    email_activation,
+    login,
+    profile,
+    queries,
+    registration,
+    staff,
+    verification,
+)
+from services.identity.adapters import HttpCivilRegistry, HttpShahkar, NotifyCodeSender, NotifyLinkSender
 from services.identity.deps import Deps
 from services.identity.projections import Accounts, Verifications
 
@@ -95,6 +105,7 @@ class IdentityService:
             NotifyCodeSender(self.notify),
             _attachments(),
             settle=self._settle,
+            mail=NotifyLinkSender(self.notify),
         )
 
     def _settle(self, position: int) -> None:
@@ -118,6 +129,12 @@ class IdentityService:
     @replies
     def complete_registration(self, payload: dict[str, Any]) -> dict[str, Any]:
         return registration.complete(self.deps, parse(CodeAnswer, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def activate_email(self, payload: dict[str, Any]) -> dict[str, Any]:
+        command = parse(ActivateEmail, payload)
+        return email_activation.activate(self.deps, command.account_id, command.token)
 
     @rpc  # type: ignore[misc]
     @replies

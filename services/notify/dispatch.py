@@ -28,6 +28,9 @@ from services.notify.providers import (
 
 log = logging.getLogger(__name__)
 
+SENDING_WIDTH = 8
+"""How many recipients' messages notify queues or hands over at once."""
+
 
 def message_stream(message_id: str) -> str:
     """The stream of one message's life cycle."""

@@ -8,19 +8,22 @@ history it had already seen, nor for events older than the rule that would messa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 
 import contracts  # noqa: F401 - registers every area's events, identity's included
-from contracts.envelope import StreamNotFound, StreamState, WrongExpectedVersion
+from contracts.envelope import NewEvent, StreamNotFound, StreamState, WrongExpectedVersion
 from contracts.events import derived_id, new_event, registry
 from contracts.eventstore import EventStore
 from contracts.notify import SmsQueued, SmsRulesActivated, SmsTemplateChanged
 from contracts.requests import RequestSubmitted
 from contracts.secretariat import NumberAssigned, ReplyPosted, ReturnedForCorrection
+from infra.concurrency import run_together
 from infra.projections import Context, Projection
-from services.notify.dispatch import message_stream
+from services.notify.dispatch import SENDING_WIDTH, message_stream
 from services.notify.templates import DEFAULT_ORGANISATION, TEMPLATES, render
 
 RULES_STREAM = "notify-rules"
@@ -115,6 +118,20 @@ class Planner(Projection):
     def __init__(self, rules: tuple[str, ...] = RULES) -> None:
         self.rules = rules
         self._origins: dict[str, int] = {}
+        self._planned: dict[str, list[tuple[EventStore, str, NewEvent]]] | None = None
+
+    def apply_batch(self, conn: sa.Connection, batch: Sequence[tuple[Any, Context]]) -> None:
+        """Plan the whole batch, then append its messages side by side (the store commits
+        concurrent appends together); one recipient's messages keep their order. An append
+        repeated after a failed batch is the same event id again, so nothing is queued twice."""
+        self._planned = {}
+        try:
+            for event, context in batch:
+                self.apply(conn, event, context)
+            planned = self._planned
+        finally:
+            self._planned = None
+        run_together([partial(_append_in_order, items) for items in planned.values()], SENDING_WIDTH)
 
     def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
         kind = type(event).type_name
@@ -194,8 +211,8 @@ class Planner(Projection):
             self._origins = activate_rules(context.store, self.rules, context.recorded.position - 1)
         return self._origins[rule]
 
-    @staticmethod
     def _queue(
+        self,
         context: Context,
         channel: str,
         to: str,
@@ -219,11 +236,16 @@ class Planner(Projection):
             organisation=organisation,
             template_version=version,
         )
-        context.store.append(
-            message_stream(message_id),
-            [new_event(queued, event_id=derived_id(cause.id, f"queued:{key}"), cause=cause)],
-            StreamState.NO_STREAM,
-        )
+        event = new_event(queued, event_id=derived_id(cause.id, f"queued:{key}"), cause=cause)
+        if self._planned is None:
+            _append_in_order([(context.store, message_id, event)])
+        else:
+            self._planned.setdefault(to, []).append((context.store, message_id, event))
+
+
+def _append_in_order(items: list[tuple[EventStore, str, NewEvent]]) -> None:
+    for store, message_id, event in items:
+        store.append(message_stream(message_id), [event], StreamState.NO_STREAM)
 
 
 def _insert_once(conn: sa.Connection, table: sa.Table, key: Any, values: dict[str, Any]) -> None:

@@ -18,16 +18,13 @@ from contracts.eventstore import EventStore
 from contracts.notify import SmsDeferred, SmsDelivered, SmsDispatching, SmsFailed, SmsQueued, SmsSent
 from infra.concurrency import run_together
 from infra.projections import Context, Projection
-from services.notify.dispatch import Channels, dispatch, message_stream
+from services.notify.dispatch import SENDING_WIDTH, Channels, dispatch, message_stream
 from services.notify.email import EmailProvider
 from services.notify.lifecycle import FINAL, Policy
 from services.notify.planner import Planner
 from services.notify.providers import SmsProvider
 
 __all__ = ["Planner", "Sender", "Status", "message_stream", "status_table"]
-
-SENDING_WIDTH = 8
-"""How many recipients' messages the sender hands over at once."""
 
 status_metadata = sa.MetaData()
 status_table = sa.Table(

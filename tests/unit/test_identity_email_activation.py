@@ -1,0 +1,129 @@
+"""Seed 004's activation by e-mailed link, where the organisation asks for it: the account is
+refused at sign-in until the link is opened, and each refusal sends the link again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from contracts.errors import DomainError
+from contracts.identity_rpc import CodeAnswer, PasswordLogin, StartRegistration
+from services.identity import email_activation, login, registration
+from services.identity.adapters import LinkSender
+from services.identity.email_activation import LINK_HOURS
+from tests.unit.test_identity_commands import PASSWORD, World, build_world
+
+NATIONAL_CODE = "0012345679"
+
+
+class FakeMail(LinkSender):
+    """Keeps every link it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, email: str, link: str, purpose: str, message_id: str) -> bool:
+        assert purpose == "activate_account"
+        self.sent.append((email, link))
+        return True
+
+    def last(self) -> dict[str, str]:
+        query = parse_qs(urlsplit(self.sent[-1][1]).query)
+        return {"account_id": query["account"][0], "token": query["token"][0]}
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.setenv("EMAIL_ACTIVATION", "required")
+    monkeypatch.setenv("PUBLIC_CITIZEN_URL", "https://eservice.example.ir/")
+    for built in build_world(tmp_path):
+        built.deps.mail = FakeMail()
+        yield built
+
+
+def _mail(world: World) -> FakeMail:
+    assert isinstance(world.deps.mail, FakeMail)
+    return world.deps.mail
+
+
+def _start(world: World, email: str | None) -> dict[str, str]:
+    command = StartRegistration(
+        method="mobile",
+        national_code=NATIONAL_CODE,
+        birth_date="۱۳۶۸/۴/۱۵",
+        mobile="09121234567",
+        first_name="مریم",
+        last_name="کاظمی",
+        password=PASSWORD,
+        email=email,
+        client="10.0.0.1",
+    )
+    started = registration.start(world.deps, command)
+    code = world.sms.last_code("09121234567")
+    return registration.complete(world.deps, CodeAnswer(ticket=started["ticket"], code=code, client="c"))
+
+
+def _login(world: World) -> dict[str, object]:
+    return login.login_password(
+        world.deps, PasswordLogin(national_code=NATIONAL_CODE, password=PASSWORD, client="c")
+    )
+
+
+def test_without_an_email_registration_is_refused_before_any_code(world: World) -> None:
+    with pytest.raises(DomainError) as refused:
+        _start(world, None)
+    assert refused.value.code == "email_required"
+    assert world.sms.sent == []  # refused before any code went out
+
+
+def test_the_account_signs_in_only_after_the_link_is_opened(world: World) -> None:
+    answer = _start(world, "Maryam.K@Example.com")
+    assert answer == {"activation_pending": True, "email": "m***@example.com", "email_sent": True}
+    email, link = _mail(world).sent[-1]
+    assert email == "maryam.k@example.com"
+    assert link.startswith("https://eservice.example.ir/activate?account=")
+    first = _mail(world).last()
+
+    with pytest.raises(DomainError) as refused:
+        _login(world)
+    assert refused.value.code == "email_not_activated"
+    assert len(_mail(world).sent) == 2  # the refusal sent the link again
+    second = _mail(world).last()
+    assert second["token"] != first["token"]
+
+    with pytest.raises(DomainError) as stale:  # a newer link replaces the older one
+        email_activation.activate(world.deps, **first)
+    assert stale.value.code == "bad_activation_link"
+    with pytest.raises(DomainError) as forged:
+        email_activation.activate(world.deps, second["account_id"], "x" * 43)
+    assert forged.value.code == "bad_activation_link"
+
+    assert email_activation.activate(world.deps, **second)["email"] == "maryam.k@example.com"
+    assert email_activation.activate(world.deps, **second)["email"] == "maryam.k@example.com"  # again: same
+    principal = _login(world)
+    assert principal["national_code"] == NATIONAL_CODE
+    assert len(_mail(world).sent) == 2
+
+
+def test_an_expired_link_is_refused_and_signing_in_sends_a_new_one(world: World) -> None:
+    _start(world, "maryam@example.com")
+    old = _mail(world).last()
+    world.clock.now += LINK_HOURS * 3600 + 1
+    with pytest.raises(DomainError) as expired:
+        email_activation.activate(world.deps, **old)
+    assert expired.value.code == "activation_link_expired"
+    with pytest.raises(DomainError):
+        _login(world)
+    assert email_activation.activate(world.deps, **_mail(world).last())
+    assert _login(world)["national_code"] == NATIONAL_CODE
+
+
+def test_without_the_setting_an_email_changes_nothing(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMAIL_ACTIVATION", "off")
+    principal = _start(world, "maryam@example.com")
+    assert principal["national_code"] == NATIONAL_CODE
+    assert _mail(world).sent == []
+    assert _login(world)["national_code"] == NATIONAL_CODE
