@@ -14,6 +14,7 @@ import logging
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -144,14 +145,7 @@ class NotifyCodeSender(CodeSender):
     def send(self, mobile: str, code: str, purpose: str, message_id: str) -> bool:
         _write_test_code(mobile, code, purpose)
         payload = {"mobile": mobile, "code": code, "purpose": purpose, "message_id": message_id}
-        try:
-            reply = self.notify.send_code(payload)
-        except Exception as error:  # noqa: BLE001 - MethodNotFound, RemoteError, timeouts: all "not sent"
-            log.warning("notify.send_code failed: %s", type(error).__name__)
-            return False
-        if not (isinstance(reply, dict) and reply.get("ok")):
-            return False
-        return reply["result"].get("status") in ("sent", "queued")
+        return _accepted("send_code", lambda: self.notify.send_code(payload))
 
 
 class NotifyLinkSender(LinkSender):
@@ -163,14 +157,19 @@ class NotifyLinkSender(LinkSender):
 
     def send(self, email: str, link: str, purpose: str, message_id: str) -> bool:
         payload = {"email": email, "link": link, "purpose": purpose, "message_id": message_id}
-        try:
-            reply = self.notify.send_link(payload)
-        except Exception as error:  # noqa: BLE001 - MethodNotFound, RemoteError, timeouts: all "not sent"
-            log.warning("notify.send_link failed: %s", type(error).__name__)
-            return False
-        if not (isinstance(reply, dict) and reply.get("ok")):
-            return False
-        return reply["result"].get("status") in ("sent", "queued")
+        return _accepted("send_link", lambda: self.notify.send_link(payload))
+
+
+def _accepted(method: str, send: Callable[[], Any]) -> bool:
+    """Whether notify took the message (sent or queued); any failure is "not sent"."""
+    try:
+        reply = send()
+    except Exception as error:  # noqa: BLE001 - MethodNotFound, RemoteError, timeouts: all "not sent"
+        log.warning("notify.%s failed: %s", method, type(error).__name__)
+        return False
+    if not (isinstance(reply, dict) and reply.get("ok")):
+        return False
+    return reply["result"].get("status") in ("sent", "queued")
 
 
 def _write_test_code(mobile: str, code: str, purpose: str) -> None:
