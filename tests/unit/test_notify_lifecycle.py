@@ -188,3 +188,14 @@ def test_a_batch_is_sent_side_by_side_once_each_and_in_order_per_number(notify_d
         texts = [int(text) for _, to, text in notify_desk.sms.calls if to == number]
         assert texts == sorted(texts)
     assert {_types(notify_desk, f"m{n}")[-1] for n in range(12)} == {"SmsSent"}
+
+
+def test_a_queued_message_already_sent_elsewhere_is_not_sent_again_by_the_sender(
+    notify_desk: NotifyDesk,
+) -> None:
+    _queue(notify_desk, "m1")
+    dispatch(notify_desk.store, Channels(notify_desk.sms), "m1", POLICY)  # another instance sent it
+    assert len(notify_desk.sms.calls) == 1
+    notify_desk.catch_up()  # the sender reads the same SmsQueued and assumes a fresh stream
+    assert len(notify_desk.sms.calls) == 1
+    assert _types(notify_desk) == ["SmsQueued", "SmsDispatching", "SmsSent"]
