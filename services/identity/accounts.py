@@ -84,6 +84,8 @@ class Account:
     contact: dict[str, str | None] = field(default_factory=dict)
     activation: EmailLinkIssued | None = None
     """The latest e-mailed activation link (seed 004), when one was sent."""
+    activation_links: dict[str, str] = field(default_factory=dict)
+    """Every activation link's token hash → when it expires (an older e-mail still works)."""
     email_activated: bool = False
     version: int = -1
 
@@ -152,6 +154,7 @@ class Account:
             self.officer_verified = True
         elif isinstance(event, EmailLinkIssued):
             self.activation = event
+            self.activation_links[event.token_hash] = event.expires_at
         elif isinstance(event, EmailActivated):
             self.email_activated = True
             self.contact["email"] = event.email

@@ -3,8 +3,9 @@
 
 The mobile code opens the account as everywhere else; then a link goes to the e-mail given at
 registration and the account cannot sign in until its holder opens it. Signing in before that is
-refused with seed 004's red message and sends the link again. Only the token's SHA-256 is stored;
-a newer link replaces the older one; a link lives `LINK_HOURS` hours.
+refused with seed 004's red message and sends a new link. Only each token's SHA-256 is stored;
+every link sent lives `LINK_HOURS` hours (an older e-mail still works when a newer one was
+refused by the address's rate limit or is slow to arrive).
 """
 
 from __future__ import annotations
@@ -76,21 +77,25 @@ def activate(deps: Deps, account_id: str, token: str) -> dict[str, str]:
     account = load_account(deps.store, account_id)
     if account is None or account.activation is None:
         raise DomainError("bad_activation_link")
-    link = account.activation
-    if not hmac.compare_digest(link.token_hash, _hash(token)):
+    hashed = _hash(token)
+    expires = next(
+        (at for known, at in account.activation_links.items() if hmac.compare_digest(known, hashed)), None
+    )
+    if expires is None:
         raise DomainError("bad_activation_link")
+    email = account.activation.email
     if account.email_activated:
-        return {"account_id": account_id, "email": link.email}
-    if datetime.fromtimestamp(deps.clock(), UTC) > datetime.fromisoformat(link.expires_at):
+        return {"account_id": account_id, "email": email}
+    if datetime.fromtimestamp(deps.clock(), UTC) > datetime.fromisoformat(expires):
         raise DomainError("activation_link_expired")
-    event = EmailActivated(account_id=account_id, email=link.email, at=now_iso())
+    event = EmailActivated(account_id=account_id, email=email, at=now_iso())
     try:
         deps.store.append(
             account_stream(account_id), [new_event(event, actor=f"citizen:{account_id}")], account.version
         )
     except WrongExpectedVersion:
         raise DomainError("conflict") from None
-    return {"account_id": account_id, "email": link.email}
+    return {"account_id": account_id, "email": email}
 
 
 def masked(email: str) -> str:
