@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.envelope import StreamNotFound
-from contracts.events import Event, registry
+from contracts.envelope import AppendResult, StreamNotFound, WrongExpectedVersion
+from contracts.errors import DomainError
+from contracts.events import Event, new_event, registry
 from contracts.eventstore import EventStore
 from contracts.identity import (
     CitizenRegistered,
@@ -195,6 +196,17 @@ class Account:
             "roles_detail": self.roles,
             **self.contact,
         }
+
+
+def record(store: EventStore, account: Account, event: Event, actor: str | None) -> AppendResult:
+    """Append `event` to the account's stream right after what `account` was loaded from;
+    `conflict` when something else was recorded on it meanwhile."""
+    try:
+        return store.append(
+            account_stream(account.account_id), [new_event(event, actor=actor)], account.version
+        )
+    except WrongExpectedVersion:
+        raise DomainError("conflict") from None
 
 
 def _read(store: EventStore, stream: str) -> list[Any]:

@@ -18,11 +18,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from contracts.envelope import WrongExpectedVersion
 from contracts.errors import DomainError
-from contracts.events import new_event
 from contracts.identity import EmailActivated, EmailLinkIssued
-from services.identity.accounts import Account, account_stream, load_account, now_iso
+from services.identity.accounts import Account, load_account, now_iso, record
 from services.identity.deps import Deps
 
 LINK_HOURS = 24
@@ -49,14 +47,7 @@ def issue(deps: Deps, account: Account, email: str) -> bool:
         expires_at=(issued_at + timedelta(hours=LINK_HOURS)).isoformat(),
         at=issued_at.isoformat(),
     )
-    try:
-        deps.store.append(
-            account_stream(account.account_id),
-            [new_event(event, actor=f"citizen:{account.account_id}")],
-            account.version,
-        )
-    except WrongExpectedVersion:
-        raise DomainError("conflict") from None
+    record(deps.store, account, event, f"citizen:{account.account_id}")
     if deps.mail is None:
         return False
     query = urlencode({"account": account.account_id, "token": token})
@@ -89,12 +80,7 @@ def activate(deps: Deps, account_id: str, token: str) -> dict[str, str]:
     if datetime.fromtimestamp(deps.clock(), UTC) > datetime.fromisoformat(expires):
         raise DomainError("activation_link_expired")
     event = EmailActivated(account_id=account_id, email=email, at=now_iso())
-    try:
-        deps.store.append(
-            account_stream(account_id), [new_event(event, actor=f"citizen:{account_id}")], account.version
-        )
-    except WrongExpectedVersion:
-        raise DomainError("conflict") from None
+    record(deps.store, account, event, f"citizen:{account_id}")
     return {"account_id": account_id, "email": email}
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from contracts.envelope import WrongExpectedVersion
 from contracts.errors import DomainError
-from contracts.events import new_event
 from contracts.identity import LoginFailed, LoginSucceeded, PasswordSet
 from contracts.identity_rpc import (
     ChangePassword,
@@ -19,7 +17,14 @@ from contracts.identity_rpc import (
     StaffLogin,
 )
 from services.identity import codes, queries
-from services.identity.accounts import Account, account_stream, citizen_id, load_account, now_iso, staff_id
+from services.identity.accounts import (
+    Account,
+    citizen_id,
+    load_account,
+    now_iso,
+    record,
+    staff_id,
+)
 from services.identity.deps import Deps
 from services.identity.email_activation import refuse_until_activated
 from services.identity.passwords import check_new_password, hash_password, verify_password
@@ -152,14 +157,7 @@ def _set_password(
     event = PasswordSet(
         account_id=account.account_id, password_hash=hash_password(password), reason=reason, at=now_iso()
     )
-    try:
-        deps.store.append(
-            account_stream(account.account_id),
-            [new_event(event, actor=f"{account.kind}:{account.account_id}")],
-            account.version,
-        )
-    except WrongExpectedVersion:
-        raise DomainError("conflict") from None
+    record(deps.store, account, event, f"{account.kind}:{account.account_id}")
 
 
 def reset_password(deps: Deps, command: ResetPassword) -> dict[str, Any]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from contracts.envelope import WrongExpectedVersion
 from contracts.errors import DomainError
-from contracts.events import Event, new_event
+from contracts.events import Event
 from contracts.identity import MobileChanged, ProfileUpdated, RegistryVerified, required_level
 from contracts.identity_rpc import ChangeMobile, CodeAnswer, RegistryCheck, UpdateProfile
 from services.identity import queries, registration
-from services.identity.accounts import Account, account_stream, load_account, now_iso
+from services.identity.accounts import Account, load_account, now_iso, record
 from services.identity.deps import Deps
 from services.identity.verification import status
 
@@ -24,14 +23,7 @@ def _account(deps: Deps, account_id: str) -> Account:
 
 
 def _append(deps: Deps, account: Account, event: Event) -> None:
-    try:
-        appended = deps.store.append(
-            account_stream(account.account_id),
-            [new_event(event, actor=f"citizen:{account.account_id}")],
-            account.version,
-        )
-    except WrongExpectedVersion:
-        raise DomainError("conflict") from None
+    appended = record(deps.store, account, event, f"citizen:{account.account_id}")
     deps.settle(appended.position)
 
 

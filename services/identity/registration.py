@@ -19,7 +19,7 @@ from contracts.identity import (
 )
 from contracts.identity_rpc import CodeAnswer, RegistryInquiry, StartRegistration
 from services.identity import codes, email_activation
-from services.identity.accounts import account_stream, citizen_id, load_account, now_iso
+from services.identity.accounts import account_stream, citizen_id, load_account, now_iso, record
 from services.identity.deps import Deps
 from services.identity.passwords import check_new_password, hash_password
 
@@ -163,8 +163,5 @@ def check_shahkar(deps: Deps, account_id: str) -> bool:
         raise DomainError("account_not_found")
     matched = deps.shahkar.matches(account.national_code, account.mobile)
     event = ShahkarChecked(account_id=account_id, mobile=account.mobile, matched=matched, at=now_iso())
-    try:
-        deps.store.append(account_stream(account_id), [new_event(event)], account.version)
-    except WrongExpectedVersion:
-        raise DomainError("conflict") from None
+    record(deps.store, account, event, None)
     return matched

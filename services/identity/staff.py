@@ -14,7 +14,7 @@ from contracts.identity import PasswordSet, RoleGranted, RoleRevoked, StaffCreat
 from contracts.identity_rpc import CreateStaff, Grant
 from contracts.persian import is_national_code, normalize_mobile, normalize_text
 from services.identity import queries
-from services.identity.accounts import account_stream, load_account, now_iso, staff_id
+from services.identity.accounts import account_stream, load_account, now_iso, record, staff_id
 from services.identity.deps import Deps
 from services.identity.passwords import check_new_password, hash_password
 
@@ -116,14 +116,7 @@ def grant(deps: Deps, command: Grant, revoke: bool = False) -> dict[str, Any]:
             granted_by=command.admin,
             at=now_iso(),
         )
-    try:
-        appended = deps.store.append(
-            account_stream(account.account_id),
-            [new_event(event, actor=f"staff:{command.admin}")],
-            account.version,
-        )
-    except WrongExpectedVersion:
-        raise DomainError("conflict") from None
+    appended = record(deps.store, account, event, f"staff:{command.admin}")
     deps.settle(appended.position)
     updated = load_account(deps.store, account.account_id)
     assert updated is not None
