@@ -14,7 +14,7 @@ from pydantic import ValidationError
 import contracts  # noqa: F401 - registers the event types
 from contracts.errors import DomainError
 from contracts.events import registry
-from contracts.identity import RegistryRecord
+from contracts.identity import ProfileUpdated, RegistryRecord
 from contracts.identity_rpc import (
     ChangeMobile,
     ChangePassword,
@@ -36,6 +36,7 @@ from infra.db import Database
 from infra.eventstore.sql import SqlEventStore
 from infra.projections import ProjectionRunner
 from services.identity import codes, login, profile, registration, staff, verification
+from services.identity.accounts import load_account, now_iso, record
 from services.identity.adapters import CivilRegistry, CodeSender, Shahkar
 from services.identity.codes import Limits
 from services.identity.deps import Deps
@@ -484,3 +485,17 @@ def test_changing_the_mobile_needs_a_code_sent_to_the_new_number(world: World) -
     assert (view["mobile"], view["assurance_level"]) == ("09359998877", 1)  # Shahkar: not this person's
     changed = [e for e in world.events(f"account-{account_id}") if type(e).__name__ == "MobileChanged"]
     assert [(e.mobile, e.previous_mobile) for e in changed] == [("09359998877", "09121234567")]
+
+
+def test_an_account_changed_meanwhile_refuses_a_stale_change_with_conflict(world: World) -> None:
+    principal = register_by_mobile(world)
+    stale = load_account(world.deps.store, principal["account_id"])
+    assert stale is not None
+    fresh = ProfileUpdated(account_id=stale.account_id, address="تهران", at=now_iso())
+    record(world.deps.store, stale, fresh, "citizen:test")
+    with pytest.raises(DomainError) as refused:
+        record(world.deps.store, stale, fresh, "citizen:test")  # loaded before the first change
+    assert refused.value.code == "conflict"
+    assert [type(e).__name__ for e in world.events(f"account-{stale.account_id}")].count(
+        "ProfileUpdated"
+    ) == 1
