@@ -145,8 +145,13 @@ PASSWORD = "Golbarg-1403!"
 
 
 def register_by_mobile(
-    world: World, national_code: str = "0012345679", mobile: str = "۰۹۱۲ ۱۲۳ ۴۵۶۷"
+    world: World,
+    national_code: str = "0012345679",
+    mobile: str = "۰۹۱۲ ۱۲۳ ۴۵۶۷",
+    email: str | None = None,
 ) -> dict[str, Any]:
+    """Register through both steps; what `complete` answers (the principal, or the pending
+    e-mail activation)."""
     command = StartRegistration(
         method="mobile",
         national_code=national_code,
@@ -155,6 +160,7 @@ def register_by_mobile(
         first_name="مريم",
         last_name="کاظمي",
         password=PASSWORD,
+        email=email,
         client="10.0.0.1",
     )
     started = registration.start(world.deps, command)

@@ -10,11 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from contracts.errors import DomainError
-from contracts.identity_rpc import CodeAnswer, PasswordLogin, StartRegistration
-from services.identity import email_activation, login, registration
+from contracts.identity_rpc import PasswordLogin
+from services.identity import email_activation, login
 from services.identity.adapters import LinkSender
 from services.identity.email_activation import LINK_HOURS
-from tests.unit.test_identity_commands import PASSWORD, World, build_world
+from tests.unit.test_identity_commands import PASSWORD, World, build_world, register_by_mobile
 
 NATIONAL_CODE = "0012345679"
 
@@ -50,20 +50,7 @@ def _mail(world: World) -> FakeMail:
 
 
 def _start(world: World, email: str | None) -> dict[str, str]:
-    command = StartRegistration(
-        method="mobile",
-        national_code=NATIONAL_CODE,
-        birth_date="۱۳۶۸/۴/۱۵",
-        mobile="09121234567",
-        first_name="مریم",
-        last_name="کاظمی",
-        password=PASSWORD,
-        email=email,
-        client="10.0.0.1",
-    )
-    started = registration.start(world.deps, command)
-    code = world.sms.last_code("09121234567")
-    return registration.complete(world.deps, CodeAnswer(ticket=started["ticket"], code=code, client="c"))
+    return register_by_mobile(world, NATIONAL_CODE, "09121234567", email)
 
 
 def _login(world: World) -> dict[str, object]:
