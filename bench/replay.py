@@ -1,6 +1,6 @@
 """Rebuilding every read model from a long history, beside a raw SQL read of the same rows.
 
-    .venv/bin/python -m bench.replay [--events 1000000] [--batch 500]
+    .venv/bin/python -m bench.replay [--events 1000000] [--batch 500] [--jobs NPROC]
 
 Writes a realistic history (bench/history.py: tracking codes, submissions, SMS life cycles,
 registration numbers, replies; 7.4 events per request on average) into a scratch PostgreSQL store,
@@ -14,7 +14,7 @@ beat. Target: ≥ 20,000 events/s over all read models.
 from __future__ import annotations
 
 import argparse
-import io
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -26,7 +26,7 @@ from bench.common import emit, log, machine
 from infra.db import Database, make_engine
 from infra.eventstore import open_store
 from infra.eventstore.schema import events_table
-from infra.ops.replay import replay_projection
+from infra.ops.replay import ReplayJob, run_jobs
 from infra.projections import ProjectionRunner, checkpoints_table
 
 TARGET_EVENTS_PER_S = 20_000
@@ -73,30 +73,26 @@ def live_at_head(url: str) -> int:
         store.close()
 
 
-def replay_all(url: str, batch: int) -> dict[str, Any]:
-    """`pishkhan replay` of every read model; per projection and in total."""
-    from services.read_models import read_models
+def replay_all(url: str, batch: int, jobs: int) -> dict[str, Any]:
+    """`pishkhan replay --jobs N` of every read model; per projection and in total."""
+    from services.read_models import projection_named, read_models
 
-    store = open_store(url)
-    db = Database(url)
+    work = [
+        ReplayJob(service, projection.name, url, url, fresh=True, batch=batch)
+        for service, projections in read_models().items()
+        for projection in projections
+    ]
     per_projection: dict[str, Any] = {}
     began = time.perf_counter()
-    try:
-        for projections in read_models().values():
-            for projection in projections:
-                started = time.perf_counter()
-                result = replay_projection(store, db, projection, fresh=True, batch=batch, out=io.StringIO())
-                seconds = time.perf_counter() - started
-                per_projection[projection.name] = {
-                    "applied": result.applied,
-                    "seconds": round(seconds, 2),
-                    "applied_per_s": round(result.applied / seconds, 1) if seconds else None,
-                }
-                log(f"  {projection.name}: {per_projection[projection.name]}")
-        return {"seconds": round(time.perf_counter() - began, 2), "projections": per_projection}
-    finally:
-        db.dispose()
-        store.close()
+    for done in run_jobs(work, projection_named, width=jobs, quiet=True):
+        applied, seconds = done.result.applied, done.seconds
+        per_projection[done.result.projection] = {
+            "applied": applied,
+            "seconds": round(seconds, 2),
+            "applied_per_s": round(applied / seconds, 1) if seconds else None,
+        }
+        log(f"  {done.result.projection}: {per_projection[done.result.projection]}")
+    return {"seconds": round(time.perf_counter() - began, 2), "jobs": jobs, "projections": per_projection}
 
 
 def raw_read(url: str) -> dict[str, Any]:
@@ -121,6 +117,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.replay", description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="about this many events")
     parser.add_argument("--batch", type=int, default=500, help="events per projection batch (CLI default)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="projections rebuilt at once")
     return parser.parse_args(argv)
 
 
@@ -136,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"  {summary['history']}")
         live_at_head(url)
         log("replaying every read model …")
-        rebuilt = replay_all(url, args.batch)
+        rebuilt = replay_all(url, args.batch, args.jobs)
         log("raw read …")
         raw = raw_read(url)
     events = summary["history"]["events"]

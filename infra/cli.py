@@ -1,6 +1,6 @@
 """`pishkhan`: operations on the event history.
 
-pishkhan replay [NAME ...] [--fresh]     rebuild read models into shadow tables, then switch
+pishkhan replay [NAME ...] [--fresh] [--jobs N]  rebuild read models into shadow tables, then switch
 pishkhan verify [NAME ...]               rebuild into scratch tables and compare with the live ones
 pishkhan audit SUBJECT [--format F]      a request's or account's history (table|jsonl|html|pdf)
 pishkhan export [--stream S ...]         events as JSON lines (stdout or -o FILE)
@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import json
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ from infra.db import Database, readmodel_url
 from infra.eventstore import open_store
 from infra.eventstore.sql import SqlEventStore
 from infra.ops import history, integrity, parked, report, stats, transfer
-from infra.ops.replay import replay_projection, verify_projection
+from infra.ops.replay import ReplayJob, run_jobs, verify_projection
 from infra.projections import Projection
 
 
@@ -77,21 +76,25 @@ def _database(service: str) -> Iterator[Database]:
         db.dispose()
 
 
-def replay(names: list[str], *, fresh: bool = False, batch: int = 500) -> None:
-    """Rebuild read models into shadow tables and switch them in (never sends an SMS)."""
-    with _store() as store:
-        for service, projections in _chosen(names):
-            with _database(service) as db:
-                for projection in projections:
-                    started = time.monotonic()
-                    result = replay_projection(store, db, projection, fresh=fresh, batch=batch)
-                    elapsed = time.monotonic() - started
-                    rate = result.applied / elapsed if elapsed else 0.0
-                    resumed = f", resumed from position {result.resumed_from}" if result.resumed_from else ""
-                    print(
-                        f"{service}: {projection.name}: {result.applied} events in {elapsed:.2f}s "
-                        f"({rate:,.0f}/s){resumed}; switched in at position {result.switched_at}"
-                    )
+def replay(names: list[str], *, fresh: bool = False, batch: int = 500, jobs: int = 1) -> None:
+    """Rebuild read models into shadow tables and switch them in (never sends an SMS);
+    `jobs` projections at a time, each in its own process."""
+    from services.read_models import projection_named
+
+    work = [
+        ReplayJob(service, projection.name, None, readmodel_url(service), fresh, batch)
+        for service, projections in _chosen(names)
+        for projection in projections
+    ]
+    for done in run_jobs(work, projection_named, width=jobs):
+        result, elapsed = done.result, done.seconds
+        rate = result.applied / elapsed if elapsed else 0.0
+        resumed = f", resumed from position {result.resumed_from}" if result.resumed_from else ""
+        print(
+            f"{done.job.service}: {result.projection}: {result.applied} events in {elapsed:.2f}s "
+            f"({rate:,.0f}/s){resumed}; switched in at position {result.switched_at}",
+            flush=True,
+        )
 
 
 def verify(names: list[str]) -> int:
@@ -255,6 +258,7 @@ def _parser() -> argparse.ArgumentParser:
         "--fresh", action="store_true", help="discard an interrupted build instead of resuming it"
     )
     sub.add_argument("--batch", type=int, default=500)
+    sub.add_argument("--jobs", type=int, default=1, help="projections rebuilt at once, each in a process")
     commands.add_parser("verify", help="compare read models with a rebuild").add_argument("names", nargs="*")
     sub = commands.add_parser("audit", help="a request's or account's full history")
     sub.add_argument("subject", help="request id, account id or national code, or a stream name")
@@ -287,7 +291,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     status = 0
     if args.command == "replay":
-        replay(args.names, fresh=args.fresh, batch=args.batch)
+        replay(args.names, fresh=args.fresh, batch=args.batch, jobs=args.jobs)
     elif args.command == "verify":
         status = verify(args.names)
     elif args.command == "audit":

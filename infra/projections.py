@@ -25,6 +25,7 @@ from contracts.envelope import RecordedEvent, TransientError
 from contracts.events import Event, EventRegistry, registry
 from contracts.eventstore import EventStore, StopSignal
 from infra.db import Database, lock_schema
+from infra.rows import Rows
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,30 @@ class Projection(abc.ABC):
     def type_names(cls) -> list[str]:
         """The stored type names this projection reads."""
         return [event.type_name for event in cls.handles]
+
+
+class RowsProjection(Projection):
+    """A projection that changes its tables through `Rows`: the rows a batch touches are read
+    together (`prefetch`), changed in memory (`change`) and written together at the end, so a
+    batch of hundreds of events costs a few statements instead of several per event."""
+
+    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+        self.apply_batch(conn, [(event, context)])
+
+    def apply_batch(self, conn: sa.Connection, batch: Sequence[tuple[Any, Context]]) -> None:
+        rows = Rows(conn)
+        self.prefetch(rows, [event for event, _ in batch])
+        for event, context in batch:
+            self.change(rows, event, context)
+        rows.flush()
+
+    def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
+        """Load the rows `events` will touch (`Rows.load`); optional, as `Rows` reads a row it
+        does not know when asked for it."""
+
+    @abc.abstractmethod
+    def change(self, rows: Rows, event: Any, context: Context) -> None:
+        """Change the read model's rows for one event."""
 
 
 class ProjectionRunner:

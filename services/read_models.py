@@ -25,3 +25,12 @@ def read_models() -> dict[str, list[Projection]]:
         "notify": [Planner(), Status()],
         "survey": [Invitations(), Responses()],
     }
+
+
+def projection_named(name: str) -> Projection:
+    """A new instance of the read model projection called `name`."""
+    for projections in read_models().values():
+        for projection in projections:
+            if projection.name == name:
+                return projection
+    raise KeyError(name)

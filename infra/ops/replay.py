@@ -12,8 +12,12 @@ snapshot of the live database, and compares the two table by table.
 
 from __future__ import annotations
 
+import io
+import multiprocessing
 import os
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -22,6 +26,7 @@ import sqlalchemy as sa
 from contracts.envelope import AppendResult, ExpectedVersion, NewEvent, RecordedEvent, StreamState
 from contracts.eventstore import EventStore
 from infra.db import Database
+from infra.eventstore import open_store
 from infra.ops.compare import Difference, TableSummary, compare_tables
 from infra.ops.progress import Progress
 from infra.ops.shadow import Shadow
@@ -86,6 +91,61 @@ def replay_projection(
     finally:
         shadow.dispose()
     return ReplayResult(projection.name, start, applied, switched_at)
+
+
+@dataclass(frozen=True)
+class ReplayJob:
+    """One projection to rebuild, by name, so that a worker process can find it."""
+
+    service: str
+    projection: str
+    store_url: str | None
+    """None: the configured store (`EVENTSTORE_URL`)."""
+    db_url: str
+    fresh: bool = False
+    batch: int = 500
+
+
+@dataclass(frozen=True)
+class JobDone:
+    """A finished job with its result and its wall-clock seconds."""
+
+    job: ReplayJob
+    result: ReplayResult
+    seconds: float
+
+
+def run_job(job: ReplayJob, find: Callable[[str], Projection], quiet: bool = False) -> JobDone:
+    """Replay one projection with its own store and database connections; `quiet` keeps its
+    progress bar off stderr."""
+    started = time.monotonic()
+    out = io.StringIO() if quiet else None
+    store = open_store(job.store_url)
+    db = Database(job.db_url)
+    try:
+        projection = find(job.projection)
+        result = replay_projection(store, db, projection, fresh=job.fresh, batch=job.batch, out=out)
+    finally:
+        db.dispose()
+        store.close()
+    return JobDone(job, result, time.monotonic() - started)
+
+
+def run_jobs(
+    jobs: Sequence[ReplayJob], find: Callable[[str], Projection], *, width: int = 1, quiet: bool = False
+) -> Iterator[JobDone]:
+    """Replay each job, `width` at a time in worker processes (each projection has its own
+    tables and checkpoint, so their builds are independent); yields each as it finishes.
+    `find` maps a projection's name to a new instance and must be importable by name."""
+    if width <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield run_job(job, find, quiet)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(width, len(jobs)), mp_context=context) as pool:
+        futures = [pool.submit(run_job, job, find, quiet) for job in jobs]
+        for future in as_completed(futures):
+            yield future.result()
 
 
 class BoundedStore(EventStore):

@@ -22,7 +22,8 @@ from contracts.notify import SmsQueued, SmsRulesActivated, SmsTemplateChanged
 from contracts.requests import RequestSubmitted
 from contracts.secretariat import NumberAssigned, ReplyPosted, ReturnedForCorrection
 from infra.concurrency import run_together
-from infra.projections import Context, Projection
+from infra.projections import Context, RowsProjection
+from infra.rows import Rows
 from services.notify.dispatch import SENDING_WIDTH, message_stream
 from services.notify.templates import DEFAULT_ORGANISATION, TEMPLATES, render
 
@@ -101,7 +102,7 @@ def activate_rules(store: EventStore, rules: tuple[str, ...], from_position: int
             continue  # another instance activated at the same time: read theirs
 
 
-class Planner(Projection):
+class Planner(RowsProjection):
     """Decides the SMS (and e-mail) for each step of a request and of an account."""
 
     name = "notify.planner"
@@ -118,91 +119,102 @@ class Planner(Projection):
     def __init__(self, rules: tuple[str, ...] = RULES) -> None:
         self.rules = rules
         self._origins: dict[str, int] = {}
-        self._planned: dict[str, list[tuple[EventStore, str, NewEvent]]] | None = None
+        self._planned: dict[str, list[tuple[EventStore, str, NewEvent]]] = {}
+        self._texts: dict[tuple[str, str], tuple[str, int]] = {}
 
     def apply_batch(self, conn: sa.Connection, batch: Sequence[tuple[Any, Context]]) -> None:
         """Plan the whole batch, then append its messages side by side (the store commits
         concurrent appends together); one recipient's messages keep their order. An append
         repeated after a failed batch is the same event id again, so nothing is queued twice."""
-        self._planned = {}
+        self._planned, self._texts = {}, {}
         try:
-            for event, context in batch:
-                self.apply(conn, event, context)
+            super().apply_batch(conn, batch)
             planned = self._planned
         finally:
-            self._planned = None
+            self._planned, self._texts = {}, {}
         run_together([partial(_append_in_order, items) for items in planned.values()], SENDING_WIDTH)
 
-    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+    def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
+        rows.load(recipients_table, [e.request_id for e in events if hasattr(e, "request_id")])
+        rows.load(accounts_table, [e.account_id for e in events if hasattr(e, "account_id")])
+
+    def change(self, rows: Rows, event: Any, context: Context) -> None:
         kind = type(event).type_name
         if isinstance(event, SmsTemplateChanged):
-            c = templates_table.c
-            key = (c.organisation == event.organisation) & (c.template == event.template)
-            values: dict[str, Any] = {"organisation": event.organisation, "template": event.template}
-            values["text"] = event.text
-            values |= {
-                "version": event.template_version,
-                "admin": event.admin,
-                "changed_at": context.recorded.recorded_at.isoformat(),
-            }
-            _insert_once(conn, templates_table, key & (c.version == event.template_version), values)
-        elif isinstance(event, RequestSubmitted):
-            organisation = event.unit or DEFAULT_ORGANISATION
-            _insert_once(
-                conn,
+            key = (event.organisation, event.template, event.template_version)
+            if rows.get(templates_table, *key) is None:
+                rows.insert(
+                    templates_table,
+                    {
+                        "organisation": event.organisation,
+                        "template": event.template,
+                        "version": event.template_version,
+                        "text": event.text,
+                        "admin": event.admin,
+                        "changed_at": context.recorded.recorded_at.isoformat(),
+                    },
+                )
+            self._texts.clear()
+            return
+        if isinstance(event, RequestSubmitted) and rows.get(recipients_table, event.request_id) is None:
+            rows.insert(
                 recipients_table,
-                recipients_table.c.request_id == event.request_id,
-                dict(
-                    request_id=event.request_id,
-                    mobile=event.applicant.mobile,
-                    email=event.applicant.email,
-                    tracking_code=event.tracking_code,
-                    organisation=organisation,
-                ),
+                {
+                    "request_id": event.request_id,
+                    "mobile": event.applicant.mobile,
+                    "email": event.applicant.email,
+                    "tracking_code": event.tracking_code,
+                    "organisation": event.unit or DEFAULT_ORGANISATION,
+                },
             )
-            self._plan(conn, context, "request_received", _request(conn, event.request_id))
-        elif isinstance(event, NumberAssigned):
-            values = {"registration_number": event.registration_number}
-            self._plan(conn, context, "request_registered", _request(conn, event.request_id), **values)
-        elif isinstance(event, ReturnedForCorrection):
-            who = _request(conn, event.request_id)
-            self._plan(conn, context, "returned_for_correction", who, reason=event.reason)
-        elif isinstance(event, ReplyPosted):
-            template = "final_reply_posted" if event.kind == "final" else "reply_posted"
-            self._plan(conn, context, template, _request(conn, event.request_id))
-        elif kind == "CitizenRegistered":
-            account = accounts_table.c.account_id == event.account_id
-            _insert_once(
-                conn, accounts_table, account, {"account_id": event.account_id, "mobile": event.mobile}
-            )
-            self._plan(conn, context, "citizen_registered", _account(conn, event.account_id))
+        elif kind == "CitizenRegistered" and rows.get(accounts_table, event.account_id) is None:
+            rows.insert(accounts_table, {"account_id": event.account_id, "mobile": event.mobile})
         elif kind in ("MobileChanged", "ProfileUpdated"):
             changes = {"mobile": event.mobile} if kind == "MobileChanged" else {"email": event.email}
             if any(value is not None for value in changes.values()):
-                conn.execute(
-                    accounts_table.update()
-                    .where(accounts_table.c.account_id == event.account_id)
-                    .values(**changes)
-                )
+                rows.update(accounts_table, event.account_id, changes)
+            return
+        if context.replaying:
+            return  # history: its messages were queued when it happened
+        if isinstance(event, RequestSubmitted):
+            self._plan(rows, context, "request_received", _request(rows, event.request_id))
+        elif isinstance(event, NumberAssigned):
+            values = {"registration_number": event.registration_number}
+            self._plan(rows, context, "request_registered", _request(rows, event.request_id), **values)
+        elif isinstance(event, ReturnedForCorrection):
+            who = _request(rows, event.request_id)
+            self._plan(rows, context, "returned_for_correction", who, reason=event.reason)
+        elif isinstance(event, ReplyPosted):
+            template = "final_reply_posted" if event.kind == "final" else "reply_posted"
+            self._plan(rows, context, template, _request(rows, event.request_id))
+        elif kind == "CitizenRegistered":
+            self._plan(rows, context, "citizen_registered", _account(rows, event.account_id))
         elif kind == "VerificationApproved":
-            self._plan(conn, context, "verification_approved", _account(conn, event.account_id))
+            self._plan(rows, context, "verification_approved", _account(rows, event.account_id))
         elif kind == "VerificationRejected":
-            who = _account(conn, event.account_id)
-            self._plan(conn, context, "verification_rejected", who, reason=event.reason)
+            who = _account(rows, event.account_id)
+            self._plan(rows, context, "verification_rejected", who, reason=event.reason)
 
     def _plan(
-        self, conn: sa.Connection, context: Context, template: str, who: dict[str, Any] | None, **values: str
+        self, rows: Rows, context: Context, template: str, who: dict[str, Any] | None, **values: str
     ) -> None:
-        if who is None or context.replaying:
-            return  # an account identity's own tests made without registering; or history
+        if who is None:
+            return  # an account identity's own tests made without registering
         values = {"tracking_code": who.get("tracking_code") or "", **values}
         organisation = who.get("organisation") or DEFAULT_ORGANISATION
-        text, version = current_text(conn, organisation, template)
+        text, version = self._text(rows, organisation, template)
         for channel, to in (("sms", who["mobile"]), ("email", who.get("email"))):
             rule = template if channel == "sms" else f"email:{template}"
             if not to or rule not in self.rules or context.recorded.position <= self._origin(context, rule):
                 continue
             self._queue(context, channel, to, template, organisation, version, render(text, **values), who)
+
+    def _text(self, rows: Rows, organisation: str, template: str) -> tuple[str, int]:
+        """`current_text`, read once per batch (a template change in the batch reads again)."""
+        key = (organisation, template)
+        if key not in self._texts:
+            self._texts[key] = current_text(rows.sql(), organisation, template)
+        return self._texts[key]
 
     def _origin(self, context: Context, rule: str) -> int:
         if rule not in self._origins:
@@ -237,21 +249,12 @@ class Planner(Projection):
             template_version=version,
         )
         event = new_event(queued, event_id=derived_id(cause.id, f"queued:{key}"), cause=cause)
-        if self._planned is None:
-            _append_in_order([(context.store, message_id, event)])
-        else:
-            self._planned.setdefault(to, []).append((context.store, message_id, event))
+        self._planned.setdefault(to, []).append((context.store, message_id, event))
 
 
 def _append_in_order(items: list[tuple[EventStore, str, NewEvent]]) -> None:
     for store, message_id, event in items:
         store.append(message_stream(message_id), [event], StreamState.NO_STREAM)
-
-
-def _insert_once(conn: sa.Connection, table: sa.Table, key: Any, values: dict[str, Any]) -> None:
-    # The runner never applies an event twice; this keeps a checkpoint reset by hand harmless too.
-    if conn.execute(sa.select(sa.literal(1)).select_from(table).where(key)).first() is None:
-        conn.execute(table.insert().values(**values))
 
 
 def current_text(conn: sa.Connection, organisation: str, template: str) -> tuple[str, int]:
@@ -269,11 +272,10 @@ def current_text(conn: sa.Connection, organisation: str, template: str) -> tuple
     return TEMPLATES[template].text, 0
 
 
-def _request(conn: sa.Connection, request_id: str) -> dict[str, Any] | None:
-    row = conn.execute(sa.select(recipients_table).where(recipients_table.c.request_id == request_id)).first()
-    return None if row is None else dict(row._mapping)
+def _request(rows: Rows, request_id: str) -> dict[str, Any] | None:
+    return rows.get(recipients_table, request_id)
 
 
-def _account(conn: sa.Connection, account_id: str) -> dict[str, Any] | None:
-    row = conn.execute(sa.select(accounts_table).where(accounts_table.c.account_id == account_id)).first()
-    return None if row is None else {**row._mapping, "request_id": None}
+def _account(rows: Rows, account_id: str) -> dict[str, Any] | None:
+    row = rows.get(accounts_table, account_id)
+    return None if row is None else {**row, "request_id": None}

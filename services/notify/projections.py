@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from contracts.eventstore import EventStore
 from contracts.notify import SmsDeferred, SmsDelivered, SmsDispatching, SmsFailed, SmsQueued, SmsSent
 from infra.concurrency import run_together
-from infra.projections import Context, Projection
+from infra.projections import Context, Projection, RowsProjection
+from infra.rows import Rows
 from services.notify.dispatch import SENDING_WIDTH, Channels, dispatch, message_stream
 from services.notify.email import EmailProvider
 from services.notify.lifecycle import FINAL, Policy
@@ -86,33 +87,40 @@ class Sender(Projection):
             dispatch(store, self.channels, message_id, self.policy)
 
 
-class Status(Projection):
+class Status(RowsProjection):
     """notify_status: each message's state."""
 
     name = "notify.status"
     handles = (SmsQueued, SmsDispatching, SmsSent, SmsDeferred, SmsDelivered, SmsFailed)
     metadata = status_metadata
 
-    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+    def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
+        rows.load(status_table, [e.message_id for e in events])
+
+    def change(self, rows: Rows, event: Any, context: Context) -> None:
         at = context.recorded.recorded_at.isoformat()
         if isinstance(event, SmsQueued):
-            conn.execute(
-                status_table.insert().values(
-                    message_id=event.message_id,
-                    request_id=event.request_id,
-                    channel=event.channel,
-                    to=event.to,
-                    template=event.template,
-                    template_version=event.template_version,
-                    organisation=event.organisation,
-                    text=event.text,
-                    one_time_code=event.one_time_code,
-                    status="queued",
-                    attempts=0,
-                    queued_at=at,
-                    updated_at=at,
-                )
+            rows.insert(
+                status_table,
+                {
+                    "message_id": event.message_id,
+                    "request_id": event.request_id,
+                    "channel": event.channel,
+                    "to": event.to,
+                    "template": event.template,
+                    "template_version": event.template_version,
+                    "organisation": event.organisation,
+                    "text": event.text,
+                    "one_time_code": event.one_time_code,
+                    "status": "queued",
+                    "attempts": 0,
+                    "queued_at": at,
+                    "updated_at": at,
+                },
             )
+            return
+        row = rows.get(status_table, event.message_id)
+        if row is None or row["status"] in FINAL:
             return
         values: dict[str, Any] = {"updated_at": at, "provider": event.provider}
         if isinstance(event, SmsDispatching):
@@ -125,8 +133,4 @@ class Status(Projection):
             values.update(status="delivered")
         else:
             values.update(status=event.status, reason=event.reason, retry_at=None)
-        conn.execute(
-            status_table.update()
-            .where(status_table.c.message_id == event.message_id, status_table.c.status.not_in(FINAL))
-            .values(**values)
-        )
+        rows.update(status_table, event.message_id, values)

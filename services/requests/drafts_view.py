@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from contracts.requests import DraftDiscarded, DraftSaved, RequestSubmitted
-from infra.projections import Context, Projection
+from infra.projections import Context, RowsProjection
+from infra.rows import Rows
 
 metadata = sa.MetaData()
 
@@ -24,28 +26,35 @@ drafts_table = sa.Table(
 )
 
 
-class Drafts(Projection):
+class Drafts(RowsProjection):
     """requests_drafts: live drafts (a submitted or discarded one leaves)."""
 
     name = "requests.drafts"
     handles = (DraftSaved, DraftDiscarded, RequestSubmitted)
     metadata = metadata
 
-    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
-        if isinstance(event, DraftSaved):
-            where = drafts_table.c.draft_id == event.draft_id
-            values = {"step": event.step, "saved_at": event.saved_at}
-            if conn.execute(drafts_table.update().where(where).values(**values)).rowcount == 0:
-                conn.execute(
-                    drafts_table.insert().values(
-                        draft_id=event.draft_id,
-                        account_id=event.account_id,
-                        service_id=event.service_id,
-                        form=event.form,
-                        started_at=event.saved_at,
-                        **values,
-                    )
-                )
-        else:
-            key = event.draft_id if isinstance(event, DraftDiscarded) else event.request_id
-            conn.execute(drafts_table.delete().where(drafts_table.c.draft_id == key))
+    def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
+        rows.load(drafts_table, [_draft_id(event) for event in events])
+
+    def change(self, rows: Rows, event: Any, context: Context) -> None:
+        if not isinstance(event, DraftSaved):
+            rows.delete(drafts_table, _draft_id(event))
+            return
+        values = {"step": event.step, "saved_at": event.saved_at}
+        if rows.update(drafts_table, event.draft_id, values) is None:
+            rows.insert(
+                drafts_table,
+                {
+                    "draft_id": event.draft_id,
+                    "account_id": event.account_id,
+                    "service_id": event.service_id,
+                    "form": event.form,
+                    "started_at": event.saved_at,
+                    **values,
+                },
+            )
+
+
+def _draft_id(event: Any) -> str:
+    """The draft an event is about: a submitted request keeps its draft's id."""
+    return str(event.request_id if isinstance(event, RequestSubmitted) else event.draft_id)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from contracts.requests import AttachmentRef, RequestResubmitted, RequestSubmitted
 from contracts.secretariat import NumberAssigned, ReplyPosted, ReturnedForCorrection
-from infra.projections import Context, Projection
+from infra.projections import Context, RowsProjection
+from infra.rows import Rows
 
 metadata = sa.MetaData()
 
@@ -86,117 +88,103 @@ def _files(attachments: tuple[AttachmentRef, ...]) -> str:
     return json.dumps([a.model_dump() for a in attachments], ensure_ascii=False, sort_keys=True)
 
 
-class CitizenRequests(Projection):
+class CitizenRequests(RowsProjection):
     """requests_cartable, requests_reply_view and requests_history."""
 
     name = "requests.citizen_view"
     handles = (RequestSubmitted, NumberAssigned, ReplyPosted, ReturnedForCorrection, RequestResubmitted)
     metadata = metadata
 
-    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+    def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
+        rows.load(requests_table, [e.request_id for e in events])
+
+    def change(self, rows: Rows, event: Any, context: Context) -> None:
         at = context.recorded.recorded_at.isoformat()
-        where = requests_table.c.request_id == event.request_id
         if isinstance(event, RequestSubmitted):
-            conn.execute(
-                requests_table.insert().values(
-                    request_id=event.request_id,
-                    tracking_code=event.tracking_code,
-                    account_id=event.applicant.account_id,
-                    national_code=event.applicant.national_code,
-                    mobile=event.applicant.mobile,
-                    full_name=event.applicant.full_name,
-                    province=event.province,
-                    unit=event.unit,
-                    service_id=event.service_id,
-                    service_name=event.service_name,
-                    form=event.form,
-                    subject=event.subject,
-                    text=event.text,
-                    status=STATUS_SUBMITTED,
-                    submitted_at=event.submitted_at,
-                    updated_at=at,
-                    attachments=_files(event.attachments),
-                    details=json.dumps(event.model_dump(mode="json"), ensure_ascii=False, sort_keys=True),
-                )
+            rows.insert(
+                requests_table,
+                {
+                    "request_id": event.request_id,
+                    "tracking_code": event.tracking_code,
+                    "account_id": event.applicant.account_id,
+                    "national_code": event.applicant.national_code,
+                    "mobile": event.applicant.mobile,
+                    "full_name": event.applicant.full_name,
+                    "province": event.province,
+                    "unit": event.unit,
+                    "service_id": event.service_id,
+                    "service_name": event.service_name,
+                    "form": event.form,
+                    "subject": event.subject,
+                    "text": event.text,
+                    "status": STATUS_SUBMITTED,
+                    "submitted_at": event.submitted_at,
+                    "updated_at": at,
+                    "attachments": _files(event.attachments),
+                    "details": json.dumps(event.model_dump(mode="json"), ensure_ascii=False, sort_keys=True),
+                },
             )
-            self._history(conn, event.request_id, context, "submitted")
-        elif isinstance(event, NumberAssigned):
-            conn.execute(
-                requests_table.update()
-                .where(where)
-                .values(
-                    registration_number=event.registration_number,
-                    status=sa.case(
-                        (requests_table.c.status == STATUS_SUBMITTED, STATUS_REGISTERED),
-                        else_=requests_table.c.status,
-                    ),
-                    updated_at=at,
-                )
-            )
-            self._history(conn, event.request_id, context, "registered", event.registration_number)
+            _history(rows, event.request_id, context, "submitted")
+            return
+        row = rows.get(requests_table, event.request_id)
+        if row is None:
+            return  # not a request this view knows (its submission was parked)
+        if isinstance(event, NumberAssigned):
+            status = STATUS_REGISTERED if row["status"] == STATUS_SUBMITTED else row["status"]
+            values = {"registration_number": event.registration_number, "status": status}
+            _history(rows, event.request_id, context, "registered", event.registration_number)
         elif isinstance(event, ReplyPosted):
-            self._reply(conn, event, context)
+            _reply(rows, event, context)
             final = event.kind == "final"
-            values: dict[str, Any] = {"status": STATUS_DONE if final else STATUS_REPLIED, "updated_at": at}
+            values = {"status": STATUS_DONE if final else STATUS_REPLIED}
             if final:
                 values["final_at"] = at
-            conn.execute(requests_table.update().where(where).values(**values))
-            self._history(conn, event.request_id, context, "final_reply" if final else "interim_reply")
+            _history(rows, event.request_id, context, "final_reply" if final else "interim_reply")
         elif isinstance(event, ReturnedForCorrection):
-            conn.execute(
-                requests_table.update()
-                .where(where)
-                .values(status=STATUS_RETURNED, return_reason=event.reason, updated_at=at)
-            )
-            self._history(conn, event.request_id, context, "returned", event.reason)
-        elif isinstance(event, RequestResubmitted):
-            conn.execute(
-                requests_table.update()
-                .where(where)
-                .values(
-                    subject=event.subject,
-                    text=event.text,
-                    attachments=_files(event.attachments),
-                    return_reason=None,
-                    status=sa.case(
-                        (requests_table.c.registration_number.is_(None), STATUS_SUBMITTED),
-                        else_=STATUS_REGISTERED,
-                    ),
-                    updated_at=at,
-                )
-            )
-            self._history(conn, event.request_id, context, "resubmitted")
+            values = {"status": STATUS_RETURNED, "return_reason": event.reason}
+            _history(rows, event.request_id, context, "returned", event.reason)
+        else:
+            registered = row["registration_number"] is not None
+            values = {
+                "subject": event.subject,
+                "text": event.text,
+                "attachments": _files(event.attachments),
+                "return_reason": None,
+                "status": STATUS_REGISTERED if registered else STATUS_SUBMITTED,
+            }
+            _history(rows, event.request_id, context, "resubmitted")
+        rows.update(requests_table, event.request_id, {**values, "updated_at": at})
 
-    @staticmethod
-    def _reply(conn: sa.Connection, event: ReplyPosted, context: Context) -> None:
-        conn.execute(
-            replies_table.insert().values(
-                reply_id=event.reply_id,
-                request_id=event.request_id,
-                kind=event.kind,
-                body=event.body,
-                posted_at=event.posted_at,
-                reply_number=event.reply_number,
-                reply_date=event.reply_date,
-                legal_basis=event.legal_basis,
-                appeal_authority=event.appeal_authority,
-                appeal_deadline=event.appeal_deadline,
-                notes=event.notes,
-                attachments=_files(event.attachments),
-                position=context.recorded.position,
-            )
-        )
 
-    @staticmethod
-    def _history(
-        conn: sa.Connection, request_id: str, context: Context, step: str, note: str | None = None
-    ) -> None:
-        conn.execute(
-            history_table.insert().values(
-                request_id=request_id,
-                position=context.recorded.position,
-                step=step,
-                at=context.recorded.recorded_at.isoformat(),
-                note=note,
-            )
-        )
+def _reply(rows: Rows, event: ReplyPosted, context: Context) -> None:
+    rows.insert(
+        replies_table,
+        {
+            "reply_id": event.reply_id,
+            "request_id": event.request_id,
+            "kind": event.kind,
+            "body": event.body,
+            "posted_at": event.posted_at,
+            "reply_number": event.reply_number,
+            "reply_date": event.reply_date,
+            "legal_basis": event.legal_basis,
+            "appeal_authority": event.appeal_authority,
+            "appeal_deadline": event.appeal_deadline,
+            "notes": event.notes,
+            "attachments": _files(event.attachments),
+            "position": context.recorded.position,
+        },
+    )
+
+
+def _history(rows: Rows, request_id: str, context: Context, step: str, note: str | None = None) -> None:
+    rows.insert(
+        history_table,
+        {
+            "request_id": request_id,
+            "position": context.recorded.position,
+            "step": step,
+            "at": context.recorded.recorded_at.isoformat(),
+            "note": note,
+        },
+    )

@@ -8,10 +8,9 @@ replay rebuilds the same rows.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
-
-import sqlalchemy as sa
 
 from contracts.requests import RequestResubmitted, RequestSubmitted
 from contracts.secretariat import (
@@ -29,7 +28,8 @@ from contracts.secretariat import (
     RequestStatusSet,
     ReturnedForCorrection,
 )
-from infra.projections import Context, Projection
+from infra.projections import Context, RowsProjection
+from infra.rows import Rows
 from services.secretariat import timeline
 from services.secretariat.case import CITIZEN, DONE, SECRETARIAT, UNIT, parse_holder
 from services.secretariat.names import CITIZEN_HOLDER, optional_types, secretariat_name
@@ -50,7 +50,7 @@ CATALOGUE_TYPES = optional_types("ServicePublished", "UnitDefined")
 __all__ = ["Inbox", "cases_table", "metadata"]
 
 
-class Inbox(Projection):
+class Inbox(RowsProjection):
     """Every request of every secretariat with its state, holder, deadline and history."""
 
     name = "secretariat.cases"
@@ -74,64 +74,59 @@ class Inbox(Projection):
     )
     metadata = metadata
 
-    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+    def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
+        rows.load(cases_table, [e.request_id for e in events if hasattr(e, "request_id")])
+        services = [e.service_id for e in events if isinstance(e, RequestSubmitted) and e.service_id]
+        rows.load(services_table, services)
+
+    def change(self, rows: Rows, event: Any, context: Context) -> None:
         name = type(event).type_name
         if name in ("ServicePublished", "UnitDefined"):
-            _catalogue(conn, event)
+            _catalogue(rows, event)
         elif isinstance(event, CannedReplySaved | CannedReplyRemoved):
-            _canned(conn, event, context)
+            _canned(rows, event, context)
         elif isinstance(event, RequestSubmitted):
-            _submitted(conn, event, context)
+            _submitted(rows, event, context)
         else:
-            row = conn.execute(
-                sa.select(cases_table).where(cases_table.c.request_id == event.request_id)
-            ).first()
+            row = rows.get(cases_table, event.request_id)
             if row is None:
                 return  # not a request this desk knows (its submission was parked)
-            values = _change(conn, row, event, context)
+            values = _change(rows, row, event, context)
             if context.recorded.stream.startswith("case-"):
                 values["version"] = context.recorded.revision
             values["updated_at"] = context.recorded.recorded_at.isoformat()
-            values["holder_name"] = _holder_name(conn, {**row._mapping, **values})
-            conn.execute(
-                cases_table.update().where(cases_table.c.request_id == row.request_id).values(values)
-            )
-            timeline.record(conn, {**row._mapping, **values}, event, context)
+            values["holder_name"] = _holder_name(rows, {**row, **values})
+            changed = rows.update(cases_table, row["request_id"], values)
+            assert changed is not None
+            timeline.record(rows, changed, event, context)
 
 
-def _catalogue(conn: sa.Connection, event: Any) -> None:
+def _catalogue(rows: Rows, event: Any) -> None:
     if type(event).type_name == "UnitDefined":
-        _upsert(conn, units_table, {"unit": event.unit_id}, {"name": event.name})
+        rows.upsert(units_table, {"unit": event.unit_id, "name": event.name})
         return
-    _upsert(
-        conn,
+    rows.upsert(
         services_table,
-        {"service_id": event.service_id},
-        {"name": event.name, "unit": event.unit_id, "expected_days": event.expected_duration_days},
+        {
+            "service_id": event.service_id,
+            "name": event.name,
+            "unit": event.unit_id,
+            "expected_days": event.expected_duration_days,
+        },
     )
-    _upsert(conn, units_table, {"unit": event.unit_id}, {"name": getattr(event, "unit_name", event.unit_id)})
+    rows.upsert(units_table, {"unit": event.unit_id, "name": getattr(event, "unit_name", event.unit_id)})
 
 
-def _upsert(conn: sa.Connection, table: sa.Table, key: dict[str, Any], values: dict[str, Any]) -> None:
-    where = [table.c[k] == v for k, v in key.items()]
-    if conn.execute(table.update().where(*where).values(values)).rowcount == 0:
-        conn.execute(table.insert().values({**key, **values}))
-
-
-def _canned(conn: sa.Connection, event: Any, context: Context) -> None:
-    conn.execute(canned_table.delete().where(canned_table.c.canned_id == event.canned_id))
+def _canned(rows: Rows, event: Any, context: Context) -> None:
+    rows.delete(canned_table, event.canned_id)
     if isinstance(event, CannedReplySaved):
         values = event.model_dump(exclude={"actor"})
-        conn.execute(canned_table.insert().values(**values, position=context.recorded.position))
+        rows.insert(canned_table, {**values, "position": context.recorded.position})
 
 
-def _submitted(conn: sa.Connection, event: RequestSubmitted, context: Context) -> None:
-    service = None
-    if event.service_id:
-        service = conn.execute(
-            sa.select(services_table).where(services_table.c.service_id == event.service_id)
-        ).first()
-    expected = service.expected_days if service is not None else default_expected_days()
+def _submitted(rows: Rows, event: RequestSubmitted, context: Context) -> None:
+    service = rows.get(services_table, event.service_id) if event.service_id else None
+    expected = service["expected_days"] if service is not None else default_expected_days()
     submitted = local_date(event.submitted_at)
     values = {
         "request_id": event.request_id,
@@ -148,8 +143,8 @@ def _submitted(conn: sa.Connection, event: RequestSubmitted, context: Context) -
         "form": event.form,
         "attachments": json.dumps([a.model_dump() for a in event.attachments], ensure_ascii=False),
         "service_id": event.service_id,
-        "service_name": event.service_name or (service.name if service is not None else None),
-        "unit": event.unit or (service.unit if service is not None else None),
+        "service_name": event.service_name or (service["name"] if service is not None else None),
+        "unit": event.unit or (service["unit"] if service is not None else None),
         "submitted_at": _utc(event.submitted_at),  # one offset, so text order is time order
         "status": "new",
         "stage": SECRETARIAT,
@@ -162,9 +157,9 @@ def _submitted(conn: sa.Connection, event: RequestSubmitted, context: Context) -
         "paused_days": 0,
         "updated_at": context.recorded.recorded_at.isoformat(),
     }
-    conn.execute(cases_table.insert().values(values))
-    _count(conn, event.province, SECRETARIAT, +1)
-    timeline.record(conn, values, event, context)
+    row = rows.insert(cases_table, values)
+    _count(rows, event.province, SECRETARIAT, +1)
+    timeline.record(rows, row, event, context)
 
 
 def _utc(moment: str) -> str:
@@ -172,35 +167,24 @@ def _utc(moment: str) -> str:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
-def _count(conn: sa.Connection, province: str, stage: str, change: int) -> None:
-    where = (stage_counts_table.c.province == province, stage_counts_table.c.stage == stage)
-    counter = stage_counts_table.c.requests
-    if (
-        conn.execute(stage_counts_table.update().where(*where).values(requests=counter + change)).rowcount
-        == 0
-    ):
-        conn.execute(stage_counts_table.insert().values(province=province, stage=stage, requests=change))
+def _count(rows: Rows, province: str, stage: str, change: int) -> None:
+    counted = rows.get(stage_counts_table, province, stage)
+    requests = change if counted is None else counted["requests"] + change
+    rows.upsert(stage_counts_table, {"province": province, "stage": stage, "requests": requests})
 
 
-def _change(conn: sa.Connection, row: Any, event: Any, context: Context) -> dict[str, Any]:
+def _change(rows: Rows, row: dict[str, Any], event: Any, context: Context) -> dict[str, Any]:
     """The new values of the cartable row after `event`."""
     at = context.recorded.recorded_at.isoformat()
     if isinstance(event, NumberAssigned):
-        status = "registered" if row.status == "new" else row.status
+        status = "registered" if row["status"] == "new" else row["status"]
         return {"registration_number": event.registration_number, "registered_at": at, "status": status}
     if isinstance(event, CaseReferred):
-        conn.execute(
-            sa.delete(case_units_table).where(
-                case_units_table.c.unit == event.unit, case_units_table.c.request_id == row.request_id
-            )
-        )
-        conn.execute(
-            case_units_table.insert().values(
-                unit=event.unit, request_id=row.request_id, position=row.position
-            )
-        )
+        rows.delete(case_units_table, event.unit, row["request_id"])
+        referral = {"unit": event.unit, "request_id": row["request_id"], "position": row["position"]}
+        rows.insert(case_units_table, referral)
         if event.unit_name:
-            _upsert(conn, units_table, {"unit": event.unit}, {"name": event.unit_name})
+            rows.upsert(units_table, {"unit": event.unit, "name": event.unit_name})
         return {
             "status": "referred",
             "stage": UNIT,
@@ -221,26 +205,27 @@ def _change(conn: sa.Connection, row: Any, event: Any, context: Context) -> dict
             "status": "returned",
             "stage": CITIZEN,
             "returned_to": event.holder,
-            "returned_name": row.holder_name,
+            "returned_name": row["holder_name"],
             "paused_since": at,
             "due_on": None,
         }
     if isinstance(event, RequestResubmitted):
         return _resubmitted(row, event, at)
     if isinstance(event, ReplyPosted):
-        conn.execute(replies_table.insert().values(_reply_row(event, context)))
-        values: dict[str, Any] = {"replies": row.replies + 1}
+        rows.insert(replies_table, _reply_row(event, context))
+        values: dict[str, Any] = {"replies": row["replies"] + 1}
         if event.kind == "final":
-            elapsed = configured_calendar().working_days_between(local_date(row.submitted_at), local_date(at))
+            submitted = local_date(row["submitted_at"])
+            elapsed = configured_calendar().working_days_between(submitted, local_date(at))
             values.update(
                 status="done",
                 stage=DONE,
                 final_reply_at=event.posted_at,
-                reply_days=max(elapsed - row.paused_days, 0),
+                reply_days=max(elapsed - row["paused_days"], 0),
                 taken_by=None,
                 taken_name=None,
             )
-        elif row.status not in ("returned",):
+        elif row["status"] not in ("returned",):
             values["status"] = "replied"
         return values
     if isinstance(event, CaseClosed):
@@ -261,27 +246,27 @@ def _change(conn: sa.Connection, row: Any, event: Any, context: Context) -> dict
     return {}  # an internal note changes only the history
 
 
-def _resubmitted(row: Any, event: RequestResubmitted, at: str) -> dict[str, Any]:
+def _resubmitted(row: dict[str, Any], event: RequestResubmitted, at: str) -> dict[str, Any]:
     values: dict[str, Any] = {"subject": event.subject, "text": event.text}
-    if row.stage != CITIZEN or row.returned_to is None:
+    if row["stage"] != CITIZEN or row["returned_to"] is None:
         return values
     calendar = configured_calendar()
-    paused = row.paused_days
-    if row.paused_since:
-        paused += calendar.working_days_between(local_date(row.paused_since), local_date(at))
-    stage, place, person = parse_holder(row.returned_to)
-    submitted = local_date(row.submitted_at)
+    paused = row["paused_days"]
+    if row["paused_since"]:
+        paused += calendar.working_days_between(local_date(row["paused_since"]), local_date(at))
+    stage, place, person = parse_holder(row["returned_to"])
+    submitted = local_date(row["submitted_at"])
     values.update(
         status="resubmitted",
         stage=stage,
         holder_unit=place if stage == UNIT else None,
         holder_person=person if stage == UNIT else None,
         taken_by=person,
-        taken_name=row.returned_name if person else None,
+        taken_name=row["returned_name"] if person else None,
         returned_to=None,
         paused_since=None,
         paused_days=paused,
-        due_on=calendar.add_working_days(submitted, row.expected_days + paused).isoformat(),
+        due_on=calendar.add_working_days(submitted, row["expected_days"] + paused).isoformat(),
     )
     return values
 
@@ -294,7 +279,7 @@ def _reply_row(event: ReplyPosted, context: Context) -> dict[str, Any]:
     return values
 
 
-def _holder_name(conn: sa.Connection, values: dict[str, Any]) -> str:
+def _holder_name(rows: Rows, values: dict[str, Any]) -> str:
     if values["stage"] == CITIZEN:
         return CITIZEN_HOLDER
     if values["stage"] == DONE:
@@ -302,8 +287,6 @@ def _holder_name(conn: sa.Connection, values: dict[str, Any]) -> str:
     if values.get("taken_by"):
         return str(values.get("taken_name") or values["taken_by"])
     if values["stage"] == UNIT and values.get("holder_unit"):
-        unit = conn.execute(
-            sa.select(units_table.c.name).where(units_table.c.unit == values["holder_unit"])
-        ).scalar()
-        return f"واحد {unit or values['holder_unit']}"
+        unit = rows.get(units_table, values["holder_unit"])
+        return f"واحد {unit['name'] if unit else values['holder_unit']}"
     return secretariat_name(values["province"])

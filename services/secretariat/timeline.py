@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
 from contracts.requests import RequestResubmitted, RequestSubmitted
 from contracts.secretariat import (
     CaseArchived,
@@ -21,6 +19,7 @@ from contracts.secretariat import (
     ReturnedForCorrection,
 )
 from infra.projections import Context
+from infra.rows import Rows
 from services.secretariat.tables import history_table
 
 ACTIONS = {
@@ -87,20 +86,21 @@ def _actor(event: Any, context: Context, row: dict[str, Any]) -> tuple[str, str]
     return str(actor), str(name)
 
 
-def record(conn: sa.Connection, row: dict[str, Any], event: Any, context: Context) -> None:
+def record(rows: Rows, row: dict[str, Any], event: Any, context: Context) -> None:
     """Add the step `event` made to the request's history."""
     action, text, internal = _step(event)
     actor, actor_name = _actor(event, context, row)
-    conn.execute(
-        history_table.insert().values(
-            position=context.recorded.position,
-            request_id=row["request_id"],
-            at=context.recorded.recorded_at.isoformat(),
-            action=action,
-            actor=actor,
-            actor_name=actor_name,
-            text=text,
-            holder_name=row["holder_name"],
-            internal=internal,
-        )
+    rows.insert(
+        history_table,
+        {
+            "position": context.recorded.position,
+            "request_id": row["request_id"],
+            "at": context.recorded.recorded_at.isoformat(),
+            "action": action,
+            "actor": actor,
+            "actor_name": actor_name,
+            "text": text,
+            "holder_name": row["holder_name"],
+            "internal": internal,
+        },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -11,7 +12,8 @@ import sqlalchemy as sa
 from contracts.requests import RequestSubmitted
 from contracts.secretariat import ReplyPosted
 from contracts.survey import QUESTIONS, SurveyAnswered
-from infra.projections import Context, Projection
+from infra.projections import Context, Projection, RowsProjection
+from infra.rows import Rows
 
 TEHRAN = timezone(timedelta(hours=3, minutes=30))
 
@@ -56,7 +58,7 @@ def jalali_month(moment: str) -> str:
     return f"{local.year:04d}/{local.month:02d}"
 
 
-class Invitations(Projection):
+class Invitations(RowsProjection):
     """survey_requests: each request with its second factor, and whether it may be surveyed
     (a final reply was posted) or already was."""
 
@@ -64,28 +66,30 @@ class Invitations(Projection):
     handles = (RequestSubmitted, ReplyPosted, SurveyAnswered)
     metadata = metadata
 
-    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+    def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
+        rows.load(requests_table, [e.request_id for e in events])
+
+    def change(self, rows: Rows, event: Any, context: Context) -> None:
         if isinstance(event, RequestSubmitted):
-            conn.execute(
-                requests_table.insert().values(
-                    request_id=event.request_id,
-                    tracking_code=event.tracking_code,
-                    national_code=event.applicant.national_code,
-                    full_name=event.applicant.full_name,
-                    mobile=event.applicant.mobile,
-                    email=event.applicant.email,
-                    unit=event.unit,
-                    service_id=event.service_id,
-                    service_name=event.service_name,
-                    province=event.province,
-                )
+            rows.insert(
+                requests_table,
+                {
+                    "request_id": event.request_id,
+                    "tracking_code": event.tracking_code,
+                    "national_code": event.applicant.national_code,
+                    "full_name": event.applicant.full_name,
+                    "mobile": event.applicant.mobile,
+                    "email": event.applicant.email,
+                    "unit": event.unit,
+                    "service_id": event.service_id,
+                    "service_name": event.service_name,
+                    "province": event.province,
+                },
             )
-            return
-        row = requests_table.c.request_id == event.request_id
-        if isinstance(event, ReplyPosted) and event.kind == "final":
-            conn.execute(requests_table.update().where(row).values(final_reply_at=event.posted_at))
+        elif isinstance(event, ReplyPosted) and event.kind == "final":
+            rows.update(requests_table, event.request_id, {"final_reply_at": event.posted_at})
         elif isinstance(event, SurveyAnswered):
-            conn.execute(requests_table.update().where(row).values(answered_at=event.answered_at))
+            rows.update(requests_table, event.request_id, {"answered_at": event.answered_at})
 
 
 class Responses(Projection):

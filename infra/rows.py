@@ -1,0 +1,213 @@
+"""A projection batch's rows: read once, changed in memory, written once.
+
+A projection applying a batch of events one statement at a time pays a round trip and the
+building of a statement for every read and every write, several per event. `Rows` keeps the
+rows a batch touches in memory, keyed by primary key: `load` reads the rows of many keys in one
+query, `get`/`insert`/`update`/`delete` work on memory, and `flush` sends what changed as one
+statement per table and kind (DELETE, INSERT, UPDATE of every column), each with all its rows.
+The result in the tables is what the same calls made one by one would have left.
+
+Only primary-key access goes through `Rows`; a query of any other shape must see the flushed
+rows, so it asks for `sql()`, which flushes first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+Key = tuple[Any, ...]
+Row = dict[str, Any]
+
+LOAD_CHUNK = 500
+"""Keys per `IN (…)` when loading."""
+
+
+class DuplicateRow(ValueError):
+    """An insert of a key that already has a row (what the database would refuse)."""
+
+
+@dataclass
+class _Table:
+    """What a batch knows of one table."""
+
+    table: sa.Table
+    rows: dict[Key, Row | None] = field(default_factory=dict)
+    """The row of each known key now; None when it has none."""
+    stored: dict[Key, bool] = field(default_factory=dict)
+    """Whether the database holds a row for the key (as of the last load or flush)."""
+    dirty: dict[Key, None] = field(default_factory=dict)
+    """Keys changed since the last flush, in the order they were first changed."""
+
+    @property
+    def key_columns(self) -> list[sa.Column[Any]]:
+        return list(self.table.primary_key.columns)
+
+    def key_of(self, row: Row) -> Key:
+        return tuple(row[column.name] for column in self.key_columns)
+
+
+class Rows:
+    """The rows of one transaction's tables, changed in memory until `flush`."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+        self._tables: dict[str, _Table] = {}
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def load(self, table: sa.Table, keys: Iterable[Any]) -> None:
+        """Read the rows of every key not known yet (a key is a value, or a tuple of values for
+        a composite primary key), one query per `LOAD_CHUNK` keys."""
+        known = self._of(table)
+        wanted = list(dict.fromkeys(k for k in map(_key, keys) if k not in known.rows))
+        columns = known.key_columns
+        for start in range(0, len(wanted), LOAD_CHUNK):
+            chunk = wanted[start : start + LOAD_CHUNK]
+            if len(columns) == 1:
+                where = columns[0].in_([k[0] for k in chunk])
+            else:
+                where = sa.tuple_(*columns).in_(chunk)
+            for found in self.conn.execute(sa.select(table).where(where)):
+                row = dict(found._mapping)
+                known.rows[known.key_of(row)] = row
+                known.stored[known.key_of(row)] = True
+            for key in chunk:
+                if key not in known.rows:
+                    known.rows[key] = None
+                    known.stored[key] = False
+
+    def get(self, table: sa.Table, *key: Any) -> Row | None:
+        """The row of `key` now (a copy the caller may keep), or None."""
+        known = self._of(table)
+        if key not in known.rows:
+            self.load(table, [key])
+        row = known.rows[key]
+        return None if row is None else dict(row)
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def insert(self, table: sa.Table, values: Row) -> Row:
+        """Add a row; columns left out are NULL (or their scalar default). A key already known
+        to have a row is refused; one not known is taken to have none, and the database has the
+        last word when the batch is flushed."""
+        known = self._of(table)
+        _check_columns(table, values)
+        row = {column.name: values.get(column.name, _default(column)) for column in table.columns}
+        key = known.key_of(row)
+        if None in key:
+            raise ValueError(f"{table.name}: a row needs its whole key, not {key}")
+        if known.rows.get(key) is not None:
+            raise DuplicateRow(f"{table.name} already has a row {key}")
+        known.rows[key] = row
+        known.stored.setdefault(key, False)
+        known.dirty[key] = None
+        return dict(row)
+
+    def update(self, table: sa.Table, key: Any, values: Row) -> Row | None:
+        """Change some columns of the row of `key` (a value, or a tuple for a composite key);
+        None, and no change, when there is no such row."""
+        known = self._of(table)
+        _check_columns(table, values)
+        key = _key(key)
+        if key not in known.rows:
+            self.load(table, [key])
+        row = known.rows[key]
+        if row is None:
+            return None
+        changed = {**row, **values}
+        if known.key_of(changed) != key:
+            raise ValueError(f"{table.name}: a row's key cannot change")
+        known.rows[key] = changed
+        known.dirty[key] = None
+        return dict(changed)
+
+    def upsert(self, table: sa.Table, values: Row) -> Row:
+        """Change the row of `values`' key, or add it."""
+        known = self._of(table)
+        key = tuple(values[column.name] for column in known.key_columns)
+        changed = self.update(table, key, values)
+        return changed if changed is not None else self.insert(table, values)
+
+    def delete(self, table: sa.Table, *key: Any) -> None:
+        """Remove the row of `key`, if there is one."""
+        known = self._of(table)
+        if key not in known.rows:
+            self.load(table, [key])
+        if known.rows[key] is not None:
+            known.rows[key] = None
+            known.dirty[key] = None
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def sql(self) -> sa.Connection:
+        """The connection, with every change flushed: for queries that are not by key."""
+        self.flush()
+        return self.conn
+
+    def flush(self) -> None:
+        """Write every change since the last flush: per table, the deletes, then the inserts,
+        then the updates, each as one statement with all its rows."""
+        for known in self._tables.values():
+            if known.dirty:
+                self._flush(known)
+
+    def _flush(self, known: _Table) -> None:
+        deletes: list[Key] = []
+        inserts: list[Row] = []
+        updates: list[Row] = []
+        for key in known.dirty:
+            row, stored = known.rows[key], known.stored.get(key, False)
+            if row is None:
+                if stored:
+                    deletes.append(key)
+            elif stored:
+                updates.append(row)
+            else:
+                inserts.append(row)
+        table, columns = known.table, known.key_columns
+        where = [column == sa.bindparam(f"k_{column.name}") for column in columns]
+        if deletes:
+            self.conn.execute(
+                table.delete().where(*where),
+                [{f"k_{c.name}": value for c, value in zip(columns, key, strict=True)} for key in deletes],
+            )
+        if inserts:
+            self.conn.execute(table.insert(), inserts)
+        if updates:
+            others = [column for column in table.columns if column not in columns]
+            setting: dict[str, Any] = {c.name: sa.bindparam(f"v_{c.name}") for c in others}
+            params = [
+                {f"k_{c.name}": row[c.name] for c in columns} | {f"v_{c.name}": row[c.name] for c in others}
+                for row in updates
+            ]
+            self.conn.execute(table.update().where(*where).values(setting), params)
+        for key in known.dirty:
+            known.stored[key] = known.rows[key] is not None
+        known.dirty.clear()
+
+    def _of(self, table: sa.Table) -> _Table:
+        known = self._tables.get(table.name)
+        if known is None:
+            known = self._tables[table.name] = _Table(table)
+        return known
+
+
+def _key(key: Any) -> Key:
+    return key if isinstance(key, tuple) else (key,)
+
+
+def _check_columns(table: sa.Table, values: Row) -> None:
+    unknown = set(values) - set(table.columns.keys())
+    if unknown:
+        raise KeyError(f"{table.name} has no column {sorted(unknown)}")
+
+
+def _default(column: sa.Column[Any]) -> Any:
+    default = column.default
+    if isinstance(default, sa.ColumnDefault) and default.is_scalar:
+        return default.arg
+    return None

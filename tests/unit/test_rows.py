@@ -1,0 +1,150 @@
+"""`infra.rows.Rows`: a batch's changes in memory leave the tables as statement-by-statement
+changes would, in a few statements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from infra.rows import DuplicateRow, Rows
+
+metadata = sa.MetaData()
+people = sa.Table(
+    "people",
+    metadata,
+    sa.Column("person_id", sa.String(10), primary_key=True),
+    sa.Column("name", sa.String(50), nullable=False),
+    sa.Column("visits", sa.Integer, nullable=False, default=0),
+    sa.Column("note", sa.Text),
+)
+links = sa.Table(
+    "links",
+    metadata,
+    sa.Column("unit", sa.String(10), primary_key=True),
+    sa.Column("person_id", sa.String(10), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+)
+
+
+@pytest.fixture
+def engine() -> Iterator[sa.Engine]:
+    engine = sa.create_engine("sqlite://")
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(people.insert(), [{"person_id": "p1", "name": "Sara", "visits": 1}])
+        conn.execute(links.insert(), [{"unit": "u1", "person_id": "p1", "position": 1}])
+    yield engine
+    engine.dispose()
+
+
+def _table(conn: sa.Connection, table: sa.Table) -> list[dict[str, Any]]:
+    return [dict(row._mapping) for row in conn.execute(sa.select(table).order_by(*table.primary_key.columns))]
+
+
+def _counting(engine: sa.Engine) -> list[str]:
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    return statements
+
+
+def test_changes_stay_in_memory_until_flushed_then_land_in_one_statement_per_kind(engine: sa.Engine) -> None:
+    statements = _counting(engine)
+    with engine.begin() as conn:
+        rows = Rows(conn)
+        rows.load(people, ["p1", "p2", "p3"])
+        for n in range(2, 40):
+            rows.insert(people, {"person_id": f"n{n}", "name": f"new {n}"})
+        for _ in range(5):
+            visits = rows.get(people, "p1")
+            assert visits is not None
+            rows.update(people, "p1", {"visits": visits["visits"] + 1})
+        assert len(statements) == 1  # the load; nothing written yet
+        assert _table(conn, people)[0]["visits"] == 1
+        del statements[:]
+        rows.flush()
+        assert [s.split()[0] for s in statements] == ["INSERT", "UPDATE"]  # 38 rows, then 1
+        stored = _table(conn, people)
+    assert len(stored) == 39
+    assert [r for r in stored if r["person_id"] == "p1"] == [
+        {"person_id": "p1", "name": "Sara", "visits": 6, "note": None}
+    ]
+    assert {r["visits"] for r in stored if r["person_id"] != "p1"} == {0}  # the column's default
+
+
+def test_an_update_or_delete_of_a_missing_row_changes_nothing(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        rows = Rows(conn)
+        assert rows.update(people, "nobody", {"name": "x"}) is None
+        rows.delete(people, "nobody")
+        rows.flush()
+        assert [r["person_id"] for r in _table(conn, people)] == ["p1"]
+
+
+def test_delete_then_insert_of_the_same_key_replaces_the_row(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        rows = Rows(conn)
+        rows.delete(links, "u1", "p1")
+        rows.insert(links, {"unit": "u1", "person_id": "p1", "position": 7})
+        rows.insert(links, {"unit": "u2", "person_id": "p1", "position": 8})
+        rows.flush()
+        assert _table(conn, links) == [
+            {"unit": "u1", "person_id": "p1", "position": 7},
+            {"unit": "u2", "person_id": "p1", "position": 8},
+        ]
+
+
+def test_insert_then_delete_in_one_batch_writes_nothing(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        rows = Rows(conn)
+        rows.insert(people, {"person_id": "p9", "name": "brief"})
+        rows.delete(people, "p9")
+        rows.delete(people, "p1")
+        rows.flush()
+        assert _table(conn, people) == []
+
+
+def test_a_known_row_is_not_inserted_twice_and_the_database_refuses_an_unknown_one(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        rows = Rows(conn)
+        rows.load(people, ["p1"])
+        with pytest.raises(DuplicateRow):
+            rows.insert(people, {"person_id": "p1", "name": "again"})
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        rows = Rows(conn)
+        rows.insert(people, {"person_id": "p1", "name": "not loaded, so the flush finds out"})
+        rows.flush()
+
+
+def test_a_column_the_table_lacks_or_a_key_change_is_refused(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        rows = Rows(conn)
+        with pytest.raises(KeyError):
+            rows.insert(people, {"person_id": "p5", "name": "x", "age": 3})
+        with pytest.raises(KeyError):
+            rows.update(people, "p1", {"age": 3})
+        with pytest.raises(ValueError):
+            rows.update(people, "p1", {"person_id": "p6"})
+        with pytest.raises(ValueError):
+            rows.insert(people, {"name": "no key"})
+
+
+def test_sql_flushes_first_so_other_queries_see_the_batch(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        rows = Rows(conn)
+        rows.upsert(people, {"person_id": "p1", "name": "Sara", "note": "changed"})
+        rows.upsert(people, {"person_id": "p2", "name": "Reza"})
+        count = rows.sql().execute(sa.select(sa.func.count()).where(people.c.note == "changed")).scalar()
+        assert count == 1
+        assert len(_table(conn, people)) == 2
+
+
+def test_rows_returned_are_copies(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        rows = Rows(conn)
+        row = rows.get(people, "p1")
+        assert row is not None
+        row["name"] = "changed by the caller"
+        assert rows.get(people, "p1") == {"person_id": "p1", "name": "Sara", "visits": 1, "note": None}
