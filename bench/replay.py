@@ -1,6 +1,6 @@
 """Rebuilding every read model from a long history, beside a raw SQL read of the same rows.
 
-    .venv/bin/python -m bench.replay [--events 1000000] [--batch 500] [--jobs NPROC]
+    .venv/bin/python -m bench.replay [--events 1000000] [--batch 2000] [--jobs NPROC]
 
 Writes a realistic history (bench/history.py: tracking codes, submissions, SMS life cycles,
 registration numbers, replies; 7.4 events per request on average) into a scratch PostgreSQL store,
@@ -26,7 +26,7 @@ from bench.common import emit, log, machine
 from infra.db import Database, make_engine
 from infra.eventstore import open_store
 from infra.eventstore.schema import events_table
-from infra.ops.replay import ReplayJob, run_jobs
+from infra.ops.replay import REPLAY_BATCH, ReplayJob, run_jobs
 from infra.projections import ProjectionRunner, checkpoints_table
 
 TARGET_EVENTS_PER_S = 20_000
@@ -116,7 +116,7 @@ def raw_read(url: str) -> dict[str, Any]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.replay", description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="about this many events")
-    parser.add_argument("--batch", type=int, default=500, help="events per projection batch (CLI default)")
+    parser.add_argument("--batch", type=int, default=REPLAY_BATCH, help="events per batch (as the CLI)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="projections rebuilt at once")
     return parser.parse_args(argv)
 

@@ -30,7 +30,7 @@ from infra.db import Database, readmodel_url
 from infra.eventstore import open_store
 from infra.eventstore.sql import SqlEventStore
 from infra.ops import history, integrity, parked, report, stats, transfer
-from infra.ops.replay import ReplayJob, run_jobs, verify_projection
+from infra.ops.replay import REPLAY_BATCH, ReplayJob, run_jobs, verify_projection
 from infra.projections import Projection
 
 
@@ -76,7 +76,7 @@ def _database(service: str) -> Iterator[Database]:
         db.dispose()
 
 
-def replay(names: list[str], *, fresh: bool = False, batch: int = 500, jobs: int = 1) -> None:
+def replay(names: list[str], *, fresh: bool = False, batch: int = REPLAY_BATCH, jobs: int = 1) -> None:
     """Rebuild read models into shadow tables and switch them in (never sends an SMS);
     `jobs` projections at a time, each in its own process."""
     from services.read_models import projection_named
@@ -257,7 +257,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--fresh", action="store_true", help="discard an interrupted build instead of resuming it"
     )
-    sub.add_argument("--batch", type=int, default=500)
+    sub.add_argument("--batch", type=int, default=REPLAY_BATCH)
     sub.add_argument("--jobs", type=int, default=1, help="projections rebuilt at once, each in a process")
     commands.add_parser("verify", help="compare read models with a rebuild").add_argument("names", nargs="*")
     sub = commands.add_parser("audit", help="a request's or account's full history")

@@ -13,14 +13,16 @@ from contracts.rpc import SubmitRequest
 from infra import cli
 from infra.db import Database, default_url
 from infra.eventstore import open_store
+from services.read_models import read_models
 from services.requests import commands
 from services.requests.projections import requests_table
 from tests.flow import build_desk
 from tests.unit.test_skeleton_flow import CITIZEN
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
 def test_replay_rebuilds_read_models_and_audit_prints_the_stream(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    jobs: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("PISHKHAN_VAR", str(tmp_path))
     for name in ("EVENTSTORE_URL", "DATABASE_URL", "READMODEL_URL"):
@@ -35,9 +37,10 @@ def test_replay_rebuilds_read_models_and_audit_prints_the_stream(
     with requests_db.read.connect() as conn:
         before = [tuple(r) for r in conn.execute(sa.select(requests_table))]
 
-    cli.main(["replay"])
+    cli.main(["replay", "--jobs", jobs])  # with 2, projections are rebuilt in two worker processes
     output = capsys.readouterr().out
     assert re.search(r"^requests: [\w.]+: 1 events in .*; switched in at position \d+$", output, re.M), output
+    assert len(output.strip().splitlines()) == sum(len(p) for p in read_models().values())
     with requests_db.read.connect() as conn:
         assert [tuple(r) for r in conn.execute(sa.select(requests_table))] == before
     assert desk.outbox.messages() == sent_before
