@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from contracts.errors import DomainError
 from contracts.eventstore import EventStore
 from contracts.rpc import ok
-from infra.db import Database, readmodel_url
+from infra.db import Database, is_sqlite, readmodel_url
 from infra.eventstore import open_store, store_url
 from infra.projections import TRANSIENT_ERRORS, Projection, ProjectionRunner
 
@@ -70,21 +70,32 @@ class ReadModels(DependencyProvider):  # type: ignore[misc]
     """Injects the service's read-model database and keeps its projections running.
 
     The projections run in one managed green thread per service instance, beside the RPC
-    workers; several instances of a service share the work safely (see `ProjectionRunner`).
+    workers, and each projection in `apart` in a thread of its own (one that waits on
+    providers must not hold up the others), except on SQLite, whose one writer at a time
+    would make them wait for each other anyway; several instances of a service share the
+    work safely (see `ProjectionRunner`).
     """
 
-    def __init__(self, *projections: Projection) -> None:
+    def __init__(self, *projections: Projection, apart: Sequence[Projection] = ()) -> None:
         self.projections: Sequence[Projection] = projections
+        self.apart = apart
 
     def setup(self) -> None:
         self.db = shared_database(self.container.service_name)
-        self.runner = ProjectionRunner(shared_store(), self.db, self.projections)
-        self.runner.setup()
+        if is_sqlite(self.db.url):
+            groups = [[*self.projections, *self.apart]]
+        else:
+            groups = [[projection] for projection in self.apart]
+            groups.insert(0, list(self.projections))
+        groups = [group for group in groups if group]
+        self.runners = [ProjectionRunner(shared_store(), self.db, group) for group in groups]
+        for runner in self.runners:
+            runner.setup()
         self._stop = threading.Event()
 
     def start(self) -> None:
-        if self.projections:
-            self.container.spawn_managed_thread(functools.partial(self.runner.run_forever, self._stop))
+        for runner in self.runners:
+            self.container.spawn_managed_thread(functools.partial(runner.run_forever, self._stop))
 
     def stop(self) -> None:
         self._stop.set()

@@ -28,7 +28,7 @@ from services.notify.providers import (
 
 log = logging.getLogger(__name__)
 
-SENDING_WIDTH = 8
+SENDING_WIDTH = 16
 """How many recipients' messages notify queues or hands over at once."""
 
 

@@ -45,7 +45,7 @@ class NotifyService:
 
     store: EventStore = Store()
     channels: Channels = PlanningRules()
-    db: Database = ReadModels(Planner(), Sender(CHANNELS.sms, CHANNELS.email, POLICY), Status())
+    db: Database = ReadModels(Planner(), Status(), apart=(Sender(CHANNELS.sms, CHANNELS.email, POLICY),))
     code_limit = one_time.CodeLimit()
 
     @rpc  # type: ignore[misc]
