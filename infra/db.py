@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +54,41 @@ def make_engine(url: str, *, immediate: bool = False, pool_size: int = 20) -> sa
         parsed = parsed.set(drivername="postgresql+psycopg2")
     # The store's numbering reads max(position) after taking its lock: that needs a fresh
     # snapshot per statement, whatever the server's default isolation is.
-    return sa.create_engine(
+    engine = sa.create_engine(
         parsed,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         isolation_level="READ COMMITTED",
     )
+    _ping_after_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE = 1.0
+"""Seconds a pooled connection may rest before it is checked with a ping when taken again."""
+
+
+def _ping_after_idle(engine: sa.Engine) -> None:
+    """Ping a pooled connection before use only when it has rested a while: a server restart
+    or a dropped connection is found before the caller's statement fails, without the round
+    trip that pinging every checkout (`pool_pre_ping`) costs each of the many short
+    transactions a busy service makes."""
+
+    @sa.event.listens_for(engine, "checkin")
+    def _rested(_dbapi_connection: Any, record: Any) -> None:
+        record.info["rested_at"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        rested = record.info.get("rested_at")
+        if rested is None or time.monotonic() - rested < PING_AFTER_IDLE:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # any failure means: take another connection
+            raise sa.exc.DisconnectionError(str(error)) from error
+        if not alive:
+            raise sa.exc.DisconnectionError("the ping was not answered")
 
 
 def default_url(name: str) -> str:
