@@ -56,8 +56,9 @@ class EventStore(abc.ABC):
         """Up to `limit` events of `$all` with a position greater than `after`, in order."""
 
     @abc.abstractmethod
-    def wait_for_events(self, after: int, timeout: float) -> bool:
-        """Block up to `timeout` seconds until `$all` holds an event past `after`."""
+    def wait_for_events(self, after: int, timeout: float, types: Iterable[str] | None = None) -> bool:
+        """Block up to `timeout` seconds until `$all` holds an event past `after` (one of
+        `types`, when given: a store may also wake for others, never sleep through these)."""
 
     @abc.abstractmethod
     def last_position(self) -> int:

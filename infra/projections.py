@@ -155,6 +155,8 @@ class ProjectionRunner:
         """What this runner last read or saved; the locked row decides when another instance
         (or a rebuild) moved it, and then this is forgotten."""
         self._replayed_up_to: dict[str, int] = {}
+        self._types = frozenset(name for projection in self.projections for name in projection.type_names())
+        """What wakes this runner: the stores that can tell wake it only for these."""
 
     def setup(self) -> None:
         """Create the runner's and the projections' tables if they are missing."""
@@ -198,7 +200,7 @@ class ProjectionRunner:
             try:
                 self.run_once()
                 low = min((self._horizon.get(p.name, 0) for p in self.projections), default=0)
-                self.store.wait_for_events(low, self.idle_timeout)
+                self.store.wait_for_events(low, self.idle_timeout, types=self._types)
             except Exception:
                 log.exception("projection runner failed; retrying")
                 self._checkpoint.clear()

@@ -700,8 +700,9 @@ class EsdbEventStore(EventStore):
 
     # -- waiting for new events ----------------------------------------------------------
 
-    def wait_for_events(self, after: int, timeout: float) -> bool:
-        """Poll the head of `$all` until it passes `after`, backing off from 10 to 100 ms.
+    def wait_for_events(self, after: int, timeout: float, types: Iterable[str] | None = None) -> bool:
+        """Poll the head of `$all` until it passes `after`, backing off from 10 to 100 ms
+        (whatever the events' `types`).
 
         The sleeping happens on the calling (green) thread, so under eventlet no pool thread
         is held while waiting.

@@ -94,6 +94,12 @@ class SqlEventStore(EventStore):
         self._leader_active = False
         self._appended = threading.Condition()
         self._generation = 0
+        self._noticed: dict[str, int] = {}
+        """Per event type, the last position of the newest commit heard of that may hold it."""
+        self._noticed_any = 0
+        """The same for commits whose notice did not name its types."""
+        self._vague = 0
+        """How many notices said nothing readable (each wakes every waiter)."""
         self._closed = threading.Event()
         # SQLite has no notifications between processes: poll briefly. PostgreSQL wakes
         # waiters through LISTEN/NOTIFY; its poll is only a safety net.
@@ -168,7 +174,7 @@ class SqlEventStore(EventStore):
     ) -> tuple[list[dict[str, Any]], dict[str, _StreamState]]:
         """Check every append of the batch and number its events; refused appends get their
         error and write nothing. Runs under the append lock."""
-        next_position = self._numbering_start(conn)
+        next_position = self._numbering_start(conn, batch)
         known = self._known_ids(conn, [str(e.id) for p in batch for e in p.events])
         streams = self._stream_states(conn, {p.stream for p in batch})
         now = datetime.now(UTC).isoformat()
@@ -288,13 +294,17 @@ class SqlEventStore(EventStore):
         ]
         conn.execute(self._upsert_streams, values)
 
-    def _numbering_start(self, conn: sa.Connection) -> int:
+    def _numbering_start(self, conn: sa.Connection, batch: list[_PendingAppend]) -> int:
         """The first free position. On PostgreSQL the same round trip queues the NOTIFY that
-        wakes subscribers; it is delivered only if and when the transaction commits."""
+        wakes subscribers; it is delivered only if and when the transaction commits, and says
+        which positions and types the commit may hold (`_Notice`)."""
         last = sa.func.coalesce(sa.func.max(events_table.c.position), 0)
         if self.sqlite:
             return int(conn.execute(sa.select(last)).scalar_one()) + 1
-        row = conn.execute(sa.select(last, sa.func.pg_notify(NOTIFY_CHANNEL, ""))).one()
+        count = sum(len(p.events) for p in batch)
+        types = ",".join(sorted({e.type for p in batch for e in p.events}))
+        payload = sa.cast(last + 1, sa.Text) + f":{count}:{types if len(types) < 6000 else '*'}"
+        row = conn.execute(sa.select(last, sa.func.pg_notify(NOTIFY_CHANNEL, payload))).one()
         return int(row[0]) + 1
 
     def delete_stream(self, stream: str) -> None:
@@ -380,9 +390,11 @@ class SqlEventStore(EventStore):
 
     # -- waiting for new events ----------------------------------------------------------
 
-    def wait_for_events(self, after: int, timeout: float) -> bool:
+    def wait_for_events(self, after: int, timeout: float, types: Iterable[str] | None = None) -> bool:
         self._ensure_listener()
         deadline = time.monotonic() + timeout
+        if types is not None and not self.sqlite:
+            return self._wait_for_types(after, deadline, frozenset(types))
         while True:
             with self._appended:
                 generation = self._generation
@@ -395,8 +407,33 @@ class SqlEventStore(EventStore):
                 if self._generation == generation:
                     self._appended.wait(min(remaining, self._poll_interval))
 
-    def _wake(self) -> None:
+    def _wait_for_types(self, after: int, deadline: float, types: frozenset[str]) -> bool:
+        """Sleep until a NOTIFY says a commit past `after` may hold one of `types`. Commits
+        this process did not hear of (before its LISTEN began, or while it reconnected) are
+        found by the caller's next pass when the time is up."""
         with self._appended:
+            vague = self._vague
+            while True:
+                if self._vague != vague or self._noticed_any > after:
+                    return True
+                if any(self._noticed.get(t, 0) > after for t in types):
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._appended.wait(remaining)
+
+    def _wake(self, notices: Sequence[str] = ()) -> None:
+        with self._appended:
+            for payload in notices:
+                notice = _Notice.parse(payload)
+                if notice is None:
+                    self._vague += 1  # a notice from an older writer: something was committed
+                elif notice.types is None:
+                    self._noticed_any = max(self._noticed_any, notice.last)
+                else:
+                    for name in notice.types:
+                        self._noticed[name] = max(self._noticed.get(name, 0), notice.last)
             self._generation += 1
             self._appended.notify_all()
 
@@ -424,8 +461,9 @@ class SqlEventStore(EventStore):
                         if ready:
                             driver.poll()
                             if driver.notifies:
+                                notices = [n.payload for n in driver.notifies]
                                 driver.notifies.clear()
-                                self._wake()
+                                self._wake(notices)
                 finally:
                     raw.invalidate()
             except Exception:  # noqa: BLE001 - the poll fallback covers the gap; retry soon
@@ -479,3 +517,21 @@ def _to_recorded(row: sa.Row[Any]) -> RecordedEvent:
         causation_id=uuid.UUID(row.causation_id) if row.causation_id else None,
         recorded_at=datetime.fromisoformat(row.recorded_at),
     )
+
+
+@dataclass(frozen=True)
+class _Notice:
+    """A commit's NOTIFY payload, `first:count:Type,Type` (`*` for too many types to name)."""
+
+    last: int
+    """The commit's last position at most (refused appends of the batch count too)."""
+    types: frozenset[str] | None
+
+    @staticmethod
+    def parse(payload: str) -> _Notice | None:
+        try:
+            first, count, types = payload.split(":", 2)
+            last = int(first) + int(count) - 1
+        except ValueError:
+            return None  # an older writer's empty notice
+        return _Notice(last, None if types == "*" else frozenset(types.split(",")))

@@ -177,7 +177,7 @@ class BoundedStore(EventStore):
     ) -> list[RecordedEvent]:
         return [e for e in self.inner.read_all(after, types=types, limit=limit) if e.position <= self.until]
 
-    def wait_for_events(self, after: int, timeout: float) -> bool:
+    def wait_for_events(self, after: int, timeout: float, types: Iterable[str] | None = None) -> bool:
         return False
 
     def last_position(self) -> int:

@@ -219,6 +219,15 @@ def test_wait_for_events_wakes_on_append(store: EventStore) -> None:
     timer.join()
 
 
+def test_wait_for_events_of_some_types_wakes_for_them(store: EventStore) -> None:
+    position = store.last_position()
+    assert store.wait_for_events(position, 0.05, types=["Wanted"]) is False
+    timer = threading.Timer(0.2, lambda: store.append(_stream(), [NewEvent("Wanted", {"n": 1})]))
+    timer.start()
+    assert store.wait_for_events(position, 10, types=["Other", "Wanted"]) is True
+    timer.join()
+
+
 def test_racing_appends_at_one_expected_version_exactly_one_wins(store: EventStore) -> None:
     stream = _stream()
     store.append(stream, _events(1), StreamState.NO_STREAM)
