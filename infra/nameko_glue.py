@@ -6,6 +6,7 @@ import functools
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -66,6 +67,10 @@ class Store(DependencyProvider):  # type: ignore[misc]
         return self.store
 
 
+STOP_GRACE = 10.0
+"""Seconds a graceful stop waits for the projection runners to end their passes."""
+
+
 class ReadModels(DependencyProvider):  # type: ignore[misc]
     """Injects the service's read-model database and keeps its projections running.
 
@@ -98,7 +103,12 @@ class ReadModels(DependencyProvider):  # type: ignore[misc]
             self.container.spawn_managed_thread(functools.partial(runner.run_forever, self._stop))
 
     def stop(self) -> None:
+        """A graceful stop lets a pass in progress end (a message handed to the provider gets
+        its outcome recorded), for up to `STOP_GRACE` seconds."""
         self._stop.set()
+        deadline = time.monotonic() + STOP_GRACE
+        for runner in self.runners:
+            runner.wait_for_pass(max(deadline - time.monotonic(), 0))
 
     def kill(self) -> None:
         self._stop.set()

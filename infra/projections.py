@@ -164,6 +164,7 @@ class ProjectionRunner:
         """What this runner last read or saved; the locked row decides when another instance
         (or a rebuild) moved it, and then this is forgotten."""
         self._replayed_up_to: dict[str, int] = {}
+        self._passing = threading.Lock()
         self._types = frozenset(name for projection in self.projections for name in projection.type_names())
         """What wakes this runner: the stores that can tell wake it only for these."""
 
@@ -208,7 +209,8 @@ class ProjectionRunner:
         while not stop.is_set():
             started = time.monotonic()
             try:
-                self.run_once()
+                with self._passing:
+                    self.run_once()
                 low = min((self._horizon.get(p.name, 0) for p in self.projections), default=0)
                 self.store.wait_for_events(low, self.idle_timeout, types=self._types)
             except Exception:
@@ -218,6 +220,14 @@ class ProjectionRunner:
             rest = self.coalesce - (time.monotonic() - started)
             if rest > 0 and not stop.is_set():
                 time.sleep(rest)
+
+    def wait_for_pass(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for a pass of `run_forever` in progress to end; False
+        if it is still going."""
+        if not self._passing.acquire(timeout=timeout):
+            return False
+        self._passing.release()
+        return True
 
     def rebuild(self, projection: Projection) -> int:
         """Empty the projection's tables and checkpoint, then apply the whole history again."""

@@ -119,6 +119,15 @@ def drive(desk: Desk, first: int) -> list[str]:
     return ids
 
 
+def outcomes(desk: Desk) -> int:
+    """How many `SmsSent` the store holds."""
+    store = open_store(desk.env["EVENTSTORE_URL"])
+    try:
+        return len(store.read_all(0, types=["SmsSent"], limit=100_000))
+    finally:
+        store.close()
+
+
 def test_two_replicas_of_every_service_share_the_work_and_keep_the_invariants(tmp_path: Path) -> None:
     with running_desk(tmp_path, "postgresql") as desk:
         for service in SERVICES:
@@ -135,6 +144,7 @@ def test_two_replicas_of_every_service_share_the_work_and_keep_the_invariants(tm
         try:
             eventually(lambda: len(outbox.messages()) >= 3 * len(ids), timeout=90)
             sent = outbox.messages()
+            eventually(lambda: outcomes(desk) >= len(sent), timeout=60)  # and recorded each outcome
         finally:
             outbox.db.dispose()
         # Operations on the cluster's store: rebuild every read model beside the live one, switch

@@ -266,3 +266,30 @@ def test_projections_that_are_caught_up_share_one_read_per_pass(tmp_path: Path, 
         assert _values(db) == [1, 3, 5, 6, 7, 8]
     finally:
         counting.close()
+
+
+class Slow(Seen):
+    """Holds its pass until `go` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside, self.go = threading.Event(), threading.Event()
+
+    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+        self.inside.set()
+        self.go.wait(10)
+        super().apply(conn, event, context)
+
+
+def test_a_graceful_stop_can_wait_for_the_pass_in_progress(store: EventStore, db: Database) -> None:
+    projection = Slow()
+    runner = _runner(store, db, projection)
+    _append(store, 1)
+    thread, stop = start_in_thread(runner)
+    assert projection.inside.wait(10)
+    stop.set()
+    assert runner.wait_for_pass(0.1) is False  # the event is still being applied
+    projection.go.set()
+    assert runner.wait_for_pass(10) is True
+    thread.join(5)
+    assert _values(db) == [1]  # the pass ended with its event applied
