@@ -125,15 +125,6 @@ class RowsProjection(Projection):
         """Change the read model's rows for one event."""
 
 
-@dataclass(frozen=True)
-class _ReadTogether:
-    """Events of several projections' types read at once: all of them in (after, complete_to]."""
-
-    after: int
-    events: list[RecordedEvent]
-    complete_to: int
-
-
 class ProjectionRunner:
     """Runs projections of one service against one store and one read-model database."""
 
@@ -191,10 +182,9 @@ class ProjectionRunner:
         """Apply everything the store holds now; return how many events were applied."""
         applied = 0
         head = self.store.last_position()
-        together = self._read_together(head)
         for projection in self.projections:
             while True:
-                count, more = self._advance(projection, head, together)
+                count, more = self._advance(projection, head)
                 applied += count
                 if not more:
                     break
@@ -262,38 +252,16 @@ class ProjectionRunner:
 
     # -- one step --------------------------------------------------------------------------
 
-    def _read_together(self, head: int) -> _ReadTogether | None:
-        """One read for every projection behind `head` whose checkpoint is known, when there are
-        several and the read reaches the head (a runner far behind reads per projection)."""
-        behind = [p for p in self.projections if head > self._horizon.get(p.name, -1)]
-        afters = [self._checkpoint.get(p.name) for p in behind]
-        known = [after for after in afters if after is not None]
-        if len(behind) < 2 or len(known) < len(behind):
-            return None
-        types = sorted({name for projection in behind for name in projection.type_names()})
-        events = self.store.read_all(min(known), types=types, limit=self.batch)
-        if len(events) == self.batch:
-            return None
-        return _ReadTogether(min(known), events, max(head, events[-1].position if events else head))
-
-    def _advance(
-        self, projection: Projection, head: int | None = None, together: _ReadTogether | None = None
-    ) -> tuple[int, bool]:
+    def _advance(self, projection: Projection, head: int | None = None) -> tuple[int, bool]:
         """One batch. `head` is the store's last position when the caller has just read it;
-        a projection already past it has nothing to read. `together` is this pass's shared
-        read, used when it starts at or before the projection's checkpoint."""
+        a projection already past it has nothing to read."""
         horizon = self.store.last_position() if head is None else head
         if horizon <= self._horizon.get(projection.name, -1):
             return 0, False
         after = self._checkpoint.get(projection.name)
         if after is None:
             after = self.checkpoint(projection)
-        if together is not None and together.after <= after:
-            mine = set(projection.type_names())
-            events = [e for e in together.events if e.position > after and e.type in mine]
-            horizon = together.complete_to
-        else:
-            events = self.store.read_all(after, types=projection.type_names(), limit=self.batch)
+        events = self.store.read_all(after, types=projection.type_names(), limit=self.batch)
         if not events:
             self._horizon[projection.name] = max(after, horizon)
             return 0, False

@@ -218,56 +218,6 @@ def test_a_pass_with_nothing_new_does_not_read_the_store(tmp_path: Path, db: Dat
         counting.close()
 
 
-@local.event("TestNoted", 1)
-class Noted(Event):
-    """Another test-only event, read by another projection."""
-
-    value: int
-
-
-noted_metadata = sa.MetaData()
-noted_table = sa.Table(
-    "test_noted",
-    noted_metadata,
-    sa.Column("position", sa.BigInteger, primary_key=True),
-    sa.Column("value", sa.Integer, nullable=False),
-)
-
-
-class NotedOnly(Projection):
-    name = "test.noted"
-    handles: ClassVar[tuple[type[Event], ...]] = (Noted,)
-    metadata = noted_metadata
-
-    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
-        conn.execute(noted_table.insert().values(position=context.recorded.position, value=event.value))
-
-
-def test_projections_that_are_caught_up_share_one_read_per_pass(tmp_path: Path, db: Database) -> None:
-    counting = CountingStore(f"sqlite:///{tmp_path / 'shared.db'}")
-    try:
-        runner = ProjectionRunner(counting, db, [Seen(), NotedOnly()], batch=4, events=local)
-        runner.setup()
-        _append(counting, 1)
-        counting.append("noted-2", [new_event(Noted(value=2))])
-        runner.run_once()
-        reads = counting.reads
-        _append(counting, 3)
-        counting.append("noted-4", [new_event(Noted(value=4))])
-        assert runner.run_once() == 2
-        assert counting.reads == reads + 1  # one read for both projections
-        assert _values(db) == [1, 3]
-        with db.read.connect() as conn:
-            assert [
-                r.value for r in conn.execute(sa.select(noted_table).order_by(noted_table.c.position))
-            ] == [2, 4]
-        _append(counting, 5, 6, 7, 8)  # more than a batch: each projection reads its own batches
-        assert runner.run_once() == 4
-        assert _values(db) == [1, 3, 5, 6, 7, 8]
-    finally:
-        counting.close()
-
-
 class Slow(Seen):
     """Holds its pass until `go` is set."""
 
