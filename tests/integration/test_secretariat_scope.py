@@ -105,9 +105,11 @@ def test_scope_is_enforced_and_reports_print(desk: Desk) -> None:
 
         def referred_file() -> dict[str, Any] | None:
             answer = permits.get(f"/api/requests/{request_id}")
-            return answer.json() if answer.status_code == 200 else None
+            if answer.status_code != 200 or answer.json()["case"]["holder_unit"] != "permits":
+                return None  # the referral has not reached the cartable yet
+            return dict(answer.json())
 
-        file = eventually(referred_file)
+        file = eventually(referred_file)  # fails if the unit never holds it
         assert file["case"]["holder_unit"] == "permits"
 
         reply = permits.post(
