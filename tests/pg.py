@@ -38,3 +38,16 @@ def scratch_database(prefix: str = "pishkhan_test") -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def required_database() -> Iterator[str]:
+    """A scratch database for a test that needs the machine's PostgreSQL: fails, naming why,
+    when there is none."""
+    import pytest
+
+    reason = pg_available()
+    if reason is not None:
+        pytest.fail(f"these tests need the machine's PostgreSQL: {reason}")
+    with scratch_database() as url:
+        yield url

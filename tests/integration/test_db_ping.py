@@ -10,17 +10,14 @@ import pytest
 import sqlalchemy as sa
 
 from infra import db
-from tests.pg import pg_available, scratch_database
+from tests.pg import required_database
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def engine() -> Iterator[sa.Engine]:
-    reason = pg_available()
-    if reason is not None:
-        pytest.fail(f"these tests need the machine's PostgreSQL: {reason}")
-    with scratch_database() as url:
+    with required_database() as url:
         engine = db.make_engine(url, pool_size=1)
         yield engine
         engine.dispose()

@@ -12,17 +12,14 @@ import pytest
 from contracts.envelope import NewEvent
 from contracts.eventstore import EventStore
 from infra.eventstore import open_store
-from tests.pg import pg_available, scratch_database
+from tests.pg import required_database
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def store() -> Iterator[EventStore]:
-    reason = pg_available()
-    if reason is not None:
-        pytest.fail(f"these tests need the machine's PostgreSQL: {reason}")
-    with scratch_database() as url:
+    with required_database() as url:
         opened = open_store(url)
         yield opened
         opened.close()
