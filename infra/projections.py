@@ -84,6 +84,9 @@ class Projection(abc.ABC):
     handles: ClassVar[tuple[type[Event], ...]]
     metadata: ClassVar[sa.MetaData]
     """The projection's own tables; rebuilding empties exactly these."""
+    reads_by_key: ClassVar[bool] = False
+    """True when applying events reads the projection's tables by primary key only: a rebuild
+    may then create the other indexes once, after the rows, instead of row by row."""
 
     @abc.abstractmethod
     def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
@@ -105,6 +108,8 @@ class RowsProjection(Projection):
     """A projection that changes its tables through `Rows`: the rows a batch touches are read
     together (`prefetch`), changed in memory (`change`) and written together at the end, so a
     batch of hundreds of events costs a few statements instead of several per event."""
+
+    reads_by_key = True  # `Rows` reads by primary key; `Rows.sql()` is for small side tables
 
     def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
         self.apply_batch(conn, [(event, context)])

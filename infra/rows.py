@@ -35,6 +35,10 @@ class _Table:
     """What a batch knows of one table."""
 
     table: sa.Table
+    key_columns: list[sa.Column[Any]] = field(init=False)
+    key_names: tuple[str, ...] = field(init=False)
+    blank: Row = field(init=False)
+    """Every column with its scalar default (or None): what an insert starts from."""
     rows: dict[Key, Row | None] = field(default_factory=dict)
     """The row of each known key now; None when it has none."""
     stored: dict[Key, bool] = field(default_factory=dict)
@@ -42,12 +46,17 @@ class _Table:
     dirty: dict[Key, None] = field(default_factory=dict)
     """Keys changed since the last flush, in the order they were first changed."""
 
-    @property
-    def key_columns(self) -> list[sa.Column[Any]]:
-        return list(self.table.primary_key.columns)
+    def __post_init__(self) -> None:
+        self.key_columns = list(self.table.primary_key.columns)
+        self.key_names = tuple(column.name for column in self.key_columns)
+        self.blank = {column.name: _default(column) for column in self.table.columns}
 
     def key_of(self, row: Row) -> Key:
-        return tuple(row[column.name] for column in self.key_columns)
+        return tuple(row[name] for name in self.key_names)
+
+    def check_columns(self, values: Row) -> None:
+        if not values.keys() <= self.blank.keys():
+            raise KeyError(f"{self.table.name} has no column {sorted(set(values) - set(self.blank))}")
 
 
 class Rows:
@@ -95,8 +104,8 @@ class Rows:
         to have a row is refused; one not known is taken to have none, and the database has the
         last word when the batch is flushed."""
         known = self._of(table)
-        _check_columns(table, values)
-        row = {column.name: values.get(column.name, _default(column)) for column in table.columns}
+        known.check_columns(values)
+        row = {**known.blank, **values}
         key = known.key_of(row)
         if None in key:
             raise ValueError(f"{table.name}: a row needs its whole key, not {key}")
@@ -111,7 +120,7 @@ class Rows:
         """Change some columns of the row of `key` (a value, or a tuple for a composite key);
         None, and no change, when there is no such row."""
         known = self._of(table)
-        _check_columns(table, values)
+        known.check_columns(values)
         key = _key(key)
         if key not in known.rows:
             self.load(table, [key])
@@ -128,7 +137,7 @@ class Rows:
     def upsert(self, table: sa.Table, values: Row) -> Row:
         """Change the row of `values`' key, or add it."""
         known = self._of(table)
-        key = tuple(values[column.name] for column in known.key_columns)
+        key = known.key_of(values)
         changed = self.update(table, key, values)
         return changed if changed is not None else self.insert(table, values)
 
@@ -198,12 +207,6 @@ class Rows:
 
 def _key(key: Any) -> Key:
     return key if isinstance(key, tuple) else (key,)
-
-
-def _check_columns(table: sa.Table, values: Row) -> None:
-    unknown = set(values) - set(table.columns.keys())
-    if unknown:
-        raise KeyError(f"{table.name} has no column {sorted(unknown)}")
 
 
 def _default(column: sa.Column[Any]) -> Any:

@@ -84,11 +84,13 @@ def replay_projection(
             shadow.discard(projection)
         runner = ProjectionRunner(store, shadow.db, [projection], batch=batch)
         runner.setup()
+        shadow.hold_back_indexes(projection)
         start = runner.checkpoint(projection)
         progress = Progress(projection.name, store.last_position(), start=start, out=out)
         applied = _build(runner, projection, live, progress)
         progress.total = max(progress.total, store.last_position())
         applied = _build(runner, projection, live, progress, applied)  # what arrived meanwhile
+        shadow.build_indexes(projection)
         progress.finish()
         switched_at = shadow.switch(projection, live_db)
     finally:

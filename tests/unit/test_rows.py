@@ -4,12 +4,14 @@ changes would, in a few statements."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from infra.rows import DuplicateRow, Rows
+from tests.pg import required_database
 
 metadata = sa.MetaData()
 people = sa.Table(
@@ -29,15 +31,22 @@ links = sa.Table(
 )
 
 
-@pytest.fixture
-def engine() -> Iterator[sa.Engine]:
-    engine = sa.create_engine("sqlite://")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def engine(request: pytest.FixtureRequest) -> Iterator[sa.Engine]:
+    """The same tables on SQLite and on PostgreSQL."""
+    with ExitStack() as stack:
+        url = "sqlite://" if request.param == "sqlite" else stack.enter_context(required_database())
+        engine = _filled(sa.create_engine(url))
+        yield engine
+        engine.dispose()
+
+
+def _filled(engine: sa.Engine) -> sa.Engine:
     metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(people.insert(), [{"person_id": "p1", "name": "Sara", "visits": 1}])
         conn.execute(links.insert(), [{"unit": "u1", "person_id": "p1", "position": 1}])
-    yield engine
-    engine.dispose()
+    return engine
 
 
 def _table(conn: sa.Connection, table: sa.Table) -> list[dict[str, Any]]:
@@ -148,3 +157,42 @@ def test_rows_returned_are_copies(engine: sa.Engine) -> None:
         assert row is not None
         row["name"] = "changed by the caller"
         assert rows.get(people, "p1") == {"person_id": "p1", "name": "Sara", "visits": 1, "note": None}
+
+
+AWKWARD = ["it's 50% done", "سلام، «دنیا»", 'a "quoted" \\ back', "", None]
+
+
+@pytest.mark.integration
+def test_on_postgresql_any_text_lands_in_a_translated_schema_and_a_too_long_value_is_refused() -> None:
+    with required_database() as url:
+        plain = sa.create_engine(url)
+        with plain.begin() as conn:
+            conn.execute(sa.text('CREATE SCHEMA "elsewhere"'))
+        engine = plain.execution_options(schema_translate_map={None: "elsewhere"})
+        try:
+            metadata.create_all(engine)
+            with engine.begin() as conn:
+                rows = Rows(conn)
+                for n, note in enumerate(AWKWARD):
+                    rows.insert(people, {"person_id": f"p{n}", "name": f"n{n}", "note": note})
+                rows.flush()
+                for n, note in enumerate(reversed(AWKWARD)):
+                    rows.update(people, f"p{n}", {"note": note, "visits": n})
+                rows.delete(people, "p0")
+                rows.flush()
+                assert [(r["person_id"], r["note"], r["visits"]) for r in _table(conn, people)] == [
+                    (f"p{n}", note, n) for n, note in enumerate(reversed(AWKWARD)) if n
+                ]
+            with plain.connect() as conn:  # written to the translated schema only
+                assert conn.execute(sa.text('SELECT count(*) FROM "elsewhere".people')).scalar() == 4
+                assert not sa.inspect(conn).has_table("people")
+            with pytest.raises(sa.exc.DataError), engine.begin() as conn:
+                rows = Rows(conn)
+                rows.update(
+                    people, "p1", {"name": "a name longer than fifty characters, which the column refuses"}
+                )
+                rows.flush()
+            with engine.connect() as conn:
+                assert [r["name"] for r in _table(conn, people)] == ["n1", "n2", "n3", "n4"]
+        finally:
+            plain.dispose()
