@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from infra.rows import DuplicateRow, Rows
+from infra.rows import COPY_AT_LEAST, DuplicateRow, Rows
 from tests.pg import required_database
 
 metadata = sa.MetaData()
@@ -159,40 +159,74 @@ def test_rows_returned_are_copies(engine: sa.Engine) -> None:
         assert rows.get(people, "p1") == {"person_id": "p1", "name": "Sara", "visits": 1, "note": None}
 
 
-AWKWARD = ["it's 50% done", "سلام، «دنیا»", 'a "quoted" \\ back', "", None]
+AWKWARD = [
+    "it's 50% done",
+    "سلام، «دنیا»",
+    'a "quoted" \\ back',
+    "tab\there, line\nthere\r\n",
+    "\\N",  # the text, not NULL
+    "",
+    None,
+]
+flags = sa.Table(
+    "flags",
+    metadata,
+    sa.Column("flag_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("on", sa.Boolean, nullable=False),
+    sa.Column("label", sa.String(12), unique=True),
+)
 
 
 @pytest.mark.integration
-def test_on_postgresql_any_text_lands_in_a_translated_schema_and_a_too_long_value_is_refused() -> None:
+@pytest.mark.parametrize("count", [len(AWKWARD), COPY_AT_LEAST + 3], ids=["insert", "copy"])
+def test_on_postgresql_any_text_lands_in_a_translated_schema_and_what_the_table_refuses_is_refused(
+    count: int,
+) -> None:
     with required_database() as url:
         plain = sa.create_engine(url)
         with plain.begin() as conn:
             conn.execute(sa.text('CREATE SCHEMA "elsewhere"'))
         engine = plain.execution_options(schema_translate_map={None: "elsewhere"})
+        notes = [AWKWARD[n % len(AWKWARD)] for n in range(count)]
         try:
             metadata.create_all(engine)
+            statements = _counting(plain)
             with engine.begin() as conn:
                 rows = Rows(conn)
-                for n, note in enumerate(AWKWARD):
-                    rows.insert(people, {"person_id": f"p{n}", "name": f"n{n}", "note": note})
+                for n, note in enumerate(notes):
+                    rows.insert(people, {"person_id": f"p{n:03d}", "name": f"n{n}", "note": note})
+                    rows.insert(flags, {"flag_id": n, "on": n % 2 == 0, "label": f"f{n}"})
                 rows.flush()
-                for n, note in enumerate(reversed(AWKWARD)):
-                    rows.update(people, f"p{n}", {"note": note, "visits": n})
-                rows.delete(people, "p0")
+                inserts = [s for s in statements if s.startswith("INSERT")]
+                assert len(inserts) == (0 if count >= COPY_AT_LEAST else 2)  # else: COPY
+                assert [(r["person_id"], r["note"], r["visits"]) for r in _table(conn, people)] == [
+                    (f"p{n:03d}", note, 0) for n, note in enumerate(notes)
+                ]
+                assert [r["on"] for r in _table(conn, flags)] == [n % 2 == 0 for n in range(count)]
+                for n, note in enumerate(reversed(notes)):
+                    rows.update(people, f"p{n:03d}", {"note": note, "visits": n})
+                rows.delete(people, "p000")
                 rows.flush()
                 assert [(r["person_id"], r["note"], r["visits"]) for r in _table(conn, people)] == [
-                    (f"p{n}", note, n) for n, note in enumerate(reversed(AWKWARD)) if n
+                    (f"p{n:03d}", note, n) for n, note in enumerate(reversed(notes)) if n
                 ]
             with plain.connect() as conn:  # written to the translated schema only
-                assert conn.execute(sa.text('SELECT count(*) FROM "elsewhere".people')).scalar() == 4
+                assert conn.execute(sa.text('SELECT count(*) FROM "elsewhere".people')).scalar() == count - 1
                 assert not sa.inspect(conn).has_table("people")
+            too_long = "a name longer than fifty characters, which the column refuses"
             with pytest.raises(sa.exc.DataError), engine.begin() as conn:
                 rows = Rows(conn)
-                rows.update(
-                    people, "p1", {"name": "a name longer than fifty characters, which the column refuses"}
-                )
+                for n in range(count):
+                    rows.insert(people, {"person_id": f"q{n:03d}", "name": too_long if n == 3 else "ok"})
                 rows.flush()
-            with engine.connect() as conn:
-                assert [r["name"] for r in _table(conn, people)] == ["n1", "n2", "n3", "n4"]
+            with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+                rows = Rows(conn)
+                for n in range(count):  # the fourth takes another row's unique label
+                    rows.insert(
+                        flags, {"flag_id": 1000 + n, "on": True, "label": "f1" if n == 3 else f"g{n}"}
+                    )
+                rows.flush()
+            with engine.connect() as conn:  # nothing of the refused batches
+                assert len(_table(conn, people)) == count - 1 and len(_table(conn, flags)) == count
         finally:
             plain.dispose()
