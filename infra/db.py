@@ -53,12 +53,16 @@ def make_engine(url: str, *, immediate: bool = False, pool_size: int = 20) -> sa
         # psycopg2 cooperates with eventlet through psycogreen; pin it as the driver.
         parsed = parsed.set(drivername="postgresql+psycopg2")
     # The store's numbering reads max(position) after taking its lock: that needs a fresh
-    # snapshot per statement, whatever the server's default isolation is.
+    # snapshot per statement, whatever the server's default isolation is. An UPDATE or DELETE
+    # with many rows (a projection batch's) goes in pages of statements, not one round trip
+    # per row (nothing reads the row count of such a statement).
     engine = sa.create_engine(
         parsed,
         pool_size=pool_size,
         max_overflow=pool_size,
         isolation_level="READ COMMITTED",
+        executemany_mode="values_plus_batch",
+        executemany_batch_page_size=500,
     )
     _ping_after_idle(engine)
     return engine
