@@ -18,6 +18,7 @@ per row (a rebuild writes millions of rows).
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -211,12 +212,12 @@ class Rows:
 
     def _copy(self, table: sa.Table, inserts: list[Row]) -> None:
         translate = self.conn.get_execution_options().get("schema_translate_map") or {}
-        statement, encoders = _copy_plan(table, translate.get(table.schema, table.schema), self.conn.dialect)
+        plan = _copy_plan(table, translate.get(table.schema, table.schema), self.conn.dialect)
         text = io.StringIO()
         for row in inserts:
-            text.write("\t".join(encode(row[name]) for name, encode in encoders))
-            text.write("\n")
+            text.write(plan.line(row))
         text.seek(0)
+        statement = plan.statement
         cursor: Any = self.conn.connection.cursor()
         try:
             cursor.copy_expert(statement, text, size=1 << 20)
@@ -238,34 +239,45 @@ def _copies(dialect: sa.Dialect) -> bool:
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 
 
-def _copy_text(value: Any) -> str:
-    """A value in `COPY`'s text format."""
-    if value is None:
-        return "\\N"
-    if value is True or value is False:
-        return "t" if value else "f"
-    return str(value).translate(_COPY_ESCAPES)
+@dataclass(frozen=True)
+class _CopyPlan:
+    """How rows of one table are written for `COPY … FROM STDIN` (text format)."""
 
+    statement: str
+    names: tuple[str, ...]
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+    """The columns whose values the driver would convert first (index, conversion)."""
 
-def _processed(process: Callable[[Any], Any]) -> Callable[[Any], str]:
-    return lambda value: _copy_text(process(value))
+    def line(self, row: Row) -> str:
+        """`row` as one line: tab-separated, NULL as `\\N`, backslash, tab, newline and carriage
+        return escaped (checked on the whole row at once: they are rare)."""
+        values = [row[name] for name in self.names]
+        for index, process in self.processors:
+            values[index] = process(values[index])
+        texts = ["" if v is None else v if type(v) is str else str(v) for v in values]
+        if _COPY_SPECIAL.search("".join(texts)):
+            texts = [text.translate(_COPY_ESCAPES) for text in texts]
+        return "\t".join(["\\N" if v is None else t for v, t in zip(values, texts, strict=True)]) + "\n"
 
 
 @cache
-def _copy_plan(
-    table: sa.Table, schema: str | None, dialect: sa.Dialect
-) -> tuple[str, tuple[tuple[str, Callable[[Any], str]], ...]]:
-    """The `COPY` statement of `table` and, per column, how a value is written in it."""
+def _copy_plan(table: sa.Table, schema: str | None, dialect: sa.Dialect) -> _CopyPlan:
     quote = dialect.identifier_preparer.quote
     target = quote(table.name) if schema is None else f"{quote(schema)}.{quote(table.name)}"
     columns = ", ".join(quote(column.name) for column in table.columns)
-    encoders = []
-    for column in table.columns:
+    processors = []
+    for index, column in enumerate(table.columns):
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
-        encoders.append((column.name, _copy_text if process is None else _processed(process)))
-    return f"COPY {target} ({columns}) FROM STDIN", tuple(encoders)
+        if process is not None:
+            processors.append((index, process))
+    return _CopyPlan(
+        f"COPY {target} ({columns}) FROM STDIN",
+        tuple(column.name for column in table.columns),
+        tuple(processors),
+    )
 
 
 def _key(key: Any) -> Key:
