@@ -66,6 +66,7 @@ class WorkingCalendar:
     _between: dict[tuple[date, date], int] = field(
         default_factory=dict, compare=False, hash=False, repr=False
     )
+    _after: dict[tuple[date, int], date] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def parse(cls, holidays: str, weekend: str = "fri") -> WorkingCalendar:
@@ -99,11 +100,17 @@ class WorkingCalendar:
 
     def add_working_days(self, start: date, days: int) -> date:
         """The `days`-th working day after `start` (`start` itself when `days` is 0)."""
-        current = start
-        while days > 0:
+        known = self._after.get((start, days))
+        if known is not None:
+            return known
+        current, left = start, days
+        while left > 0:
             current += timedelta(days=1)
             if self.is_working(current):
-                days -= 1
+                left -= 1
+        if len(self._after) > 100_000:  # a long-running service: keep it bounded
+            self._after.clear()
+        self._after[(start, days)] = current
         return current
 
     def working_days_between(self, start: date, end: date) -> int:
