@@ -218,12 +218,16 @@ class Rows:
             text.write(plan.line(row))
         text.seek(0)
         statement = plan.statement
+        dialect, driver = self.conn.dialect, self.conn.connection.dbapi_connection
         cursor: Any = self.conn.connection.cursor()
         try:
             cursor.copy_expert(statement, text, size=1 << 20)
-        except self.conn.dialect.loaded_dbapi.Error as error:  # reported as SQLAlchemy reports a statement's
-            dbapi_error = self.conn.dialect.loaded_dbapi.Error
-            raise sa.exc.DBAPIError.instance(statement, None, error, dbapi_error) from error
+        except dialect.loaded_dbapi.Error as error:
+            # As SQLAlchemy treats a failed statement: its exception classes (a refused row is
+            # an IntegrityError, a lost server an OperationalError) and a lost connection dropped.
+            if dialect.is_disconnect(error, driver, cursor):
+                self.conn.invalidate(error)
+            raise sa.exc.DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error) from error
         finally:
             cursor.close()
 

@@ -230,3 +230,25 @@ def test_on_postgresql_any_text_lands_in_a_translated_schema_and_what_the_table_
                 assert len(_table(conn, people)) == count - 1 and len(_table(conn, flags)) == count
         finally:
             plain.dispose()
+
+
+@pytest.mark.integration
+def test_on_postgresql_a_copy_on_a_lost_connection_raises_operational_error_and_drops_it() -> None:
+    with required_database() as url:
+        engine = _filled(sa.create_engine(url))
+        try:
+            with pytest.raises(sa.exc.OperationalError), engine.connect() as conn:
+                backend = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+                with engine.connect() as other:
+                    other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+                rows = Rows(conn)
+                for n in range(COPY_AT_LEAST):
+                    rows.insert(people, {"person_id": f"x{n}", "name": "lost"})
+                try:
+                    rows.flush()
+                finally:
+                    assert conn.invalidated  # not handed back to the pool
+            with engine.connect() as conn:
+                assert [r["person_id"] for r in _table(conn, people)] == ["p1"]
+        finally:
+            engine.dispose()
