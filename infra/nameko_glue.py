@@ -79,11 +79,19 @@ class ReadModels(DependencyProvider):  # type: ignore[misc]
     providers must not hold up the others), except on SQLite, whose one writer at a time
     would make them wait for each other anyway; several instances of a service share the
     work safely (see `ProjectionRunner`).
+
+    `every`: under a steady stream of appends, the seconds at least between two passes of the
+    service's projections (a lone event is applied at once). A pass costs a few round trips and
+    a commit whatever it applies, so a read model that may lag a little (survey invitations)
+    takes bursts; one a citizen or clerk reads right after acting keeps it short.
     """
 
-    def __init__(self, *projections: Projection, apart: Sequence[Projection] = ()) -> None:
+    def __init__(
+        self, *projections: Projection, apart: Sequence[Projection] = (), every: float = 0.02
+    ) -> None:
         self.projections: Sequence[Projection] = projections
         self.apart = apart
+        self.every = every
 
     def setup(self) -> None:
         self.db = shared_database(self.container.service_name)
@@ -93,7 +101,9 @@ class ReadModels(DependencyProvider):  # type: ignore[misc]
             groups = [[projection] for projection in self.apart]
             groups.insert(0, list(self.projections))
         groups = [group for group in groups if group]
-        self.runners = [ProjectionRunner(shared_store(), self.db, group) for group in groups]
+        self.runners = [
+            ProjectionRunner(shared_store(), self.db, group, coalesce=self.every) for group in groups
+        ]
         for runner in self.runners:
             runner.setup()
         self._stop = threading.Event()

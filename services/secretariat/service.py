@@ -30,7 +30,7 @@ class SecretariatService:
     name = "secretariat"
 
     store: EventStore = Store()
-    db: Database = ReadModels(*PROJECTIONS)
+    db: Database = ReadModels(*PROJECTIONS, every=0.1)  # the cartable: within 300 ms of a submission
 
     @rpc  # type: ignore[misc]
     def ping(self) -> str:

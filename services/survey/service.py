@@ -18,7 +18,7 @@ class SurveyService:
     name = "survey"
 
     store: EventStore = Store()
-    db: Database = ReadModels(*PROJECTIONS)
+    db: Database = ReadModels(*PROJECTIONS, every=0.25)  # invitations: a reply's survey can wait
 
     @rpc  # type: ignore[misc]
     def ping(self) -> str:
