@@ -62,6 +62,10 @@ async def call(request: Request, service: str, method: str, *args: Any, **kwargs
     return reply
 
 
+RPC_PROXIES = int(os.environ.get("GATEWAY_RPC_PROXIES", "32"))
+"""Service calls a gateway process has in flight at once (each holds a RabbitMQ connection);
+more wait for a free one, up to the call's timeout."""
+
 CACHED_FOR = float(os.environ.get("GATEWAY_CACHE_SECONDS", "10"))
 """How long a gateway keeps a slow-changing list (the catalogue's units and services)."""
 
@@ -202,7 +206,7 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.rpc = RpcPool(amqp_config(), size=8, timeout=15)
+        app.state.rpc = RpcPool(amqp_config(), size=RPC_PROXIES, timeout=15)
         app.state.health_rpc = RpcPool(amqp_config(), size=len(SERVICES), timeout=3)
         await run_in_threadpool(app.state.rpc.start)
         await run_in_threadpool(app.state.health_rpc.start)
