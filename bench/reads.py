@@ -1,6 +1,6 @@
 """The citizen's tracking and the clerk's cartable under load, with many requests stored.
 
-    .venv/bin/python -m bench.reads [--requests 100000] [--rate 50] [--seconds 20]
+    .venv/bin/python -m bench.reads [--requests 100000] [--rate 50] [--seconds 20] [--background 25]
 
 Fills a scratch PostgreSQL database with `requests` requests in the read models the pages read
 (the secretariat's cases, as bench/cartable.py makes them, and the citizen's view of each, one
@@ -10,6 +10,8 @@ offers `rate` requests a second (open loop) for `seconds` to each of:
 - citizen: GET /api/requests/{tracking_code}?national_code=… (the tracking view, JSON) and the
   tracking page (POST /track, the HTML page the tracking form shows);
 - back office, as a clerk: GET /secretariat/cartable?folder=all (HTML) and GET /api/inbox.
+All the while, `background` submissions a second go through the citizen gateway (open loop), so
+the pages are read while the desk also takes new requests, projects them and sends their SMS.
 Baseline: the same reads as raw Nameko RPC (`requests.track`, `secretariat.cartable`) at the same
 rate. Target: p99 < 50 ms.
 """
@@ -20,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +45,7 @@ from bench.common import (
     mobile,
     national_code,
     open_loop,
+    submission,
 )
 from deploy.run import Desk
 from gateway.rpc import RpcPool, amqp_config
@@ -131,6 +135,45 @@ async def http_run(desk: Desk, count: int, rate: float, seconds: float, what: st
         return await open_loop(read, rate, seconds)
 
 
+class Background:
+    """`rate` submissions a second through the citizen gateway for `seconds`, in a thread of
+    its own (its own event loop), while the reads run."""
+
+    def __init__(self, desk: Desk, rate: float, seconds: float) -> None:
+        self.desk, self.rate, self.seconds = desk, rate, seconds
+        self.result: LoadResult | None = None
+        self.thread = threading.Thread(
+            target=lambda: asyncio.run(self._run()), name="background", daemon=True
+        )
+
+    async def _run(self) -> None:
+        headers = [cookie_header(self.desk, citizen(i)) for i in range(100)]
+        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+        async with httpx.AsyncClient(base_url=self.desk.url("citizen"), limits=limits, timeout=30) as client:
+
+            async def submit(index: int) -> bool:
+                answer = await client.post(
+                    "/api/requests", json=submission(index), headers=headers[index % 100]
+                )
+                if answer.status_code != 201:
+                    raise RuntimeError(f"background submission: {answer.status_code} {answer.text[:200]}")
+                return True
+
+            self.result = await open_loop(submit, self.rate, self.seconds, first=10**7)
+
+    def __enter__(self) -> Background:
+        if self.rate > 0:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.rate > 0:
+            self.thread.join()
+
+    def figures(self) -> dict[str, Any] | None:
+        return None if self.result is None else {"rate": self.rate, **self.result.figures()}
+
+
 def rpc_run(desk: Desk, count: int, rate: float, seconds: float, what: str) -> LoadResult:
     """The same reads as raw RPC, at the same rate."""
     pool = RpcPool({**amqp_config(), "AMQP_URI": desk.env["AMQP_URI"]}, size=16, timeout=30)
@@ -171,6 +214,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--rate", type=float, default=50.0, help="reads offered per second, per page")
     parser.add_argument("--seconds", type=float, default=20.0, help="per page")
+    parser.add_argument("--background", type=float, default=25.0, help="submissions a second meanwhile")
     return parser.parse_args(argv)
 
 
@@ -192,17 +236,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"letting the fresh desk settle for {SETTLE_S}s")
             time.sleep(SETTLE_S)  # services load the sample catalogue, autovacuum visits the fill
             pages: dict[str, Any] = {}
-            for what in ("tracking_api", "tracking_page", "cartable_page", "inbox_api"):
-                log(f"{what}: {args.rate}/s for {args.seconds}s")
-                pages[what] = asyncio.run(
-                    http_run(desk, args.requests, args.rate, args.seconds, what)
-                ).figures()
-                log(f"  {pages[what]}")
             raw: dict[str, Any] = {}
-            for what in ("track", "cartable"):
-                log(f"raw RPC {what}: {args.rate}/s for {args.seconds}s")
-                raw[what] = rpc_run(desk, args.requests, args.rate, args.seconds, what).figures()
-                log(f"  {raw[what]}")
+            each = min(WARM_UP_S, args.seconds) + args.seconds + 1  # a page's warm-up and run
+            log(f"background: {args.background} submissions/s")
+            with Background(desk, args.background, 6 * each) as background:
+                for what in ("tracking_api", "tracking_page", "cartable_page", "inbox_api"):
+                    log(f"{what}: {args.rate}/s for {args.seconds}s")
+                    pages[what] = asyncio.run(
+                        http_run(desk, args.requests, args.rate, args.seconds, what)
+                    ).figures()
+                    log(f"  {pages[what]}")
+                for what in ("track", "cartable"):
+                    log(f"raw RPC {what}: {args.rate}/s for {args.seconds}s")
+                    raw[what] = rpc_run(desk, args.requests, args.rate, args.seconds, what).figures()
+                    log(f"  {raw[what]}")
+            summary["background_submissions"] = background.figures()
     summary["gateway"] = pages
     summary["raw_rpc"] = raw
     summary["target_p99_ms"] = TARGET_P99_MS
