@@ -13,6 +13,7 @@ import os
 import platform
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -231,13 +232,17 @@ async def closed_loop(attempt: Attempt, clients: int, seconds: float, first: int
     return result
 
 
-async def open_loop(attempt: Attempt, rate: float, seconds: float, first: int = 0) -> LoadResult:
-    """Start an operation every 1/`rate` seconds for `seconds`, whatever the answers take
-    (so a slow answer delays nothing else: the rate is the offered load)."""
+async def open_loop(
+    attempt: Attempt, rate: float, seconds: float, first: int = 0, stop: threading.Event | None = None
+) -> LoadResult:
+    """Start an operation every 1/`rate` seconds for `seconds` (or until `stop` is set), whatever
+    the answers take (so a slow answer delays nothing else: the rate is the offered load)."""
     result = LoadResult(seconds=0.0)
     tasks: list[asyncio.Task[None]] = []
     began = time.perf_counter()
     for n in range(int(rate * seconds)):
+        if stop is not None and stop.is_set():
+            break
         delay = began + n / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)

@@ -136,12 +136,13 @@ async def http_run(desk: Desk, count: int, rate: float, seconds: float, what: st
 
 
 class Background:
-    """`rate` submissions a second through the citizen gateway for `seconds`, in a thread of
-    its own (its own event loop), while the reads run."""
+    """`rate` submissions a second through the citizen gateway, in a thread of its own (its own
+    event loop), from entering the block until leaving it."""
 
-    def __init__(self, desk: Desk, rate: float, seconds: float) -> None:
-        self.desk, self.rate, self.seconds = desk, rate, seconds
+    def __init__(self, desk: Desk, rate: float) -> None:
+        self.desk, self.rate = desk, rate
         self.result: LoadResult | None = None
+        self.stop = threading.Event()
         self.thread = threading.Thread(
             target=lambda: asyncio.run(self._run()), name="background", daemon=True
         )
@@ -159,7 +160,7 @@ class Background:
                     raise RuntimeError(f"background submission: {answer.status_code} {answer.text[:200]}")
                 return True
 
-            self.result = await open_loop(submit, self.rate, self.seconds, first=10**7)
+            self.result = await open_loop(submit, self.rate, 24 * 3600, first=10**7, stop=self.stop)
 
     def __enter__(self) -> Background:
         if self.rate > 0:
@@ -167,6 +168,7 @@ class Background:
         return self
 
     def __exit__(self, *_: object) -> None:
+        self.stop.set()
         if self.rate > 0:
             self.thread.join()
 
@@ -237,9 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             time.sleep(SETTLE_S)  # services load the sample catalogue, autovacuum visits the fill
             pages: dict[str, Any] = {}
             raw: dict[str, Any] = {}
-            each = min(WARM_UP_S, args.seconds) + args.seconds + 1  # a page's warm-up and run
             log(f"background: {args.background} submissions/s")
-            with Background(desk, args.background, 6 * each) as background:
+            with Background(desk, args.background) as background:
                 for what in ("tracking_api", "tracking_page", "cartable_page", "inbox_api"):
                     log(f"{what}: {args.rate}/s for {args.seconds}s")
                     pages[what] = asyncio.run(
