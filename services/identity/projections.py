@@ -23,11 +23,14 @@ from contracts.identity import (
 )
 from infra.projections import Context, Projection
 
-metadata = sa.MetaData()
+# One MetaData per projection: a replay empties and swaps exactly the tables of the projection
+# it rebuilds (with one shared, rebuilding the accounts switched in an empty cases table).
+accounts_metadata = sa.MetaData()
+cases_metadata = sa.MetaData()
 
 accounts_table = sa.Table(
     "identity_accounts",
-    metadata,
+    accounts_metadata,
     sa.Column("account_id", sa.String(64), primary_key=True),
     sa.Column("kind", sa.String(10), nullable=False),
     sa.Column("national_code", sa.String(10), nullable=False),
@@ -43,7 +46,7 @@ accounts_table = sa.Table(
 
 cases_table = sa.Table(
     "identity_cases",
-    metadata,
+    cases_metadata,
     sa.Column("case_id", sa.String(64), primary_key=True),
     sa.Column("account_id", sa.String(64), nullable=False, index=True),
     sa.Column("national_code", sa.String(10), nullable=False),
@@ -75,7 +78,7 @@ class Accounts(Projection):
         RoleRevoked,
         VerificationApproved,
     )
-    metadata = metadata
+    metadata = accounts_metadata
 
     def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
         where = accounts_table.c.account_id == event.account_id
@@ -131,7 +134,7 @@ class Verifications(Projection):
 
     name = "identity.verifications"
     handles = (VerificationSubmitted, VerificationApproved, VerificationRejected)
-    metadata = metadata
+    metadata = cases_metadata
 
     def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
         where = cases_table.c.case_id == event.case_id
