@@ -71,14 +71,14 @@ class Shadow:
     def hold_back_indexes(self, projection: Projection) -> None:
         """Drop the shadow's non-unique secondary indexes of a projection that reads by key
         (PostgreSQL); `build_indexes` makes them before the switch."""
-        for index in self._deferred(projection):
-            with self.db.write.begin() as conn:
+        with self.db.write.begin() as conn:
+            for index in self._deferred(projection):
                 conn.execute(sa.schema.DropIndex(index, if_exists=True))
 
     def build_indexes(self, projection: Projection) -> None:
         """Create the indexes `hold_back_indexes` dropped (those already there are kept)."""
-        for index in self._deferred(projection):
-            with self.db.write.begin() as conn:
+        with self.db.write.begin() as conn:
+            for index in self._deferred(projection):
                 conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
 
     def _deferred(self, projection: Projection) -> list[sa.Index]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import jdatetime
 
@@ -108,10 +109,7 @@ class WorkingCalendar:
             current += timedelta(days=1)
             if self.is_working(current):
                 left -= 1
-        if len(self._after) > 100_000:  # a long-running service: keep it bounded
-            self._after.clear()
-        self._after[(start, days)] = current
-        return current
+        return _kept(self._after, (start, days), current)
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after `start` up to and including `end` (0 when `end` is not later)."""
@@ -123,10 +121,19 @@ class WorkingCalendar:
             current += timedelta(days=1)
             if self.is_working(current):
                 count += 1
-        if len(self._between) > 100_000:  # a long-running service: keep it bounded
-            self._between.clear()
-        self._between[(start, end)] = count
-        return count
+        return _kept(self._between, (start, end), count)
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _kept(memo: dict[K, V], key: K, value: V) -> V:
+    """Remember `value` under `key`, in a memo a long-running service keeps bounded."""
+    if len(memo) > 100_000:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 @lru_cache(maxsize=1)
