@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,6 +50,8 @@ class _Table:
     key_names: tuple[str, ...] = field(init=False)
     blank: Row = field(init=False)
     """Every column with its scalar default (or None): what an insert starts from."""
+    key_of: Callable[[Row], Key] = field(init=False, repr=False)
+    """The key of a row: a tuple of its key columns' values."""
     rows: dict[Key, Row | None] = field(default_factory=dict)
     """The row of each known key now; None when it has none."""
     stored: dict[Key, bool] = field(default_factory=dict)
@@ -60,9 +63,7 @@ class _Table:
         self.key_columns = list(self.table.primary_key.columns)
         self.key_names = tuple(column.name for column in self.key_columns)
         self.blank = {column.name: _default(column) for column in self.table.columns}
-
-    def key_of(self, row: Row) -> Key:
-        return tuple(row[name] for name in self.key_names)
+        self.key_of = _tuple_getter(self.key_names)
 
     def check_columns(self, values: Row) -> None:
         if not values.keys() <= self.blank.keys():
@@ -254,17 +255,25 @@ class _CopyPlan:
     names: tuple[str, ...]
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
     """The columns whose values the driver would convert first (index, conversion)."""
+    values_of: Callable[[Row], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values_of", _tuple_getter(self.names))
 
     def line(self, row: Row) -> str:
         """`row` as one line: tab-separated, NULL as `\\N`, backslash, tab, newline and carriage
         return escaped (checked on the whole row at once: they are rare)."""
-        values = [row[name] for name in self.names]
-        for index, process in self.processors:
-            values[index] = process(values[index])
+        values: Sequence[Any] = self.values_of(row)
+        if self.processors:
+            values = list(values)
+            for index, process in self.processors:
+                values[index] = process(values[index])
         texts = ["" if v is None else v if type(v) is str else str(v) for v in values]
         if _COPY_SPECIAL.search("".join(texts)):
             texts = [text.translate(_COPY_ESCAPES) for text in texts]
-        return "\t".join(["\\N" if v is None else t for v, t in zip(values, texts, strict=True)]) + "\n"
+        if None in values:
+            texts = ["\\N" if v is None else t for v, t in zip(values, texts, strict=True)]
+        return "\t".join(texts) + "\n"
 
 
 @cache
@@ -282,6 +291,15 @@ def _copy_plan(table: sa.Table, schema: str | None, dialect: sa.Dialect) -> _Cop
         tuple(column.name for column in table.columns),
         tuple(processors),
     )
+
+
+def _tuple_getter(names: tuple[str, ...]) -> Callable[[Row], tuple[Any, ...]]:
+    """A function from a row to the tuple of its values of `names` (in C: a replay calls it for
+    every row it touches)."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda row: (row[name],)
+    return itemgetter(*names)
 
 
 def _key(key: Any) -> Key:

@@ -24,7 +24,7 @@ from contracts.envelope import RecordedEvent, StreamNotFound
 from contracts.eventstore import EventStore
 from contracts.persian import persian_digits
 from infra.eventstore.schema import events_table
-from infra.eventstore.sql import RECORDED_COLUMNS, SqlEventStore, _to_recorded
+from infra.eventstore.sql import RECORDED_COLUMNS, SqlEventStore, _recorded
 
 TEHRAN = timezone(timedelta(hours=3, minutes=30))  # Iran keeps no daylight saving time since 2022
 ROLES = ("citizen", "clerk", "desk_officer", "representative", "admin", "system", "service")
@@ -102,7 +102,7 @@ def _sql_search(
         return []
     query = sa.select(*RECORDED_COLUMNS).where(sa.or_(*conditions)).order_by(table.c.position)
     with store.read_engine.connect() as conn:
-        return [_to_recorded(row) for row in conn.execute(query)]
+        return _recorded(conn, query)
 
 
 def _like_escape(text: str) -> str:

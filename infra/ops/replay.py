@@ -12,6 +12,8 @@ snapshot of the live database, and compares the two table by table.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
 import multiprocessing
 import os
@@ -32,8 +34,9 @@ from infra.ops.progress import Progress
 from infra.ops.shadow import Shadow
 from infra.projections import Projection, ProjectionRunner, checkpoints_table
 
-REPLAY_BATCH = 2000
-"""Events per transaction of a rebuild: larger than a live runner's, as nothing waits on it."""
+REPLAY_BATCH = 10_000
+"""Events per transaction of a rebuild: larger than a live runner's, as nothing waits on it
+(rebuilding notify.status from 567,567 events: 23–27 s in batches of 2,000, 20–21 s of 10,000)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,29 @@ class JobDone:
     seconds: float
 
 
+YOUNG_GENERATION = 50_000
+"""Allocations between two collections of the garbage collector's youngest generation during a
+replay (Python's default: 700). A batch keeps thousands of events, models and rows alive, and
+each collection looked at them again until they were promoted: rebuilding the cartable from
+297,297 events took 38–41 s with the default, 28–31 s with this, at the same peak memory
+(113 MB). A running service showed no difference, so only replays change it."""
+
+
+@contextlib.contextmanager
+def _collecting_less_often() -> Iterator[None]:
+    """Within the block, what was alive before it (modules, schemas, pools) is frozen out of the
+    collector's sight and the young generation is collected every `YOUNG_GENERATION`
+    allocations; both are undone afterwards."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(YOUNG_GENERATION, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
 def run_job(job: ReplayJob, find: Callable[[str], Projection], quiet: bool = False) -> JobDone:
     """Replay one projection with its own store and database connections; `quiet` keeps its
     progress bar off stderr."""
@@ -129,7 +155,8 @@ def run_job(job: ReplayJob, find: Callable[[str], Projection], quiet: bool = Fal
     db = Database(job.db_url)
     try:
         projection = find(job.projection)
-        result = replay_projection(store, db, projection, fresh=job.fresh, batch=job.batch, out=out)
+        with _collecting_less_often():
+            result = replay_projection(store, db, projection, fresh=job.fresh, batch=job.batch, out=out)
     finally:
         db.dispose()
         store.close()
