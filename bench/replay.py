@@ -4,6 +4,8 @@
 
 Writes a realistic history (bench/history.py: tracking codes, submissions, SMS life cycles,
 registration numbers, replies; 7.4 events per request on average) into a scratch PostgreSQL store,
+settles it as a store in service is (VACUUM ANALYZE, CHECKPOINT: otherwise the replay also pays
+for the write's aftermath, hint bits, the checkpoint and autovacuum of a million new rows),
 marks every live read model as caught up with it (as on a running desk), then times what
 `pishkhan replay` does for every service's read models: a rebuild into shadow tables from
 position 0 and the switch-over (infra/ops/replay.replay_projection). Beside it: one plain
@@ -41,8 +43,10 @@ def fill(url: str, events: int) -> dict[str, Any]:
         began = time.perf_counter()
         written = history.write(engine, requests)
         seconds = time.perf_counter() - began
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
+        with engine.connect() as conn:  # settled, as autovacuum and checkpoints leave a store
+            settle = conn.execution_options(isolation_level="AUTOCOMMIT")
+            settle.execute(sa.text("VACUUM ANALYZE"))
+            settle.execute(sa.text("CHECKPOINT"))
     finally:
         engine.dispose()
     return {"requests": requests, "events": written, "seconds": round(seconds, 1)}

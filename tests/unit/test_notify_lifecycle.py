@@ -190,6 +190,25 @@ def test_a_batch_is_sent_side_by_side_once_each_and_in_order_per_number(notify_d
     assert {_types(notify_desk, f"m{n}")[-1] for n in range(12)} == {"SmsSent"}
 
 
+def test_the_sender_sends_a_fresh_message_without_reading_its_stream_again(
+    notify_desk: NotifyDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SmsQueued the sender has just read is the whole message while its stream ends there."""
+    for n in range(3):
+        _queue(notify_desk, f"m{n}")
+    reads: list[str] = []
+    read_stream = notify_desk.store.read_stream
+    monkeypatch.setattr(
+        notify_desk.store,
+        "read_stream",
+        lambda stream, *a, **k: reads.append(stream) or read_stream(stream, *a, **k),
+    )
+    notify_desk.catch_up()
+    assert sorted(notify_desk.sms.sent_ids) == ["m0", "m1", "m2"]
+    assert [stream for stream in reads if stream.startswith("sms-")] == []
+    assert {_types(notify_desk, f"m{n}")[-1] for n in range(3)} == {"SmsSent"}
+
+
 def test_a_queued_message_already_sent_elsewhere_is_not_sent_again_by_the_sender(
     notify_desk: NotifyDesk,
 ) -> None:
