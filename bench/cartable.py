@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from contracts.secretariat_rpc import CartableQuery, Staff
 from infra.db import Database
 from services.secretariat.queries import cartable
-from services.secretariat.tables import cases_table, metadata, stage_counts_table
+from services.secretariat.tables import cases_table, due_counts_table, metadata
 from services.secretariat.workdays import to_jalali
 
 PROVINCES = ("tehran",)  # the worst case: one clerk sees every request
@@ -84,11 +84,14 @@ def fill(db: Database, count: int) -> None:
                 cases_table.insert(), [_row(i, start) for i in range(first, min(first + batch, count))]
             )
     with db.write.begin() as conn:  # what the projection keeps as it goes
-        stages = sa.select(cases_table.c.province, cases_table.c.stage, sa.func.count())
-        for province, stage, total in conn.execute(
-            stages.group_by(cases_table.c.province, cases_table.c.stage)
-        ):
-            conn.execute(stage_counts_table.insert().values(province=province, stage=stage, requests=total))
+        c = cases_table.c
+        due_on = sa.func.coalesce(c.due_on, "")
+        counted = sa.select(c.province, c.stage, due_on, sa.func.count()).group_by(
+            c.province, c.stage, due_on
+        )
+        conn.execute(
+            due_counts_table.insert().from_select(["province", "stage", "due_on", "requests"], counted)
+        )
     if db.write.dialect.name == "postgresql":
         with db.write.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))

@@ -76,6 +76,8 @@ class Rows:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
         self._tables: dict[str, _Table] = {}
+        self._additions: dict[tuple[sa.Table, str], dict[Key, int]] = {}
+        """Counter changes not applied yet, by table and column, then key."""
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -163,6 +165,14 @@ class Rows:
 
     # -- writing -----------------------------------------------------------------------------
 
+    def add(self, table: sa.Table, key: Any, column: str, change: int) -> None:
+        """Add `change` to the counter `column` of the row of `key` (a new row starts at 0).
+        Changes are summed and applied when the batch is flushed, so that the rows of all the
+        batch's counters are read in one query; `get` does not see them before."""
+        pending = self._additions.setdefault((table, column), {})
+        key = _key(key)
+        pending[key] = pending.get(key, 0) + change
+
     def sql(self) -> sa.Connection:
         """The connection, with every change flushed: for queries that are not by key."""
         self.flush()
@@ -171,9 +181,21 @@ class Rows:
     def flush(self) -> None:
         """Write every change since the last flush: per table, the deletes, then the inserts,
         then the updates, each as one statement with all its rows."""
+        self._apply_additions()
         for known in self._tables.values():
             if known.dirty:
                 self._flush(known)
+
+    def _apply_additions(self) -> None:
+        additions, self._additions = self._additions, {}
+        for (table, column), changes in additions.items():
+            known = self._of(table)
+            self.load(table, [key for key, change in changes.items() if change])
+            for key, change in changes.items():
+                if change:
+                    row = known.rows[key]
+                    total = change + (row[column] if row is not None else 0)
+                    self.upsert(table, dict(zip(known.key_names, key, strict=True)) | {column: total})
 
     def _flush(self, known: _Table) -> None:
         deletes: list[Key] = []

@@ -37,10 +37,10 @@ from services.secretariat.tables import (
     canned_table,
     case_units_table,
     cases_table,
+    due_counts_table,
     metadata,
     replies_table,
     services_table,
-    stage_counts_table,
     units_table,
 )
 from services.secretariat.workdays import configured_calendar, default_expected_days, local_date
@@ -98,6 +98,9 @@ class Inbox(RowsProjection):
             values["holder_name"] = _holder_name(rows, {**row, **values})
             changed = rows.update(cases_table, row["request_id"], values)
             assert changed is not None
+            if (changed["stage"], changed["due_on"]) != (row["stage"], row["due_on"]):
+                _count(rows, row, -1)
+                _count(rows, changed, +1)
             timeline.record(rows, changed, event, context)
 
 
@@ -158,7 +161,7 @@ def _submitted(rows: Rows, event: RequestSubmitted, context: Context) -> None:
         "updated_at": context.recorded.recorded_at.isoformat(),
     }
     row = rows.insert(cases_table, values)
-    _count(rows, event.province, SECRETARIAT, +1)
+    _count(rows, row, +1)
     timeline.record(rows, row, event, context)
 
 
@@ -167,10 +170,10 @@ def _utc(moment: str) -> str:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
-def _count(rows: Rows, province: str, stage: str, change: int) -> None:
-    counted = rows.get(stage_counts_table, province, stage)
-    requests = change if counted is None else counted["requests"] + change
-    rows.upsert(stage_counts_table, {"province": province, "stage": stage, "requests": requests})
+def _count(rows: Rows, case: dict[str, Any], change: int) -> None:
+    """Count `case` in (or out of, `change` -1) its secretariat's stage and due date."""
+    key = (case["province"], case["stage"], case["due_on"] or "")
+    rows.add(due_counts_table, key, "requests", change)
 
 
 def _change(rows: Rows, row: dict[str, Any], event: Any, context: Context) -> dict[str, Any]:

@@ -134,12 +134,15 @@ canned_table = sa.Table(
     sa.Column("position", sa.BigInteger, nullable=False),
 )
 
-stage_counts_table = sa.Table(
-    "secretariat_stage_counts",
+due_counts_table = sa.Table(
+    "secretariat_due_counts",
     metadata,
     sa.Column("province", sa.String(50), primary_key=True),
     sa.Column("stage", sa.String(12), primary_key=True),
+    sa.Column("due_on", sa.String(10), primary_key=True),
     sa.Column("requests", sa.Integer, nullable=False),
 )
-"""How many requests of each secretariat are at each stage: the cartable's folder counts without
-counting rows."""
+"""How many requests of each secretariat are at each stage with each due date (`""`: none, as
+while the citizen corrects): the cartable's folder and overdue counts from a few rows a day
+instead of an index scan of every open request (4.5 ms a call with 100,000 stored). Replaces
+`secretariat_stage_counts`, which counted each request in its first stage for good."""

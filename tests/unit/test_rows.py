@@ -29,6 +29,13 @@ links = sa.Table(
     sa.Column("person_id", sa.String(10), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
 )
+tallies = sa.Table(
+    "tallies",
+    metadata,
+    sa.Column("unit", sa.String(10), primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("requests", sa.Integer, nullable=False),
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
@@ -148,6 +155,27 @@ def test_sql_flushes_first_so_other_queries_see_the_batch(engine: sa.Engine) -> 
         count = rows.sql().execute(sa.select(sa.func.count()).where(people.c.note == "changed")).scalar()
         assert count == 1
         assert len(_table(conn, people)) == 2
+
+
+def test_counters_are_summed_and_their_rows_read_in_one_query_when_flushed(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(tallies.insert(), [{"unit": "u1", "day": "d1", "requests": 5}])
+    statements = _counting(engine)
+    with engine.begin() as conn:
+        rows = Rows(conn)
+        for key, change in [(("u1", "d1"), 1), (("u1", "d1"), 1), (("u2", "d1"), 3), (("u2", "d1"), -1)]:
+            rows.add(tallies, key, "requests", change)
+        rows.add(tallies, ("u3", "d1"), "requests", 1)
+        rows.add(tallies, ("u3", "d1"), "requests", -1)  # nets to nothing: never read nor written
+        assert statements == []
+        rows.flush()
+        assert [s.split()[0].upper() for s in statements] == ["SELECT", "INSERT", "UPDATE"]
+        rows.add(tallies, ("u2", "d1"), "requests", -2)  # a second flush starts from what the first wrote
+        rows.flush()
+        assert _table(conn, tallies) == [
+            {"unit": "u1", "day": "d1", "requests": 7},
+            {"unit": "u2", "day": "d1", "requests": 0},
+        ]
 
 
 def test_rows_returned_are_copies(engine: sa.Engine) -> None:

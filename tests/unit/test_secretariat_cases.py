@@ -178,6 +178,33 @@ def test_register_refer_take_reply_with_history(desk: Desk) -> None:
     assert finished.value.code == "already_final"
 
 
+def test_the_clerks_folder_counts_follow_each_request_through_its_stages(desk: Desk) -> None:
+    def counts() -> dict[str, int]:
+        page = queries.cartable(desk.db, CartableQuery(staff=CLERK, folder="all"))
+        counted: dict[str, int] = page["counts"]
+        return counted
+
+    late = desk.submit(at="2020-01-05T08:00:00+00:00")  # long past its due date
+    request_id = _registered_and_referred(desk, representative=REP)
+    desk.submit(province="isfahan")
+    assert counts() == {"awaiting": 1, "in_progress": 1, "done": 0, "overdue": 1}
+    desk.do(
+        commands.return_to_applicant, ReturnToApplicant(request_id=request_id, staff=REP, reason="امضا ندارد")
+    )
+    assert counts() == {"awaiting": 1, "in_progress": 1, "done": 0, "overdue": 1}  # with the citizen
+    desk.resubmit(request_id)
+    desk.do(commands.reply, Reply(request_id=request_id, staff=REP, body="مجوز صادر شد."))
+    desk.do(commands.register, CaseCommand(request_id=late, staff=CLERK))
+    desk.do(commands.reply, Reply(request_id=late, staff=CLERK, body="پاسخ"))
+    assert counts() == {"awaiting": 0, "in_progress": 0, "done": 2, "overdue": 0}
+    admin = Staff(account_id="admin", roles=("admin",))
+    everywhere = queries.cartable(desk.db, CartableQuery(staff=admin, folder="all"))["counts"]
+    assert (everywhere["awaiting"], everywhere["done"]) == (1, 2)
+    for folder, expected in counts().items():  # the counts agree with the folders themselves
+        if folder != "overdue":
+            assert len(desk.folder(CLERK, folder)) == expected
+
+
 def test_two_staff_at_the_same_moment_one_wins_the_other_gets_a_conflict(desk: Desk) -> None:
     request_id = _registered_and_referred(desk)
     seen = desk.row(request_id)["version"]
