@@ -73,13 +73,15 @@ def dispatch(
     `text` is given only for one-time codes, whose real text is never stored; such a message
     found abandoned (its caller crashed mid-send) ends as a technical failure instead.
 
-    `queued`: the message's `SmsQueued` as just read from `$all` (the sender's case). When its
-    stream still ends there, the message is folded from it instead of read again (one query
-    instead of two, no decoding). The claim's expected version alone could not tell: its id is
-    derived, so a claim recorded earlier by another instance would be taken as this one's."""
+    `queued`: the message's `SmsQueued` as just read from `$all` (the sender's case). The message
+    is taken to be only queued, without reading its stream; the claim, appended at the version
+    right after the `SmsQueued`, fails if anything was recorded since, and the message is then
+    decided from its stream."""
     now = now or datetime.now(UTC)
-    loaded = _queued_only(store, queued) if queued is not None else None
-    loaded = loaded or load(store, message_id)
+    if queued is not None:
+        loaded: tuple[Message, RecordedEvent] | None = (fold([(queued[0], queued[1].recorded_at)]), queued[1])
+    else:
+        loaded = load(store, message_id)
     if loaded is None:
         return None
     message, first = loaded
@@ -102,12 +104,13 @@ def dispatch(
     attempt = message.attempts + 1
     claim = SmsDispatching(message_id=message_id, attempt=attempt, provider=provider)
     try:
-        store.append(
-            message_stream(message_id),
-            [new_event(claim, event_id=derived_id(first.id, f"dispatch:{attempt}"), cause=first)],
-            message.version,
-        )
+        # The claim has an id of its own: under an id derived from the message, a rival's claim
+        # of the same attempt would be taken by the store as this very append done before (an
+        # idempotent success), and both would send. Only the expected version decides.
+        store.append(message_stream(message_id), [new_event(claim, cause=first)], message.version)
     except WrongExpectedVersion:
+        if queued is not None:  # more happened to it since it was queued: decide from its stream
+            return dispatch(store, channels, message_id, policy, text=text, now=now)
         return _reload(store, message_id)  # another instance claimed it first: theirs to send
     claimed = then(message, claim, now)
     outcome: Event
@@ -129,16 +132,6 @@ def dispatch(
     if _record(store, claimed, first, outcome, f"outcome:{attempt}"):
         return then(claimed, outcome, datetime.now(UTC))
     return _reload(store, message_id)
-
-
-def _queued_only(
-    store: EventStore, queued: tuple[SmsQueued, RecordedEvent]
-) -> tuple[Message, RecordedEvent] | None:
-    """The message as its `SmsQueued` left it, if nothing has been recorded after it."""
-    event, recorded = queued
-    if store.stream_version(recorded.stream) != recorded.revision:
-        return None
-    return fold([(event, recorded.recorded_at)]), recorded
 
 
 def _hand_over(channels: Channels, message: Message, text: str) -> Delivery:
