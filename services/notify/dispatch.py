@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from contracts.envelope import RecordedEvent, StreamNotFound, WrongExpectedVersion
 from contracts.events import Event, derived_id, new_event, registry
 from contracts.eventstore import EventStore
-from contracts.notify import SmsDelivered, SmsDispatching, SmsFailed, SmsQueued, SmsSent
+from contracts.notify import SmsDelivered, SmsDispatching, SmsFailed, SmsSent
 from services.notify.email import EmailProvider
 from services.notify.lifecycle import Message, Policy, fold, then
 from services.notify.providers import (
@@ -66,22 +66,13 @@ def dispatch(
     *,
     text: str | None = None,
     now: datetime | None = None,
-    queued: tuple[SmsQueued, RecordedEvent] | None = None,
 ) -> Message | None:
     """Send the message if it is due, once: claim it, call the provider, record the outcome.
 
     `text` is given only for one-time codes, whose real text is never stored; such a message
-    found abandoned (its caller crashed mid-send) ends as a technical failure instead.
-
-    `queued`: the message's `SmsQueued` as just read from `$all` (the sender's case). The message
-    is taken to be only queued, without reading its stream; the claim, appended at the version
-    right after the `SmsQueued`, fails if anything was recorded since, and the message is then
-    decided from its stream."""
+    found abandoned (its caller crashed mid-send) ends as a technical failure instead."""
     now = now or datetime.now(UTC)
-    if queued is not None:
-        loaded: tuple[Message, RecordedEvent] | None = (fold([(queued[0], queued[1].recorded_at)]), queued[1])
-    else:
-        loaded = load(store, message_id)
+    loaded = load(store, message_id)
     if loaded is None:
         return None
     message, first = loaded
@@ -104,13 +95,12 @@ def dispatch(
     attempt = message.attempts + 1
     claim = SmsDispatching(message_id=message_id, attempt=attempt, provider=provider)
     try:
-        # The claim has an id of its own: under an id derived from the message, a rival's claim
-        # of the same attempt would be taken by the store as this very append done before (an
-        # idempotent success), and both would send. Only the expected version decides.
-        store.append(message_stream(message_id), [new_event(claim, cause=first)], message.version)
+        store.append(
+            message_stream(message_id),
+            [new_event(claim, event_id=derived_id(first.id, f"dispatch:{attempt}"), cause=first)],
+            message.version,
+        )
     except WrongExpectedVersion:
-        if queued is not None:  # more happened to it since it was queued: decide from its stream
-            return dispatch(store, channels, message_id, policy, text=text, now=now)
         return _reload(store, message_id)  # another instance claimed it first: theirs to send
     claimed = then(message, claim, now)
     outcome: Event

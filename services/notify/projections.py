@@ -68,28 +68,23 @@ class Sender(Projection):
     def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
         if context.replaying or event.one_time_code:
             return
-        self._send(context.store, event, context)
+        dispatch(context.store, self.channels, event.message_id, self.policy)
 
     def apply_batch(self, conn: sa.Connection, batch: Sequence[tuple[Any, Context]]) -> None:
         """Hand a batch over side by side (`SENDING_WIDTH` at once), so that the provider's
         answers and the store's appends overlap; messages to one number keep their order."""
-        by_number: dict[str, list[tuple[SmsQueued, Context]]] = {}
+        by_number: dict[str, list[str]] = {}
         for event, context in batch:
             if not (context.replaying or event.one_time_code):
-                by_number.setdefault(event.to, []).append((event, context))
+                by_number.setdefault(event.to, []).append(event.message_id)
         if by_number:
             store = batch[0][1].store
-            tasks = [partial(self._send_in_order, store, queued) for queued in by_number.values()]
+            tasks = [partial(self._send_in_order, store, ids) for ids in by_number.values()]
             run_together(tasks, SENDING_WIDTH)
 
-    def _send_in_order(self, store: EventStore, queued: list[tuple[SmsQueued, Context]]) -> None:
-        for event, context in queued:
-            self._send(store, event, context)
-
-    def _send(self, store: EventStore, event: SmsQueued, context: Context) -> None:
-        """Hand one message over, starting from its `SmsQueued` as read (its stream is read
-        only when more has happened to it since)."""
-        dispatch(store, self.channels, event.message_id, self.policy, queued=(event, context.recorded))
+    def _send_in_order(self, store: EventStore, message_ids: list[str]) -> None:
+        for message_id in message_ids:
+            dispatch(store, self.channels, message_id, self.policy)
 
 
 class Status(RowsProjection):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -189,46 +188,6 @@ def test_a_batch_is_sent_side_by_side_once_each_and_in_order_per_number(notify_d
         texts = [int(text) for _, to, text in notify_desk.sms.calls if to == number]
         assert texts == sorted(texts)
     assert {_types(notify_desk, f"m{n}")[-1] for n in range(12)} == {"SmsSent"}
-
-
-def test_two_dispatchers_that_read_the_same_queued_message_send_it_once(
-    notify_desk: NotifyDesk, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The retry timer and the sender (or two instances) both find m1 queued; the rival claims
-    and sends it between our read and our claim. Our claim must lose, not pass as the rival's."""
-    _queue(notify_desk, "m1")
-    channels, append = Channels(notify_desk.sms), notify_desk.store.append
-    raced: list[bool] = []
-
-    def racing_append(stream: str, events: Any, expected: Any = StreamState.ANY) -> Any:
-        if not raced and events[0].type == "SmsDispatching":
-            raced.append(True)
-            dispatch(notify_desk.store, channels, "m1", POLICY)  # the rival, first to the store
-        return append(stream, events, expected)
-
-    monkeypatch.setattr(notify_desk.store, "append", racing_append)
-    dispatch(notify_desk.store, channels, "m1", POLICY)
-    assert raced and len(notify_desk.sms.calls) == 1
-    assert _types(notify_desk) == ["SmsQueued", "SmsDispatching", "SmsSent"]
-
-
-def test_the_sender_sends_a_fresh_message_without_reading_its_stream_again(
-    notify_desk: NotifyDesk, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The SmsQueued the sender has just read is the whole message while its stream ends there."""
-    for n in range(3):
-        _queue(notify_desk, f"m{n}")
-    reads: list[str] = []
-    read_stream = notify_desk.store.read_stream
-    monkeypatch.setattr(
-        notify_desk.store,
-        "read_stream",
-        lambda stream, *a, **k: reads.append(stream) or read_stream(stream, *a, **k),
-    )
-    notify_desk.catch_up()
-    assert sorted(notify_desk.sms.sent_ids) == ["m0", "m1", "m2"]
-    assert [stream for stream in reads if stream.startswith("sms-")] == []
-    assert {_types(notify_desk, f"m{n}")[-1] for n in range(3)} == {"SmsSent"}
 
 
 def test_a_queued_message_already_sent_elsewhere_is_not_sent_again_by_the_sender(
