@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -75,6 +75,15 @@ class Context:
     """True while `ProjectionRunner.rebuild` re-applies an event the projection had already
     applied before: effects outside the read model (an SMS) must not happen again."""
 
+    @property
+    def at(self) -> str:
+        """When the event was recorded, as the ISO text read models keep (made once per event,
+        however many rows it stamps; not a `cached_property`, which takes a lock each time)."""
+        known = self.__dict__.get("_at")
+        if known is None:
+            known = self.__dict__["_at"] = self.recorded.recorded_at.isoformat()
+        return known
+
 
 class Projection(abc.ABC):
     """A read model fed by events. `apply` must only write through `conn`, or make effects
@@ -128,6 +137,22 @@ class RowsProjection(Projection):
     @abc.abstractmethod
     def change(self, rows: Rows, event: Any, context: Context) -> None:
         """Change the read model's rows for one event."""
+
+
+def keys_to_read(
+    events: Sequence[Any], key: Callable[[Any], Any], creates: type | tuple[type, ...]
+) -> list[Any]:
+    """The keys (`key(event)`, None for none) whose rows a batch must read before it is applied:
+    all but those whose first event in the batch creates the row (an instance of `creates`),
+    which cannot exist before it. A rebuild meets almost every row first by the event that
+    creates it; reading those anyway was most of its queries. Meant for projections whose
+    creating event inserts (`Rows.insert`): a row that did exist is then refused at the flush."""
+    creates_first: dict[Any, bool] = {}
+    for event in events:
+        k = key(event)
+        if k is not None and k not in creates_first:
+            creates_first[k] = isinstance(event, creates)
+    return [k for k, created in creates_first.items() if not created]
 
 
 class ProjectionRunner:

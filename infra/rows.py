@@ -18,7 +18,6 @@ per row (a rebuild writes millions of rows).
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -65,9 +64,11 @@ class _Table:
         self.blank = {column.name: _default(column) for column in self.table.columns}
         self.key_of = _tuple_getter(self.key_names)
 
-    def check_columns(self, values: Row) -> None:
-        if not values.keys() <= self.blank.keys():
-            raise KeyError(f"{self.table.name} has no column {sorted(set(values) - set(self.blank))}")
+    def check_columns(self, row: Row) -> None:
+        """`row` is a whole row made of a whole row and some values: if it has more columns than
+        the table, a value named none of them (cheaper than comparing the names each time)."""
+        if len(row) != len(self.blank):
+            raise KeyError(f"{self.table.name} has no column {sorted(set(row) - set(self.blank))}")
 
 
 class Rows:
@@ -117,8 +118,8 @@ class Rows:
         to have a row is refused; one not known is taken to have none, and the database has the
         last word when the batch is flushed."""
         known = self._of(table)
-        known.check_columns(values)
         row = {**known.blank, **values}
+        known.check_columns(row)
         key = known.key_of(row)
         if None in key:
             raise ValueError(f"{table.name}: a row needs its whole key, not {key}")
@@ -133,14 +134,15 @@ class Rows:
         """Change some columns of the row of `key` (a value, or a tuple for a composite key);
         None, and no change, when there is no such row."""
         known = self._of(table)
-        known.check_columns(values)
         key = _key(key)
         if key not in known.rows:
             self.load(table, [key])
         row = known.rows[key]
         if row is None:
+            known.check_columns({**known.blank, **values})
             return None
         changed = {**row, **values}
+        known.check_columns(changed)
         if known.key_of(changed) != key:
             raise ValueError(f"{table.name}: a row's key cannot change")
         known.rows[key] = changed
@@ -266,7 +268,6 @@ def _copies(dialect: sa.Dialect) -> bool:
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 
 
 @dataclass(frozen=True)
@@ -291,8 +292,11 @@ class _CopyPlan:
             for index, process in self.processors:
                 values[index] = process(values[index])
         texts = ["" if v is None else v if type(v) is str else str(v) for v in values]
-        if _COPY_SPECIAL.search("".join(texts)):
+        line = "\t".join(texts)
+        if line.count("\t") >= len(texts) or "\\" in line or "\n" in line or "\r" in line:
             texts = [text.translate(_COPY_ESCAPES) for text in texts]
+        elif None not in values:
+            return line + "\n"
         if None in values:
             texts = ["\\N" if v is None else t for v, t in zip(values, texts, strict=True)]
         return "\t".join(texts) + "\n"

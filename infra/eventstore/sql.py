@@ -540,12 +540,13 @@ def _uuid(text: str) -> uuid.UUID:
     general constructor (a replay builds two or three per event)."""
     value = _new_object(uuid.UUID)
     _set_attribute(value, "int", int(text.replace("-", ""), 16))
-    _set_attribute(value, "is_safe", uuid.SafeUUID.unknown)
+    _set_attribute(value, "is_safe", _UNKNOWN_SAFETY)
     return value
 
 
 _new_object = object.__new__
 _set_attribute = object.__setattr__
+_UNKNOWN_SAFETY = uuid.SafeUUID.unknown
 
 
 def _to_recorded(row: Sequence[Any]) -> RecordedEvent:

@@ -151,7 +151,7 @@ class Planner(RowsProjection):
                         "version": event.template_version,
                         "text": event.text,
                         "admin": event.admin,
-                        "changed_at": context.recorded.recorded_at.isoformat(),
+                        "changed_at": context.at,
                     },
                 )
             self._texts.clear()

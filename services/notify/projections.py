@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from contracts.eventstore import EventStore
 from contracts.notify import SmsDeferred, SmsDelivered, SmsDispatching, SmsFailed, SmsQueued, SmsSent
 from infra.concurrency import run_together
-from infra.projections import Context, Projection, RowsProjection
+from infra.projections import Context, Projection, RowsProjection, keys_to_read
 from infra.rows import Rows
 from services.notify.dispatch import SENDING_WIDTH, Channels, dispatch, message_stream
 from services.notify.email import EmailProvider
@@ -95,10 +96,10 @@ class Status(RowsProjection):
     metadata = status_metadata
 
     def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
-        rows.load(status_table, [e.message_id for e in events])
+        rows.load(status_table, keys_to_read(events, attrgetter("message_id"), SmsQueued))
 
     def change(self, rows: Rows, event: Any, context: Context) -> None:
-        at = context.recorded.recorded_at.isoformat()
+        at = context.at
         if isinstance(event, SmsQueued):
             rows.insert(
                 status_table,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
 
 from contracts.requests import AttachmentRef, RequestResubmitted, RequestSubmitted
 from contracts.secretariat import NumberAssigned, ReplyPosted, ReturnedForCorrection
-from infra.projections import Context, RowsProjection
+from infra.projections import Context, RowsProjection, keys_to_read
 from infra.rows import Rows
 
 metadata = sa.MetaData()
@@ -96,10 +97,10 @@ class CitizenRequests(RowsProjection):
     metadata = metadata
 
     def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
-        rows.load(requests_table, [e.request_id for e in events])
+        rows.load(requests_table, keys_to_read(events, attrgetter("request_id"), RequestSubmitted))
 
     def change(self, rows: Rows, event: Any, context: Context) -> None:
-        at = context.recorded.recorded_at.isoformat()
+        at = context.at
         if isinstance(event, RequestSubmitted):
             rows.insert(
                 requests_table,
@@ -184,7 +185,7 @@ def _history(rows: Rows, request_id: str, context: Context, step: str, note: str
             "request_id": request_id,
             "position": context.recorded.position,
             "step": step,
-            "at": context.recorded.recorded_at.isoformat(),
+            "at": context.at,
             "note": note,
         },
     )

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import sqlalchemy as sa
 
 from contracts.requests import RequestResubmitted, RequestSubmitted
 from contracts.secretariat import (
@@ -28,7 +31,7 @@ from contracts.secretariat import (
     RequestStatusSet,
     ReturnedForCorrection,
 )
-from infra.projections import Context, RowsProjection
+from infra.projections import Context, RowsProjection, keys_to_read
 from infra.rows import Rows
 from services.secretariat import timeline
 from services.secretariat.case import CITIZEN, DONE, SECRETARIAT, UNIT, parse_holder
@@ -43,11 +46,29 @@ from services.secretariat.tables import (
     services_table,
     units_table,
 )
-from services.secretariat.workdays import configured_calendar, default_expected_days, local_date
+from services.secretariat.workdays import (
+    WorkingCalendar,
+    configured_calendar,
+    default_expected_days,
+    local_date,
+)
 
 CATALOGUE_TYPES = optional_types("ServicePublished", "UnitDefined")
 
 __all__ = ["Inbox", "cases_table", "metadata"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The configuration deadlines are computed with: read once per batch, not per event."""
+
+    calendar: WorkingCalendar
+    expected_days: int
+    """For a service the catalogue gives no duration."""
+
+    @staticmethod
+    def configured() -> Settings:
+        return Settings(configured_calendar(), default_expected_days())
 
 
 class Inbox(RowsProjection):
@@ -73,28 +94,34 @@ class Inbox(RowsProjection):
         *CATALOGUE_TYPES,
     )
     metadata = metadata
+    settings: Settings | None = None
+
+    def apply_batch(self, conn: sa.Connection, batch: Sequence[tuple[Any, Context]]) -> None:
+        self.settings = Settings.configured()
+        super().apply_batch(conn, batch)
 
     def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
-        rows.load(cases_table, [e.request_id for e in events if hasattr(e, "request_id")])
+        rows.load(cases_table, keys_to_read(events, _request_id, RequestSubmitted))
         services = [e.service_id for e in events if isinstance(e, RequestSubmitted) and e.service_id]
         rows.load(services_table, services)
 
     def change(self, rows: Rows, event: Any, context: Context) -> None:
+        settings = self.settings or Settings.configured()
         name = type(event).type_name
         if name in ("ServicePublished", "UnitDefined"):
             _catalogue(rows, event)
         elif isinstance(event, CannedReplySaved | CannedReplyRemoved):
             _canned(rows, event, context)
         elif isinstance(event, RequestSubmitted):
-            _submitted(rows, event, context)
+            _submitted(rows, event, context, settings)
         else:
             row = rows.get(cases_table, event.request_id)
             if row is None:
                 return  # not a request this desk knows (its submission was parked)
-            values = _change(rows, row, event, context)
+            values = _change(rows, row, event, context, settings)
             if context.recorded.stream.startswith("case-"):
                 values["version"] = context.recorded.revision
-            values["updated_at"] = context.recorded.recorded_at.isoformat()
+            values["updated_at"] = context.at
             values["holder_name"] = _holder_name(rows, {**row, **values})
             changed = rows.update(cases_table, row["request_id"], values)
             assert changed is not None
@@ -102,6 +129,11 @@ class Inbox(RowsProjection):
                 _count(rows, row, -1)
                 _count(rows, changed, +1)
             timeline.record(rows, changed, event, context)
+
+
+def _request_id(event: Any) -> str | None:
+    request_id: str | None = vars(event).get("request_id")  # a catalogue event has none
+    return request_id
 
 
 def _catalogue(rows: Rows, event: Any) -> None:
@@ -127,9 +159,9 @@ def _canned(rows: Rows, event: Any, context: Context) -> None:
         rows.insert(canned_table, {**values, "position": context.recorded.position})
 
 
-def _submitted(rows: Rows, event: RequestSubmitted, context: Context) -> None:
+def _submitted(rows: Rows, event: RequestSubmitted, context: Context, settings: Settings) -> None:
     service = rows.get(services_table, event.service_id) if event.service_id else None
-    expected = service["expected_days"] if service is not None else default_expected_days()
+    expected = service["expected_days"] if service is not None else settings.expected_days
     submitted = local_date(event.submitted_at)
     values = {
         "request_id": event.request_id,
@@ -156,9 +188,9 @@ def _submitted(rows: Rows, event: RequestSubmitted, context: Context) -> None:
         "version": -1,
         "replies": 0,
         "expected_days": expected,
-        "due_on": configured_calendar().add_working_days(submitted, expected).isoformat(),
+        "due_on": settings.calendar.add_working_days(submitted, expected).isoformat(),
         "paused_days": 0,
-        "updated_at": context.recorded.recorded_at.isoformat(),
+        "updated_at": context.at,
     }
     row = rows.insert(cases_table, values)
     _count(rows, row, +1)
@@ -176,9 +208,11 @@ def _count(rows: Rows, case: dict[str, Any], change: int) -> None:
     rows.add(due_counts_table, key, "requests", change)
 
 
-def _change(rows: Rows, row: dict[str, Any], event: Any, context: Context) -> dict[str, Any]:
+def _change(
+    rows: Rows, row: dict[str, Any], event: Any, context: Context, settings: Settings
+) -> dict[str, Any]:
     """The new values of the cartable row after `event`."""
-    at = context.recorded.recorded_at.isoformat()
+    at = context.at
     if isinstance(event, NumberAssigned):
         status = "registered" if row["status"] == "new" else row["status"]
         return {"registration_number": event.registration_number, "registered_at": at, "status": status}
@@ -213,13 +247,13 @@ def _change(rows: Rows, row: dict[str, Any], event: Any, context: Context) -> di
             "due_on": None,
         }
     if isinstance(event, RequestResubmitted):
-        return _resubmitted(row, event, at)
+        return _resubmitted(row, event, at, settings.calendar)
     if isinstance(event, ReplyPosted):
         rows.insert(replies_table, _reply_row(event, context))
         values: dict[str, Any] = {"replies": row["replies"] + 1}
         if event.kind == "final":
             submitted = local_date(row["submitted_at"])
-            elapsed = configured_calendar().working_days_between(submitted, local_date(at))
+            elapsed = settings.calendar.working_days_between(submitted, local_date(at))
             values.update(
                 status="done",
                 stage=DONE,
@@ -249,11 +283,12 @@ def _change(rows: Rows, row: dict[str, Any], event: Any, context: Context) -> di
     return {}  # an internal note changes only the history
 
 
-def _resubmitted(row: dict[str, Any], event: RequestResubmitted, at: str) -> dict[str, Any]:
+def _resubmitted(
+    row: dict[str, Any], event: RequestResubmitted, at: str, calendar: WorkingCalendar
+) -> dict[str, Any]:
     values: dict[str, Any] = {"subject": event.subject, "text": event.text}
     if row["stage"] != CITIZEN or row["returned_to"] is None:
         return values
-    calendar = configured_calendar()
     paused = row["paused_days"]
     if row["paused_since"]:
         paused += calendar.working_days_between(local_date(row["paused_since"]), local_date(at))

@@ -81,8 +81,9 @@ def _step(event: Any) -> tuple[str, str, bool]:
 def _actor(event: Any, context: Context, row: dict[str, Any]) -> tuple[str, str]:
     if isinstance(event, RequestSubmitted | RequestResubmitted):
         return f"citizen:{row['national_code']}", row["full_name"]
-    actor = getattr(event, "actor", None) or getattr(event, "clerk", None) or ""
-    name = getattr(event, "actor_name", "") or context.recorded.metadata.get("actor_name") or actor
+    fields = vars(event)  # not getattr: a model's miss goes through its slow __getattr__
+    actor = fields.get("actor") or fields.get("clerk") or ""
+    name = fields.get("actor_name") or context.recorded.metadata.get("actor_name") or actor
     return str(actor), str(name)
 
 
@@ -95,7 +96,7 @@ def record(rows: Rows, row: dict[str, Any], event: Any, context: Context) -> Non
         {
             "position": context.recorded.position,
             "request_id": row["request_id"],
-            "at": context.recorded.recorded_at.isoformat(),
+            "at": context.at,
             "action": action,
             "actor": actor,
             "actor_name": actor_name,

@@ -14,9 +14,11 @@ import sqlalchemy as sa
 from contracts.envelope import TransientError
 from contracts.events import Event, EventRegistry, new_event
 from contracts.eventstore import EventStore
+from contracts.notify import SmsDelivered, SmsDispatching, SmsQueued, SmsSent
 from infra.db import Database
 from infra.eventstore.sql import SqlEventStore
-from infra.projections import Context, Projection, ProjectionRunner, start_in_thread
+from infra.projections import Context, Projection, ProjectionRunner, keys_to_read, start_in_thread
+from services.notify.projections import Status, message_stream, status_table
 
 local = EventRegistry()
 
@@ -243,3 +245,47 @@ def test_a_graceful_stop_can_wait_for_the_pass_in_progress(store: EventStore, db
     assert runner.wait_for_pass(10) is True
     thread.join(5)
     assert _values(db) == [1]  # the pass ended with its event applied
+
+
+class _Touch:
+    def __init__(self, key: str | None) -> None:
+        self.key = key
+
+
+class _Create(_Touch):
+    pass
+
+
+def test_a_batch_reads_only_the_rows_it_does_not_create_itself() -> None:
+    events = [_Create("a"), _Touch("a"), _Touch("b"), _Create("b"), _Touch(None), _Create("c"), _Create("c")]
+    assert keys_to_read(events, lambda e: e.key, _Create) == ["b"]
+
+
+def test_a_status_batch_does_not_query_rows_it_creates_and_a_second_creation_is_parked(
+    store: EventStore, db: Database
+) -> None:
+    status = Status()
+    runner = ProjectionRunner(store, db, [status], backoff=0.01, attempts=2)
+    runner.setup()
+    for message in ("m1", "m2"):
+        queued = SmsQueued(message_id=message, to="09121234567", template="request_received", text="سلام")
+        claim = SmsDispatching(message_id=message, attempt=1, provider="outbox")
+        sent = SmsSent(message_id=message, provider="outbox", provider_message_id=f"p-{message}")
+        store.append(message_stream(message), [new_event(e) for e in (queued, claim, sent)])
+    statements: list[str] = []
+    sa.event.listen(db.write, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert runner.run_once() == 6
+    assert not [s for s in statements if s.startswith("SELECT") and "notify_status" in s]
+
+    delivered = SmsDelivered(message_id="m1", provider="outbox", delivered_at="2026-12-03T10:00:00+00:00")
+    again = SmsQueued(message_id="m2", to="09350000000", template="request_received", text="دوباره")
+    store.append(message_stream("m1"), [new_event(delivered)])
+    store.append(message_stream("m2"), [new_event(again)])
+    del statements[:]
+    assert runner.run_once() == 2  # the delivery applied, the second SmsQueued of m2 parked
+    assert [s for s in statements if s.startswith("SELECT") and "notify_status" in s]  # m1 was read
+    with db.read.connect() as conn:
+        rows = {r.message_id: r for r in conn.execute(sa.select(status_table))}
+    assert (rows["m1"].status, rows["m2"].status, rows["m2"].to) == ("delivered", "sent", "09121234567")
+    assert [p["event_type"] for p in runner.parked()] == ["SmsQueued"]
+    assert runner.checkpoint(status) == store.last_position()
