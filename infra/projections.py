@@ -139,20 +139,10 @@ class RowsProjection(Projection):
         """Change the read model's rows for one event."""
 
 
-def keys_to_read(
-    events: Sequence[Any], key: Callable[[Any], Any], creates: type | tuple[type, ...]
-) -> list[Any]:
-    """The keys (`key(event)`, None for none) whose rows a batch must read before it is applied:
-    all but those whose first event in the batch creates the row (an instance of `creates`),
-    which cannot exist before it. A rebuild meets almost every row first by the event that
-    creates it; reading those anyway was most of its queries. Meant for projections whose
-    creating event inserts (`Rows.insert`): a row that did exist is then refused at the flush."""
-    creates_first: dict[Any, bool] = {}
-    for event in events:
-        k = key(event)
-        if k is not None and k not in creates_first:
-            creates_first[k] = isinstance(event, creates)
-    return [k for k, created in creates_first.items() if not created]
+def field_of(name: str) -> Callable[[Any], Any]:
+    """A function giving an event's field `name`, or None when its type has no such field (not
+    `getattr`: a model's miss goes through its slow `__getattr__`, once per event of a batch)."""
+    return lambda event: vars(event).get(name)
 
 
 class ProjectionRunner:

@@ -103,6 +103,31 @@ class Rows:
                     known.rows[key] = None
                     known.stored[key] = False
 
+    def load_for(
+        self,
+        table: sa.Table,
+        events: Iterable[Any],
+        key: Callable[[Any], Any],
+        creates: type | tuple[type, ...],
+    ) -> None:
+        """Read the rows `events` touch (`key(event)`, None for none), except those whose first
+        event here creates them (an instance of `creates`): such a row cannot exist before its
+        creation, so it is taken as missing without a query. A rebuild meets almost every row
+        first by the event that creates it, and reading those anyway was most of its queries.
+        Should one exist after all (the same creation twice), the database refuses its insert
+        when the batch is flushed."""
+        created_first: dict[Any, bool] = {}
+        for event in events:
+            k = key(event)
+            if k is not None and k not in created_first:
+                created_first[k] = isinstance(event, creates)
+        self.load(table, [k for k, created in created_first.items() if not created])
+        known = self._of(table)
+        for k in (_key(k) for k, created in created_first.items() if created):
+            if k not in known.rows:
+                known.rows[k] = None
+                known.stored[k] = False
+
     def get(self, table: sa.Table, *key: Any) -> Row | None:
         """The row of `key` now (a copy the caller may keep), or None."""
         known = self._of(table)

@@ -22,7 +22,7 @@ from contracts.notify import SmsQueued, SmsRulesActivated, SmsTemplateChanged
 from contracts.requests import RequestSubmitted
 from contracts.secretariat import NumberAssigned, ReplyPosted, ReturnedForCorrection
 from infra.concurrency import run_together
-from infra.projections import Context, RowsProjection
+from infra.projections import Context, RowsProjection, field_of
 from infra.rows import Rows
 from services.notify.dispatch import SENDING_WIDTH, message_stream
 from services.notify.templates import DEFAULT_ORGANISATION, TEMPLATES, render
@@ -66,6 +66,8 @@ _IDENTITY = (
     "VerificationApproved",
     "VerificationRejected",
 )
+_REGISTERED = tuple(registry.types[name] for name in ("CitizenRegistered",) if name in registry.types)
+"""The event that makes an account's row (none in a checkout without identity's events)."""
 EVENT_TEMPLATES = (
     "request_received",
     "request_registered",
@@ -135,8 +137,8 @@ class Planner(RowsProjection):
         run_together([partial(_append_in_order, items) for items in planned.values()], SENDING_WIDTH)
 
     def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
-        rows.load(recipients_table, [e.request_id for e in events if hasattr(e, "request_id")])
-        rows.load(accounts_table, [e.account_id for e in events if hasattr(e, "account_id")])
+        rows.load_for(recipients_table, events, field_of("request_id"), RequestSubmitted)
+        rows.load_for(accounts_table, events, field_of("account_id"), _REGISTERED)
 
     def change(self, rows: Rows, event: Any, context: Context) -> None:
         kind = type(event).type_name

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from contracts.eventstore import EventStore
 from contracts.notify import SmsDeferred, SmsDelivered, SmsDispatching, SmsFailed, SmsQueued, SmsSent
 from infra.concurrency import run_together
-from infra.projections import Context, Projection, RowsProjection, keys_to_read
+from infra.projections import Context, Projection, RowsProjection
 from infra.rows import Rows
 from services.notify.dispatch import SENDING_WIDTH, Channels, dispatch, message_stream
 from services.notify.email import EmailProvider
@@ -96,7 +96,7 @@ class Status(RowsProjection):
     metadata = status_metadata
 
     def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
-        rows.load(status_table, keys_to_read(events, attrgetter("message_id"), SmsQueued))
+        rows.load_for(status_table, events, attrgetter("message_id"), SmsQueued)
 
     def change(self, rows: Rows, event: Any, context: Context) -> None:
         at = context.at

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from contracts.requests import AttachmentRef, RequestResubmitted, RequestSubmitted
 from contracts.secretariat import NumberAssigned, ReplyPosted, ReturnedForCorrection
-from infra.projections import Context, RowsProjection, keys_to_read
+from infra.projections import Context, RowsProjection
 from infra.rows import Rows
 
 metadata = sa.MetaData()
@@ -97,7 +97,7 @@ class CitizenRequests(RowsProjection):
     metadata = metadata
 
     def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
-        rows.load(requests_table, keys_to_read(events, attrgetter("request_id"), RequestSubmitted))
+        rows.load_for(requests_table, events, attrgetter("request_id"), RequestSubmitted)
 
     def change(self, rows: Rows, event: Any, context: Context) -> None:
         at = context.at

@@ -31,7 +31,7 @@ from contracts.secretariat import (
     RequestStatusSet,
     ReturnedForCorrection,
 )
-from infra.projections import Context, RowsProjection, keys_to_read
+from infra.projections import Context, RowsProjection, field_of
 from infra.rows import Rows
 from services.secretariat import timeline
 from services.secretariat.case import CITIZEN, DONE, SECRETARIAT, UNIT, parse_holder
@@ -101,7 +101,7 @@ class Inbox(RowsProjection):
         super().apply_batch(conn, batch)
 
     def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
-        rows.load(cases_table, keys_to_read(events, _request_id, RequestSubmitted))
+        rows.load_for(cases_table, events, field_of("request_id"), RequestSubmitted)
         services = [e.service_id for e in events if isinstance(e, RequestSubmitted) and e.service_id]
         rows.load(services_table, services)
 
@@ -129,11 +129,6 @@ class Inbox(RowsProjection):
                 _count(rows, row, -1)
                 _count(rows, changed, +1)
             timeline.record(rows, changed, event, context)
-
-
-def _request_id(event: Any) -> str | None:
-    request_id: str | None = vars(event).get("request_id")  # a catalogue event has none
-    return request_id
 
 
 def _catalogue(rows: Rows, event: Any) -> None:

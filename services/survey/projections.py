@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from contracts.requests import RequestSubmitted
 from contracts.secretariat import ReplyPosted
 from contracts.survey import QUESTIONS, SurveyAnswered
-from infra.projections import Context, Projection, RowsProjection, keys_to_read
+from infra.projections import Context, Projection, RowsProjection
 from infra.rows import Rows
 
 TEHRAN = timezone(timedelta(hours=3, minutes=30))
@@ -68,7 +68,7 @@ class Invitations(RowsProjection):
     metadata = metadata
 
     def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
-        rows.load(requests_table, keys_to_read(events, attrgetter("request_id"), RequestSubmitted))
+        rows.load_for(requests_table, events, attrgetter("request_id"), RequestSubmitted)
 
     def change(self, rows: Rows, event: Any, context: Context) -> None:
         if isinstance(event, RequestSubmitted):

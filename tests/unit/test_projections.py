@@ -17,7 +17,7 @@ from contracts.eventstore import EventStore
 from contracts.notify import SmsDelivered, SmsDispatching, SmsQueued, SmsSent
 from infra.db import Database
 from infra.eventstore.sql import SqlEventStore
-from infra.projections import Context, Projection, ProjectionRunner, keys_to_read, start_in_thread
+from infra.projections import Context, Projection, ProjectionRunner, start_in_thread
 from services.notify.projections import Status, message_stream, status_table
 
 local = EventRegistry()
@@ -245,20 +245,6 @@ def test_a_graceful_stop_can_wait_for_the_pass_in_progress(store: EventStore, db
     assert runner.wait_for_pass(10) is True
     thread.join(5)
     assert _values(db) == [1]  # the pass ended with its event applied
-
-
-class _Touch:
-    def __init__(self, key: str | None) -> None:
-        self.key = key
-
-
-class _Create(_Touch):
-    pass
-
-
-def test_a_batch_reads_only_the_rows_it_does_not_create_itself() -> None:
-    events = [_Create("a"), _Touch("a"), _Touch("b"), _Create("b"), _Touch(None), _Create("c"), _Create("c")]
-    assert keys_to_read(events, lambda e: e.key, _Create) == ["b"]
 
 
 def test_a_status_batch_does_not_query_rows_it_creates_and_a_second_creation_is_parked(

@@ -134,6 +134,40 @@ def test_a_known_row_is_not_inserted_twice_and_the_database_refuses_an_unknown_o
         rows.flush()
 
 
+class _Visit:
+    def __init__(self, person_id: str | None) -> None:
+        self.person_id = person_id
+
+
+class _Arrival(_Visit):
+    """Creates the person's row."""
+
+
+def test_rows_a_batch_creates_are_not_read_and_a_creation_of_an_existing_row_is_refused(
+    engine: sa.Engine,
+) -> None:
+    statements = _counting(engine)
+    with engine.begin() as conn:
+        rows = Rows(conn)
+        events = [_Arrival("p2"), _Visit("p2"), _Visit("p1"), _Arrival("p3"), _Visit(None), _Visit("p4")]
+        rows.load_for(people, events, lambda e: e.person_id, _Arrival)
+        selects = [s for s in statements if s.upper().startswith("SELECT")]
+        assert len(selects) == 1 and "p2" not in str(selects)  # p1 and p4 only, in one query
+        assert rows.get(people, "p1") is not None and rows.get(people, "p4") is None
+        assert rows.get(people, "p2") is None and rows.get(people, "p3") is None
+        assert len([s for s in statements if s.upper().startswith("SELECT")]) == 1  # no more reads
+        rows.insert(people, {"person_id": "p2", "name": "Reza"})
+        rows.flush()
+        assert [r["person_id"] for r in _table(conn, people)] == ["p1", "p2"]
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        rows = Rows(conn)
+        rows.load_for(people, [_Arrival("p1")], lambda e: e.person_id, _Arrival)  # p1 exists after all
+        rows.insert(people, {"person_id": "p1", "name": "again"})
+        rows.flush()
+    with engine.connect() as conn:
+        assert [r["name"] for r in _table(conn, people)] == ["Sara", "Reza"]
+
+
 def test_a_column_the_table_lacks_or_a_key_change_is_refused(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         rows = Rows(conn)
