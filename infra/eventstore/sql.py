@@ -340,14 +340,19 @@ class SqlEventStore(EventStore):
         backwards: bool = False,
         limit: int | None = None,
     ) -> list[RecordedEvent]:
-        with self.read_engine.connect() as conn:
-            row = conn.execute(sa.select(streams_table).where(streams_table.c.stream == stream)).first()
-            if row is None or row.deleted:
-                raise StreamNotFound(stream)
-            query = sa.select(*RECORDED_COLUMNS).where(
+        # One query with the stream's row joined in; only an empty answer asks whether the
+        # stream exists at all (a reader of a live stream pays one round trip, not two).
+        live = streams_table.c
+        query = (
+            sa.select(*RECORDED_COLUMNS)
+            .select_from(events_table.join(streams_table, live.stream == events_table.c.stream))
+            .where(
                 events_table.c.stream == stream,
-                events_table.c.revision >= int(row.truncate_before),
+                live.deleted.is_(False),
+                events_table.c.revision >= live.truncate_before,
             )
+        )
+        with self.read_engine.connect() as conn:
             if backwards:
                 if from_revision is not None:
                     query = query.where(events_table.c.revision <= from_revision)
@@ -357,7 +362,12 @@ class SqlEventStore(EventStore):
                 query = query.order_by(events_table.c.revision)
             if limit is not None:
                 query = query.limit(limit)
-            return _recorded(conn, query)
+            events = _recorded(conn, query)
+            if not events:
+                row = conn.execute(sa.select(live.deleted).where(live.stream == stream)).first()
+                if row is None or row.deleted:
+                    raise StreamNotFound(stream)
+            return events
 
     def read_all(
         self, after: int = 0, *, types: Iterable[str] | None = None, limit: int = 1000

@@ -48,6 +48,8 @@ def _reserve_tracking_code(store: EventStore, request_id: str) -> str:
 
 
 def _already(store: EventStore, request_id: str) -> dict[str, str] | None:
+    if store.stream_version(request_stream(request_id)) is None:
+        return None  # the usual answer, in one query
     try:
         first = store.read_stream(request_stream(request_id), limit=1)[0]
     except StreamNotFound:

@@ -164,6 +164,12 @@ def test_truncate_hides_events_before_a_revision(store: EventStore) -> None:
     store.truncate_stream(stream, 2)
     assert [e.revision for e in store.read_stream(stream)] == [2, 3]
     assert store.stream_version(stream) == 3
+    assert store.read_stream(stream, 7) == []  # past its end: a stream with nothing there yet
+    assert [e.revision for e in store.read_stream(stream, backwards=True, limit=1)] == [3]
+    store.truncate_stream(stream, 4)
+    assert store.read_stream(stream) == []  # everything truncated: still a stream
+    with pytest.raises(StreamNotFound):
+        store.read_stream(_stream())
 
 
 def test_subscribe_all_catches_up_then_follows_live_filtered_by_type(store: EventStore) -> None:
