@@ -65,8 +65,8 @@ class _Table:
         self.key_of = _tuple_getter(self.key_names)
 
     def check_columns(self, row: Row) -> None:
-        """`row` is a whole row made of a whole row and some values: if it has more columns than
-        the table, a value named none of them (cheaper than comparing the names each time)."""
+        """`row` is a whole row (stored or blank) with the caller's values merged in: more columns
+        than the table means a value named a column it lacks (cheaper than comparing names)."""
         if len(row) != len(self.blank):
             raise KeyError(f"{self.table.name} has no column {sorted(set(row) - set(self.blank))}")
 
