@@ -293,7 +293,14 @@ class ProjectionRunner:
                 projection.apply_batch(conn, [self._decoded(projection, recorded) for recorded in events])
                 _save_checkpoint(conn, projection.name, events[-1].position)
             self._checkpoint[projection.name] = events[-1].position
-        except Exception:  # noqa: BLE001 - find the failing event by going one at a time
+        except Exception as error:  # noqa: BLE001 - find the failing event by going one at a time
+            log.warning(
+                "%s: a batch of %d events failed (%s: %s); applying them one at a time",
+                projection.name,
+                len(events),
+                type(error).__name__,
+                str(error).split("\n", 1)[0][:200],
+            )
             self._checkpoint.pop(projection.name, None)
             previous = after
             for recorded in events:

@@ -12,7 +12,8 @@ rows, so it asks for `sql()`, which flushes first.
 
 On PostgreSQL (psycopg2) many inserts into one table go as one `COPY … FROM STDIN` instead of an
 `INSERT … VALUES` list: the server parses them much faster, and no parameter dictionary is built
-per row (a rebuild writes millions of rows).
+per row (a rebuild writes millions of rows). Not inside a service whose psycopg2 waits through
+a green-thread callback (psycogreen): psycopg2 refuses COPY there, so its inserts stay `INSERT`s.
 """
 
 from __future__ import annotations
@@ -289,7 +290,14 @@ class Rows:
 
 
 def _copies(dialect: sa.Dialect) -> bool:
-    return dialect.name == "postgresql" and dialect.driver == "psycopg2"
+    """Whether inserts can go as COPY: psycopg2, and no wait callback (psycogreen sets one in
+    every Nameko service, and then psycopg2 raises "copy_expert cannot be used with an
+    asynchronous callback" — every batch of `COPY_AT_LEAST` inserts would fail)."""
+    if dialect.name != "postgresql" or dialect.driver != "psycopg2":
+        return False
+    from psycopg2.extensions import get_wait_callback
+
+    return get_wait_callback() is None
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

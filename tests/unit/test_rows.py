@@ -314,3 +314,29 @@ def test_on_postgresql_a_copy_on_a_lost_connection_raises_operational_error_and_
                 assert [r["person_id"] for r in _table(conn, people)] == ["p1"]
         finally:
             engine.dispose()
+
+
+@pytest.mark.integration
+def test_on_postgresql_many_inserts_land_inside_a_green_service_too() -> None:
+    """Services wait on psycopg2 through psycogreen's callback, which refuses COPY: a batch of
+    many inserts there must still land (it failed, and fell back to one event at a time)."""
+    from psycogreen.eventlet import patch_psycopg
+    from psycopg2.extensions import get_wait_callback, set_wait_callback
+
+    assert get_wait_callback() is None
+    with required_database() as url:
+        engine = _filled(sa.create_engine(url))
+        patch_psycopg()
+        try:
+            statements = _counting(engine)
+            with engine.begin() as conn:
+                rows = Rows(conn)
+                for n in range(COPY_AT_LEAST + 3):
+                    rows.insert(people, {"person_id": f"g{n:03d}", "name": f"n{n}"})
+                rows.flush()
+            assert [s for s in statements if s.startswith("INSERT")]  # not a COPY
+            with engine.connect() as conn:
+                assert len(_table(conn, people)) == COPY_AT_LEAST + 4
+        finally:
+            set_wait_callback(None)
+            engine.dispose()
