@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import secrets
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -101,11 +103,30 @@ async def payload(request: Request, model: type[BaseModel], **extra: Any) -> dic
 
 
 def command_id(request: Request) -> dict[str, str]:
-    """The client's `Idempotency-Key` as the command id, when it sent one: a retry with the same
+    """The command id for the client's `Idempotency-Key`, when it sent one: a retry with the same
     key records nothing twice. Without one, each call is a new command (the service derives its
     ids from a fresh command id, which still makes an RPC redelivery harmless)."""
+    from gateway.web.auth import current_user
+
     key = request.headers.get("idempotency-key")
-    return {"command_id": key} if key else {}
+    if not key:
+        return {}
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise ApiError("invalid_input", "Idempotency-Key: 8 to 100 letters, digits, '_' or '-'")
+    user = current_user(request)
+    return {"command_id": scoped_command_id(user.account_id if user else "", key)}
+
+
+IDEMPOTENCY_KEY = re.compile(r"[\w\-]{8,100}")
+
+
+def scoped_command_id(account_id: str, key: str) -> str:
+    """The command id of a signed-in user's `key`: derived from both, so the same key sent by
+    two accounts names two commands (else the second would be answered with the first's
+    request id and tracking code)."""
+    if not account_id:
+        return key
+    return uuid.uuid5(uuid.NAMESPACE_OID, f"{account_id}:{key}").hex
 
 
 def _check_api_csrf(request: Request) -> None:

@@ -92,3 +92,29 @@ def test_signed_out_visitors_and_staff_cookies_get_nothing_on_the_citizen_gatewa
         for path in (f"/requests/{request_id}", f"/requests/{request_id}/receipt", "/cartable"):
             answer = anonymous.get(path)
             assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+
+
+def test_citizen_b_reusing_citizen_a_idempotency_key_gets_a_request_of_its_own(desk: Desk) -> None:
+    owner, intruder = citizen_principal("الف"), citizen_principal("ب", OTHER_NATIONAL_CODE)
+    key = {"Idempotency-Key": f"shared-{uuid.uuid4().hex}"}
+    body = {
+        "national_code": OTHER_NATIONAL_CODE,
+        "full_name": "علی رضایی",
+        "mobile": "09121111111",
+        "province": "tehran",
+        "subject": "نامه",
+        "text": "متن",
+    }
+    with client(desk, owner) as a, client(desk, intruder) as b:
+        first = a.post("/api/requests", json={**body, "national_code": "0084575948"}, headers=key)
+        again = a.post("/api/requests", json={**body, "national_code": "0084575948"}, headers=key)
+        assert first.status_code == again.status_code == 201, first.text
+        assert again.json() == first.json()  # the owner's retry is the same command
+
+        other = b.post("/api/requests", json=body, headers=key)
+        assert other.status_code == 201, other.text
+        assert other.json()["request_id"] != first.json()["request_id"]
+        assert other.json()["tracking_code"] != first.json()["tracking_code"]
+
+        malformed = b.post("/api/requests", json=body, headers={"Idempotency-Key": "a b"})
+        assert malformed.status_code == 422 and malformed.json()["error"]["code"] == "invalid_input"
