@@ -16,12 +16,15 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, immediate: bool = False, pool_size: int = 20) -> sa.Engine:
+def make_engine(
+    url: str, *, immediate: bool = False, pool_size: int = 20, synchronous: str | None = None
+) -> sa.Engine:
     """An engine for `url`.
 
     SQLite gets WAL, a busy timeout and explicit BEGINs (pysqlite's implicit transactions would
     defeat savepoints); `immediate=True` takes the write lock at BEGIN so concurrent writers queue
-    instead of failing with "database is locked" halfway through a transaction.
+    instead of failing with "database is locked" halfway through a transaction. Its
+    `synchronous` pragma is `synchronous`, else `SQLITE_SYNCHRONOUS`, else FULL.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -33,7 +36,7 @@ def make_engine(url: str, *, immediate: bool = False, pool_size: int = 20) -> sa
             pool_size=pool_size,
             max_overflow=pool_size,
         )
-        synchronous = os.environ.get("SQLITE_SYNCHRONOUS", "FULL")
+        synchronous = synchronous or os.environ.get("SQLITE_SYNCHRONOUS", "FULL")
 
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -109,10 +112,11 @@ class Database:
     the same engine.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, synchronous: str | None = None) -> None:
         self.url = url
-        self.write = make_engine(url, immediate=True, pool_size=pool_size)
-        self.read = make_engine(url, pool_size=pool_size) if is_sqlite(url) else self.write
+        self.write = make_engine(url, immediate=True, pool_size=pool_size, synchronous=synchronous)
+        sqlite = is_sqlite(url)
+        self.read = make_engine(url, pool_size=pool_size, synchronous=synchronous) if sqlite else self.write
 
     def dispose(self) -> None:
         """Close every pooled connection."""

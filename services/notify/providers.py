@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from infra.db import Database, default_url, lock_schema
+from infra.db import Database, default_url, is_sqlite, lock_schema
 
 log = logging.getLogger(__name__)
 
@@ -78,38 +80,33 @@ class OutboxProvider(SmsProvider):
 
     `requests` counts how often the same message id was handed over, so a test can tell a
     de-duplicated resend from a real second message.
+
+    On SQLite the outbox commits without waiting for the disk (`synchronous=NORMAL`: a killed
+    process loses nothing; a power cut may lose the last messages, which the store still
+    records as sent). A write that waits for the disk blocks every green thread of the notify
+    service while it waits: measured 1.6 ms a message with FULL, a tenth of the service's time
+    at 60 messages a second.
     """
 
     name = "outbox"
 
     def __init__(self, url: str | None = None) -> None:
-        self.db = Database(url or os.environ.get("SMS_OUTBOX_URL") or default_url("sms-outbox"))
+        url = url or os.environ.get("SMS_OUTBOX_URL") or default_url("sms-outbox")
+        self.db = Database(url, synchronous="NORMAL")
         with self.db.write.begin() as conn:
             lock_schema(conn)
             outbox_metadata.create_all(conn)
+        insert = (sqlite_insert if is_sqlite(url) else postgresql_insert)(outbox_table)
+        self._upsert = insert.on_conflict_do_update(
+            index_elements=[outbox_table.c.message_id], set_={"requests": outbox_table.c.requests + 1}
+        ).returning(outbox_table.c.requests)
 
     def send(self, message_id: str, to: str, text: str) -> Delivery:
+        row = {"message_id": message_id, "to": to, "text": text, "sent_at": datetime.now(UTC).isoformat()}
         with self.db.write.begin() as conn:
-            row = conn.execute(
-                sa.select(outbox_table.c.id).where(outbox_table.c.message_id == message_id)
-            ).first()
-            if row is None:
-                conn.execute(
-                    outbox_table.insert().values(
-                        message_id=message_id,
-                        to=to,
-                        text=text,
-                        sent_at=datetime.now(UTC).isoformat(),
-                        requests=1,
-                    )
-                )
-                log.info("SMS to %s: %s", to, text)
-            else:
-                conn.execute(
-                    outbox_table.update()
-                    .where(outbox_table.c.message_id == message_id)
-                    .values(requests=outbox_table.c.requests + 1)
-                )
+            requests = conn.execute(self._upsert, {**row, "requests": 1}).scalar_one()
+        if requests == 1:
+            log.info("SMS to %s: %s", to, text)
         return Delivery(provider_message_id=f"outbox-{message_id}")
 
     def messages(self) -> list[dict[str, object]]:
