@@ -9,6 +9,10 @@ import sqlalchemy as sa
 
 from infra.db import lock_schema
 
+APPEND_LOCK_KEY = 0x5049_5348  # "PISH": the advisory lock that orders all appends (PostgreSQL)
+NOTIFY_CHANNEL = "pishkhan_events"
+"""PostgreSQL: the channel each append's commit notifies (`first:count:Type,Type`)."""
+
 metadata = sa.MetaData()
 
 events_table = sa.Table(
@@ -68,8 +72,16 @@ def _add_hash_chain_v2(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE es_streams ADD COLUMN last_hash VARCHAR(64)"))
 
 
+def _append_function_v3(conn: sa.Connection) -> None:
+    """PostgreSQL: `es_append`, the append's write in one statement (infra/eventstore/pg_append.py)."""
+    if conn.dialect.name == "postgresql":
+        from infra.eventstore.pg_append import APPEND_FUNCTION
+
+        conn.execute(sa.text(APPEND_FUNCTION))
+
+
 # Append-only: a released migration is never edited, a new one is added after it.
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_create_v1, _add_hash_chain_v2]
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [_create_v1, _add_hash_chain_v2, _append_function_v3]
 
 
 def migrate(engine: sa.Engine) -> int:

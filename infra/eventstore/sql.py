@@ -40,11 +40,15 @@ from contracts.envelope import (
 )
 from contracts.eventstore import EventStore
 from infra.db import is_sqlite, make_engine
-from infra.eventstore.schema import events_table, migrate, streams_table
+from infra.eventstore.pg_append import append_at_once
+from infra.eventstore.schema import APPEND_LOCK_KEY, NOTIFY_CHANNEL, events_table, migrate, streams_table
 from infra.ops.hashchain import event_hash
 
-APPEND_LOCK_KEY = 0x5049_5348  # "PISH": the advisory lock that orders all appends
-NOTIFY_CHANNEL = "pishkhan_events"
+__all__ = ["APPEND_LOCK_KEY", "NOTIFY_CHANNEL", "SqlEventStore"]
+
+DECIDE_AHEAD_ATTEMPTS = 3
+"""PostgreSQL: how often a commit decides without the lock and finds its streams changed
+before it takes the lock first instead (see `_commit_at_once`)."""
 
 
 @dataclass
@@ -78,6 +82,7 @@ class SqlEventStore(EventStore):
         self.sqlite = is_sqlite(url)
         self.engine = make_engine(url, immediate=True, pool_size=pool_size)
         self.read_engine = make_engine(url, pool_size=pool_size) if self.sqlite else self.engine
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         migrate(self.engine)
         insert = sqlite_insert(streams_table) if self.sqlite else postgresql_insert(streams_table)
         self._upsert_streams = insert.on_conflict_do_update(
@@ -139,12 +144,8 @@ class SqlEventStore(EventStore):
 
     def _commit(self, batch: list[_PendingAppend]) -> None:
         try:
-            with self.engine.begin() as conn:
-                self._lock(conn)
-                rows, streams = self._decide(conn, batch)
-                if rows:
-                    conn.execute(events_table.insert(), rows)
-                    self._save_streams(conn, streams)
+            if self.sqlite or not self._commit_at_once(batch):
+                self._commit_locked(batch)
         except BaseException as error:
             # The leader raises its own exception; the others learn only that nothing was written
             # (an interruption of the leader's green thread must not end theirs).
@@ -164,21 +165,74 @@ class SqlEventStore(EventStore):
                 pending.done = True
             self._wake()
 
+    def _commit_locked(self, batch: list[_PendingAppend]) -> None:
+        """Take the lock, then read, decide and write in one transaction."""
+        self._reset(batch)
+        with self.engine.begin() as conn:
+            self._lock(conn)
+            next_position = self._numbering_start(conn, batch)
+            known = self._known_ids(conn, [str(e.id) for p in batch for e in p.events])
+            streams = self._stream_states(conn, {p.stream for p in batch})
+            rows, _ = self._decide(batch, known, streams, next_position, datetime.now(UTC).isoformat())
+            if rows:
+                conn.execute(events_table.insert(), rows)
+                self._save_streams(conn, streams)
+
+    def _commit_at_once(self, batch: list[_PendingAppend]) -> bool:
+        """PostgreSQL: read the streams and decide without the lock, then write with `es_append`,
+        which takes the lock for one statement and writes only if nothing it was decided from
+        changed (infra/eventstore/pg_append.py). False when the streams kept changing, or when
+        one event id comes twice in the batch: then the caller decides under the lock."""
+        ids = [str(e.id) for p in batch for e in p.events]
+        if len(set(ids)) != len(ids):
+            return False
+        for _ in range(DECIDE_AHEAD_ATTEMPTS):
+            self._reset(batch)
+            with self._autocommit.connect() as conn:
+                known = self._known_ids(conn, ids)
+                streams = self._stream_states(conn, {p.stream for p in batch})
+                read = {name: _as_read(name, state) for name, state in streams.items()}
+                rows, written = self._decide(batch, known, streams, 0, "")
+                if not rows:
+                    return True
+                changed = [name for name, state in streams.items() if state.changed]
+                first = append_at_once(
+                    conn, rows, [read[name] for name in changed], [_as_read(n, streams[n]) for n in changed]
+                )
+            if first is not None:
+                for pending in written:
+                    assert pending.result is not None  # numbered from 0 within this commit
+                    relative = pending.result
+                    pending.result = AppendResult(
+                        relative.stream, relative.revision, first + relative.position
+                    )
+                return True
+        return False
+
+    @staticmethod
+    def _reset(batch: list[_PendingAppend]) -> None:
+        for pending in batch:
+            pending.result, pending.error = None, None
+
     def _lock(self, conn: sa.Connection) -> None:
         """Take the store-wide append lock (SQLite holds it since BEGIN IMMEDIATE)."""
         if not self.sqlite:
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
 
     def _decide(
-        self, conn: sa.Connection, batch: list[_PendingAppend]
-    ) -> tuple[list[dict[str, Any]], dict[str, _StreamState]]:
-        """Check every append of the batch and number its events; refused appends get their
-        error and write nothing. Runs under the append lock."""
-        next_position = self._numbering_start(conn, batch)
-        known = self._known_ids(conn, [str(e.id) for p in batch for e in p.events])
-        streams = self._stream_states(conn, {p.stream for p in batch})
-        now = datetime.now(UTC).isoformat()
+        self,
+        batch: list[_PendingAppend],
+        known: dict[str, tuple[str, int, int]],
+        streams: dict[str, _StreamState],
+        next_position: int,
+        now: str,
+    ) -> tuple[list[dict[str, Any]], list[_PendingAppend]]:
+        """Check every append of the batch against `known` ids and the `streams` as read, and
+        number its events from `next_position`: the rows to write and the appends they come
+        from (`streams` become the states after them). Refused appends get their error and
+        write nothing."""
         rows: list[dict[str, Any]] = []
+        written: list[_PendingAppend] = []
         for pending in batch:
             try:
                 pending.result, own_rows = self._decide_one(pending, known, streams, next_position, now)
@@ -190,13 +244,14 @@ class SqlEventStore(EventStore):
             for row in own_rows:
                 known[row["event_id"]] = (row["stream"], row["revision"], row["position"])
             if own_rows:
+                written.append(pending)
                 state = streams[pending.stream]
                 if state.deleted:  # a soft-deleted stream starts afresh after its old events
                     state.deleted, state.truncate_before = False, own_rows[0]["revision"]
                 state.version, state.changed = own_rows[-1]["revision"], True
                 state.last_hash = own_rows[-1]["hash"]
                 next_position = own_rows[-1]["position"] + 1
-        return rows, streams
+        return rows, written
 
     def _decide_one(
         self,
@@ -486,6 +541,19 @@ class SqlEventStore(EventStore):
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+
+
+def _as_read(stream: str, state: _StreamState) -> dict[str, Any]:
+    """A stream's row as `es_append` compares it (all None: no row)."""
+    if state.version is None:
+        return {"stream": stream} | dict.fromkeys(("version", "deleted", "truncate_before", "last_hash"))
+    return {
+        "stream": stream,
+        "version": state.version,
+        "deleted": state.deleted,
+        "truncate_before": state.truncate_before,
+        "last_hash": state.last_hash,
+    }
 
 
 def _previous_append(stream: str, ids: list[str], known: dict[str, tuple[str, int, int]]) -> AppendResult:

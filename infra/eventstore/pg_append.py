@@ -1,0 +1,109 @@
+"""PostgreSQL: an append's write in one statement, `es_append`, so the store-wide append lock is
+held on the server for that statement and its commit only.
+
+The store decides an append (expected versions, idempotency, revisions, the hash chain) from
+the streams' rows read without the lock, then calls `es_append` in autocommit mode. The
+function takes the lock, checks that none of those rows changed and none of the event ids was
+stored meanwhile, numbers the events after the last position, inserts them, updates the
+streams and queues the commit's NOTIFY. If something changed it writes nothing and answers
+NULL: the store reads and decides again.
+
+Why: taken by the client, the lock stayed held across the six round trips of an append, each
+waiting for its turn in a busy service's green threads. Measured at 60 submissions/s: the lock
+was held 87 % of the time, 32 ms per commit (p50), and was what the desk queued on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from infra.eventstore.schema import APPEND_LOCK_KEY, NOTIFY_CHANNEL
+
+APPEND_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION es_append(new_events json, expected json, new_streams json, notice text)
+RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+  first_position bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock({APPEND_LOCK_KEY});
+  IF EXISTS (
+    SELECT 1
+      FROM json_to_recordset(expected)
+           AS e(stream text, version bigint, deleted boolean, truncate_before bigint, last_hash text)
+      LEFT JOIN es_streams s ON s.stream = e.stream
+     WHERE s.version IS DISTINCT FROM e.version
+        OR s.deleted IS DISTINCT FROM e.deleted
+        OR s.truncate_before IS DISTINCT FROM e.truncate_before
+        OR s.last_hash IS DISTINCT FROM e.last_hash
+  ) OR EXISTS (
+    SELECT 1
+      FROM es_events
+     WHERE event_id IN (SELECT r.event_id FROM json_to_recordset(new_events) AS r(event_id text))
+  ) THEN
+    RETURN NULL;
+  END IF;
+  SELECT coalesce(max(position), 0) + 1 INTO first_position FROM es_events;
+  INSERT INTO es_events (position, event_id, stream, revision, type, version, data, metadata,
+                         correlation_id, causation_id, recorded_at, hash)
+  SELECT first_position + r.offset_in_commit, r.event_id, r.stream, r.revision, r.type, r.version,
+         r.data, r.metadata, r.correlation_id, r.causation_id,
+         to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), r.hash
+    FROM json_to_recordset(new_events)
+         AS r(offset_in_commit bigint, event_id text, stream text, revision bigint, type text,
+              version integer, data text, metadata text, correlation_id text, causation_id text,
+              hash text)
+   ORDER BY r.offset_in_commit;
+  INSERT INTO es_streams (stream, version, deleted, truncate_before, last_hash)
+  SELECT n.stream, n.version, n.deleted, n.truncate_before, n.last_hash
+    FROM json_to_recordset(new_streams)
+         AS n(stream text, version bigint, deleted boolean, truncate_before bigint, last_hash text)
+  ON CONFLICT (stream) DO UPDATE
+     SET version = excluded.version, deleted = excluded.deleted,
+         truncate_before = excluded.truncate_before, last_hash = excluded.last_hash;
+  PERFORM pg_notify('{NOTIFY_CHANNEL}', first_position::text || notice);
+  RETURN first_position;
+END
+$fn$
+"""
+
+_CALL = sa.text(
+    "SELECT es_append(CAST(:events AS json), CAST(:expected AS json), CAST(:streams AS json), :notice)"
+)
+_EVENT_FIELDS = (
+    "event_id",
+    "stream",
+    "revision",
+    "type",
+    "version",
+    "data",
+    "metadata",
+    "correlation_id",
+    "causation_id",
+    "hash",
+)
+
+
+def append_at_once(
+    conn: sa.Connection,
+    rows: Sequence[dict[str, Any]],
+    expected: Sequence[dict[str, Any]],
+    streams: Sequence[dict[str, Any]],
+) -> int | None:
+    """Write `rows` (their `position` counts from 0 within this commit) and the streams' new
+    states, if each stream in `expected` still reads as given there (a stream without a row:
+    every field None) and no row's event id is stored yet. The first position written, or None
+    when something changed (nothing is written then). `conn` must be in autocommit mode."""
+    events = [{"offset_in_commit": row["position"]} | {f: row[f] for f in _EVENT_FIELDS} for row in rows]
+    types = ",".join(sorted({row["type"] for row in rows}))
+    notice = f":{len(rows)}:{types if len(types) < 6000 else '*'}"
+    values = {"events": _dumps(events), "expected": _dumps(expected), "streams": _dumps(streams)}
+    first = conn.execute(_CALL, values | {"notice": notice}).scalar()
+    return None if first is None else int(first)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

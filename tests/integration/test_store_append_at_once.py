@@ -1,0 +1,147 @@
+"""PostgreSQL appends decided without the lock and written by `es_append` in one statement: what
+changed between the read and the write is never overwritten, and two stores (two processes)
+writing side by side keep one gap-free order, revisions and hash chains."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from contracts.envelope import NewEvent, StreamState, WrongExpectedVersion
+from infra.eventstore import sql as sql_store
+from infra.eventstore.sql import DECIDE_AHEAD_ATTEMPTS, SqlEventStore
+from infra.ops import integrity
+from tests.pg import required_database
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def stores() -> Iterator[tuple[SqlEventStore, SqlEventStore]]:
+    """Two stores on one database, as two services' processes have."""
+    with required_database() as url:
+        first, second = SqlEventStore(url), SqlEventStore(url)
+        yield first, second
+        first.close()
+        second.close()
+
+
+def _before_each_write(monkeypatch: pytest.MonkeyPatch, meddle: Callable[[int], object]) -> list[int | None]:
+    """Run `meddle(call number)` just before each of our `es_append` calls (the other store's
+    writes inside `meddle` pass straight through); the answers of our calls."""
+    answers: list[int | None] = []
+    real = sql_store.append_at_once
+    meddling = threading.local()
+
+    def write(*args: Any) -> int | None:
+        if getattr(meddling, "now", False):
+            return real(*args)
+        meddling.now = True
+        try:
+            meddle(len(answers))
+        finally:
+            meddling.now = False
+        answers.append(real(*args))
+        return answers[-1]
+
+    monkeypatch.setattr(sql_store, "append_at_once", write)
+    return answers
+
+
+def test_a_stream_written_between_the_read_and_the_write_is_decided_again(
+    stores: tuple[SqlEventStore, SqlEventStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours, theirs = stores
+    stream = f"case-{uuid.uuid4().hex}"
+    answers = _before_each_write(
+        monkeypatch,
+        lambda call: theirs.append(stream, [NewEvent("Theirs", {"n": call})]) if call == 0 else None,
+    )
+    result = ours.append(stream, [NewEvent("Ours", {})], StreamState.ANY)
+    assert answers[0] is None and answers[1] is not None  # refused once, then written
+    assert [(e.type, e.revision) for e in ours.read_stream(stream)] == [("Theirs", 0), ("Ours", 1)]
+    assert result.revision == 1 and result.position == ours.last_position()
+    assert not integrity.check(ours).findings  # the chain links "Ours" to "Theirs"
+
+    monkeypatch.undo()
+    other = f"case-{uuid.uuid4().hex}"
+    _before_each_write(
+        monkeypatch, lambda call: theirs.append(other, [NewEvent("Theirs", {})]) if call == 0 else None
+    )
+    with pytest.raises(WrongExpectedVersion):
+        ours.append(other, [NewEvent("Ours", {})], StreamState.NO_STREAM)
+    assert [e.type for e in ours.read_stream(other)] == ["Theirs"]
+
+
+def test_the_same_event_stored_meanwhile_by_another_process_answers_as_an_idempotent_append(
+    stores: tuple[SqlEventStore, SqlEventStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours, theirs = stores
+    stream, event = f"case-{uuid.uuid4().hex}", NewEvent("Once", {"a": 1})
+    stored: list[Any] = []
+    _before_each_write(
+        monkeypatch,
+        lambda call: (
+            stored.append(theirs.append(stream, [event], StreamState.NO_STREAM)) if call == 0 else None
+        ),
+    )
+    assert ours.append(stream, [event], StreamState.NO_STREAM) == stored[0]
+    assert len(ours.read_stream(stream)) == 1
+
+
+def test_streams_that_keep_changing_are_written_under_the_lock(
+    stores: tuple[SqlEventStore, SqlEventStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours, theirs = stores
+    stream = f"case-{uuid.uuid4().hex}"
+    answers = _before_each_write(monkeypatch, lambda call: theirs.append(stream, [NewEvent("Theirs", {})]))
+    result = ours.append(stream, [NewEvent("Ours", {})])
+    assert answers == [None] * DECIDE_AHEAD_ATTEMPTS  # then the locked path wrote it
+    types = [e.type for e in ours.read_stream(stream)]
+    assert types == ["Theirs"] * DECIDE_AHEAD_ATTEMPTS + ["Ours"] and result.revision == DECIDE_AHEAD_ATTEMPTS
+
+
+def test_two_processes_appending_side_by_side_keep_one_gap_free_order(
+    stores: tuple[SqlEventStore, SqlEventStore],
+) -> None:
+    shared, per_thread = f"case-{uuid.uuid4().hex}", 15
+    barrier = threading.Barrier(8)
+    wins: list[int] = []
+
+    def writer(store: SqlEventStore, n: int) -> None:
+        barrier.wait()
+        own = f"case-{uuid.uuid4().hex}"
+        for i in range(per_thread):
+            store.append(shared, [NewEvent("Shared", {"n": n, "i": i})])
+            store.append(own, [NewEvent("Own", {"i": i}), NewEvent("Own", {"i": i, "second": True})])
+            try:  # many race for each revision of one stream: exactly one may win it
+                store.append(f"{shared}-race-{i}", [NewEvent("Raced", {"n": n})], StreamState.NO_STREAM)
+                wins.append(i)
+            except WrongExpectedVersion:
+                pass
+
+    threads = [threading.Thread(target=writer, args=(stores[n % 2], n)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store = stores[0]
+    everything = store.read_all(0, limit=10_000)
+    assert [e.position for e in everything] == list(range(1, len(everything) + 1))
+    assert len(everything) == 8 * per_thread * 3 + per_thread
+    assert sorted(wins) == list(range(per_thread))
+    assert [e.revision for e in store.read_stream(shared)] == list(range(8 * per_thread))
+    times = [datetime.fromisoformat(e.recorded_at.isoformat()) for e in everything]
+    assert times == sorted(times)  # recorded under the lock, in the order of positions
+    with store.read_engine.connect() as conn:
+        text = conn.execute(
+            sa.text("SELECT recorded_at FROM es_events ORDER BY position DESC LIMIT 1")
+        ).scalar()
+    assert datetime.fromisoformat(text).utcoffset() is not None and text.endswith("+00:00")
+    assert not integrity.check(store).findings
