@@ -1,23 +1,23 @@
 """Projection lag at a steady rate of submissions through the citizen gateway.
 
-    .venv/bin/python -m bench.lag [--rate 100] [--seconds 30] [--poll-ms 5]
+    .venv/bin/python -m bench.lag [--rate 100] [--seconds 30] [--poll-ms 10]
 
 Starts a whole desk on a scratch PostgreSQL database and RabbitMQ vhost and offers `rate`
-submissions a second (open loop: a slow answer delays no other submission) by signed-in
-citizens, each with a mobile number of its own. From each submission's 201 it measures:
+submissions a second on a fixed schedule through `wrk` (bench/wrk.py; up to 64 in flight, so a
+slow answer delays no other submission) by signed-in citizens, each with a mobile number of its
+own. wrk writes each 201's request id and time to a file as it comes. From that time it measures:
 - the secretariat inbox: until its row is in `secretariat_cases` (the clerk's cartable);
 - the citizen's tracking view: until the projection that fills `requests_cartable` (what
   tracking reads) wrote it (its `requests_history` row, same transaction);
 - the SMS: until the provider got it (`sent_at` the outbox provider wrote for that mobile).
-A watcher thread reads the rows new since its last look every `poll_ms` (the resolution). Baseline:
-the submissions' own latency in the same run. Targets: p99 < 300 ms for the read models,
-< 1 s for the SMS.
+A watcher thread reads that file and the rows new since its last look every `poll_ms` (the
+resolution). Baseline: the submissions' own latency in the same run (wrk's, from sending).
+Targets: p99 < 300 ms for the read models, < 1 s for the SMS.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sqlite3
 import threading
@@ -27,22 +27,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 
-from bench.common import (
-    citizen,
-    cookie_header,
-    desk_on_postgresql,
-    emit,
-    latency_ms,
-    log,
-    machine,
-    mobile,
-    open_loop,
-    submission,
-)
-from deploy.run import Desk
+from bench import wrk
+from bench.common import desk_on_postgresql, emit, latency_ms, log, machine
 
 TARGET_MS = {"read_models_p99": 300, "sms_p99": 1000}
 VIEWS = {"inbox": "secretariat_cases", "tracking": "requests_history"}
@@ -59,21 +47,16 @@ the provider writes to 200 times a second."""
 class Watcher:
     """Notes when each submitted request shows up in each read model and at the SMS provider."""
 
-    def __init__(self, url: str, outbox: Path, poll: float) -> None:
+    def __init__(self, url: str, outbox: Path, answers: Path, phones: dict[str, str], poll: float) -> None:
         self.engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
-        self.outbox, self.poll = outbox, poll
+        self.outbox, self.answers, self.poll = outbox, answers, poll
+        self.requests = {phone: request_id for request_id, phone in phones.items()}
         self.answered: dict[str, float] = {}  # request id → wall time of its 201
-        self.mobiles: dict[str, str] = {}  # mobile → request id
         self.seen: dict[str, dict[str, float]] = {view: {} for view in (*VIEWS, "sms")}
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="lag-watcher", daemon=True)
-        self._last_sms = 0
-
-    def answered_now(self, request_id: str, phone: str) -> None:
-        with self.lock:
-            self.answered[request_id] = time.time()
-            self.mobiles[phone] = request_id
+        self._last_sms, self._offset, self._unread = 0, 0, ""
 
     def _pending(self, view: str) -> list[str]:
         with self.lock:
@@ -83,6 +66,7 @@ class Watcher:
         after = dict.fromkeys(VIEWS, 0)
         next_outbox = 0.0
         while not self.stop.is_set():
+            self._read_answers()
             for view, table in VIEWS.items():
                 with self.engine.connect() as conn:
                     rows = conn.execute(
@@ -97,6 +81,22 @@ class Watcher:
                 self._read_outbox()
                 next_outbox = time.monotonic() + OUTBOX_POLL_S
             time.sleep(self.poll)
+        self._read_answers()
+
+    def _read_answers(self) -> None:
+        """The 201s wrk wrote since the last look (a line at a time; the last may be unfinished)."""
+        if not self.answers.exists():
+            return
+        with self.answers.open(encoding="ascii") as answers:
+            answers.seek(self._offset)
+            text = answers.read()
+            self._offset = answers.tell()
+        lines = (self._unread + text).split("\n")
+        self._unread = lines.pop()
+        with self.lock:
+            for line in lines:
+                request_id, at = line.split("\t")
+                self.answered.setdefault(request_id, float(at))
 
     def _read_outbox(self) -> None:
         if not self.outbox.exists():
@@ -110,8 +110,7 @@ class Watcher:
                 return
         for row_id, phone, sent_at in rows:
             self._last_sms = row_id
-            with self.lock:
-                request_id = self.mobiles.get(phone)
+            request_id = self.requests.get(phone)
             if request_id is not None and request_id not in self.seen["sms"]:
                 self.seen["sms"][request_id] = datetime.fromisoformat(sent_at).timestamp()
 
@@ -134,39 +133,15 @@ class Watcher:
 
 
 CONNECTIONS = 64
-"""Submissions in flight at most; the rest wait their turn (their wait counts in their latency)."""
-
-
-async def offer(desk: Desk, watcher: Watcher, rate: float, seconds: float) -> dict[str, Any]:
-    """Submit at `rate`/s for `seconds`; tell the watcher about every 201."""
-    citizens = 1000
-    headers = [cookie_header(desk, citizen(i)) for i in range(citizens)]
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    # Submissions beyond the connections wait here, not in httpx's pool (cheaper per waiter).
-    # Measured: no change in what the desk takes at 100/s; the client still took 55-62 % of a
-    # core while behind (README, «Figures»).
-    gate = asyncio.Semaphore(CONNECTIONS)
-    async with httpx.AsyncClient(base_url=desk.url("citizen"), limits=limits, timeout=30) as client:
-
-        async def submit(index: int) -> bool:
-            async with gate:
-                answer = await client.post(
-                    "/api/requests", json=submission(index), headers=headers[index % citizens]
-                )
-            if answer.status_code != 201:
-                raise RuntimeError(f"{answer.status_code} {answer.text[:200]}")
-            watcher.answered_now(answer.json()["request_id"], mobile(index))
-            return True
-
-        result = await open_loop(submit, rate, seconds)
-    return result.figures()
+"""Submissions in flight at most; a slot that finds every connection busy waits for one."""
+CITIZENS = 1000
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.lag", description=__doc__.split("\n")[0])
     parser.add_argument("--rate", type=float, default=100.0, help="submissions offered per second")
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--poll-ms", type=float, default=5.0, help="how often the watcher looks")
+    parser.add_argument("--poll-ms", type=float, default=10.0, help="how often the watcher looks")
     parser.add_argument("--drain", type=float, default=120.0, help="seconds to wait for stragglers")
     return parser.parse_args(argv)
 
@@ -176,10 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.perf_counter()
     summary: dict[str, Any] = {"benchmark": "lag", "rate": args.rate, "machine": machine()}
     with desk_on_postgresql() as (desk, url, folder):
-        watcher = Watcher(url, folder / "outbox.db", args.poll_ms / 1000)
+        prepared = wrk.prepare(
+            desk, folder / "submissions.tsv", round(args.rate * (args.seconds + 1)), CITIZENS, 0
+        )
+        answers = folder / "answers.tsv"
+        watcher = Watcher(url, folder / "outbox.db", answers, prepared.mobiles, args.poll_ms / 1000)
         watcher.thread.start()
         log(f"offering {args.rate}/s for {args.seconds}s")
-        summary["submissions"] = asyncio.run(offer(desk, watcher, args.rate, args.seconds))
+        summary["submissions"] = wrk.run(desk, prepared, CONNECTIONS, args.seconds, args.rate, answers)
         log(f"  {summary['submissions']}; waiting for the read models and the SMS …")
         watcher.drain(args.drain)
         summary["lag"] = watcher.figures()

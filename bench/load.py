@@ -16,87 +16,31 @@ errors at 16 clients.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
-import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.common import (
-    LoadResult,
-    citizen,
-    cookie_header,
-    desk_on_postgresql,
-    emit,
-    log,
-    machine,
-    submission,
-    threaded_loop,
-)
+from bench import wrk
+from bench.common import LoadResult, desk_on_postgresql, emit, log, machine, submission, threaded_loop
 from deploy.run import Desk
 from gateway.rpc import RpcPool, amqp_config
 
 TARGET = {"submissions_per_s": 300, "p99_ms": 200, "errors": 0}
 
 
-SUBMIT_SCRIPT = Path(__file__).with_name("submit.lua")
 PREPARED_PER_S = 1000
 """Submissions prepared per second of a run: more than the desk takes, so none is sent twice."""
 
 
-def wrk() -> str:
-    """The `wrk` binary, installed from Debian's packages when missing (the load generator: a
-    C client with an event loop, ~1 % of a core at these rates, where httpx took 17–44 %)."""
-    found = shutil.which("wrk")
-    if found is None and shutil.which("apt-get") and os.geteuid() == 0:
-        log("installing wrk …")
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, stdout=subprocess.DEVNULL)
-        found = shutil.which("wrk")
-    if found is None:
-        raise SystemExit("bench.load needs wrk: apt-get install wrk")
-    return found
-
-
-def prepare(desk: Desk, path: Path, count: int, citizens: int, first: int) -> None:
-    """`count` submissions, one per line: a signed-in citizen's cookie and CSRF token, then the
-    JSON body (submission `first + i` by citizen `i % citizens`)."""
-    headers = [cookie_header(desk, citizen(i)) for i in range(citizens)]
-    with path.open("w", encoding="utf-8") as out:
-        for i in range(count):
-            header = headers[i % citizens]
-            body = json.dumps(submission(first + i), ensure_ascii=False)
-            out.write(f"{header['Cookie']}\t{header['X-CSRF-Token']}\t{body}\n")
-
-
-def wrk_run(desk: Desk, clients: int, seconds: float, prepared: Path, lines: int) -> dict[str, Any]:
-    """`clients` keep-alive connections, each POSTing the next prepared submission as soon as
-    the last one is answered, for `seconds` (one wrk thread: it needs no more)."""
-    command = [wrk(), "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "30s"]
-    command += ["-s", str(SUBMIT_SCRIPT), desk.url("citizen"), "--", str(prepared), "1"]
-    finished = subprocess.run(command, check=True, capture_output=True, text=True)
-    figures = json.loads(finished.stdout.strip().splitlines()[-1])
-    done, took = figures["requests"], figures["duration_us"] / 1e6
-    errors = figures["socket_errors"] + figures["http_errors"]
-    return {
-        "operations": done,
-        "seconds": round(took, 2),
-        "per_s": round((done - errors) / took, 1) if took else 0.0,
-        **{f"{q}_ms": round(figures[f"{q}_us"] / 1000, 2) for q in ("p50", "p95", "p99", "max")},
-        "errors": errors,
-        **({"bodies_reused": True} if done > lines else {}),
-    }
-
-
 def gateway_run(desk: Desk, clients: int, seconds: float, citizens: int, folder: Path) -> dict[str, Any]:
     """Submissions through POST /api/requests by signed-in citizens, after a warm-up."""
-    warm_up, lines = min(3.0, seconds), round(PREPARED_PER_S * seconds)
-    prepare(desk, folder / "warm-up.tsv", round(PREPARED_PER_S * warm_up), citizens, 10**8)
-    prepare(desk, folder / "submissions.tsv", lines, citizens, 0)
-    wrk_run(desk, clients, warm_up, folder / "warm-up.tsv", round(PREPARED_PER_S * warm_up))
-    return wrk_run(desk, clients, seconds, folder / "submissions.tsv", lines)
+    warm_up = min(3.0, seconds)
+    warming = wrk.prepare(desk, folder / "warm-up.tsv", round(PREPARED_PER_S * warm_up), citizens, 10**8)
+    measured = wrk.prepare(desk, folder / "submissions.tsv", round(PREPARED_PER_S * seconds), citizens, 0)
+    wrk.run(desk, warming, clients, warm_up)
+    return wrk.run(desk, measured, clients, seconds)
 
 
 def rpc_run(desk: Desk, clients: int, seconds: float, first: int) -> LoadResult:
