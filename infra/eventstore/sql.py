@@ -18,6 +18,7 @@ import select
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,49 +30,25 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from contracts.envelope import (
     AppendResult,
-    DuplicateEventIds,
     EventStoreError,
     ExpectedVersion,
     NewEvent,
     RecordedEvent,
     StreamNotFound,
     StreamState,
-    WrongExpectedVersion,
 )
 from contracts.eventstore import EventStore
 from infra.db import is_sqlite, make_engine
+from infra.eventstore.deciding import PendingAppend, StreamRow, as_read, decide
 from infra.eventstore.pg_append import append_at_once
 from infra.eventstore.schema import APPEND_LOCK_KEY, NOTIFY_CHANNEL, events_table, migrate, streams_table
-from infra.ops.hashchain import event_hash
 
 __all__ = ["APPEND_LOCK_KEY", "NOTIFY_CHANNEL", "SqlEventStore"]
 
 DECIDE_AHEAD_ATTEMPTS = 3
 """PostgreSQL: how often a commit decides without the lock and finds its streams changed
 before it takes the lock first instead (see `_commit_at_once`)."""
-
-
-@dataclass
-class _PendingAppend:
-    stream: str
-    events: Sequence[NewEvent]
-    expected: ExpectedVersion
-    result: AppendResult | None = None
-    error: BaseException | None = None
-    done: bool = False
-
-
-@dataclass
-class _StreamState:
-    version: int | None  # None: the stream has no row yet
-    deleted: bool
-    truncate_before: int
-    last_hash: str | None = None  # the hash chain's head (None: no event hashed yet)
-    changed: bool = False
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+WRITTEN_STREAMS_KEPT = 10_000
 
 
 class SqlEventStore(EventStore):
@@ -83,6 +60,9 @@ class SqlEventStore(EventStore):
         self.engine = make_engine(url, immediate=True, pool_size=pool_size)
         self.read_engine = make_engine(url, pool_size=pool_size) if self.sqlite else self.engine
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._written: OrderedDict[str, tuple[int | None, bool, int, str | None]] = OrderedDict()
+        """PostgreSQL: the streams this store wrote last, as it left them (only the one commit
+        leader of the moment touches it)."""
         migrate(self.engine)
         insert = sqlite_insert(streams_table) if self.sqlite else postgresql_insert(streams_table)
         self._upsert_streams = insert.on_conflict_do_update(
@@ -94,7 +74,7 @@ class SqlEventStore(EventStore):
                 "last_hash": insert.excluded.last_hash,
             },
         )
-        self._queue: list[_PendingAppend] = []
+        self._queue: list[PendingAppend] = []
         self._batching = threading.Condition()
         self._leader_active = False
         self._appended = threading.Condition()
@@ -122,7 +102,7 @@ class SqlEventStore(EventStore):
     ) -> AppendResult:
         if not events:
             raise ValueError("append needs at least one event")
-        pending = _PendingAppend(stream, list(events), expected_version)
+        pending = PendingAppend(stream, list(events), expected_version)
         with self._batching:
             self._queue.append(pending)
             while not pending.done and self._leader_active:
@@ -142,7 +122,7 @@ class SqlEventStore(EventStore):
         assert pending.result is not None
         return pending.result
 
-    def _commit(self, batch: list[_PendingAppend]) -> None:
+    def _commit(self, batch: list[PendingAppend]) -> None:
         try:
             if self.sqlite or not self._commit_at_once(batch):
                 self._commit_locked(batch)
@@ -165,7 +145,7 @@ class SqlEventStore(EventStore):
                 pending.done = True
             self._wake()
 
-    def _commit_locked(self, batch: list[_PendingAppend]) -> None:
+    def _commit_locked(self, batch: list[PendingAppend]) -> None:
         """Take the lock, then read, decide and write in one transaction."""
         self._reset(batch)
         with self.engine.begin() as conn:
@@ -173,44 +153,86 @@ class SqlEventStore(EventStore):
             next_position = self._numbering_start(conn, batch)
             known = self._known_ids(conn, [str(e.id) for p in batch for e in p.events])
             streams = self._stream_states(conn, {p.stream for p in batch})
-            rows, _ = self._decide(batch, known, streams, next_position, datetime.now(UTC).isoformat())
+            rows, _ = decide(batch, known, streams, next_position, datetime.now(UTC).isoformat())
             if rows:
                 conn.execute(events_table.insert(), rows)
                 self._save_streams(conn, streams)
 
-    def _commit_at_once(self, batch: list[_PendingAppend]) -> bool:
-        """PostgreSQL: read the streams and decide without the lock, then write with `es_append`,
-        which takes the lock for one statement and writes only if nothing it was decided from
-        changed (infra/eventstore/pg_append.py). False when the streams kept changing, or when
-        one event id comes twice in the batch: then the caller decides under the lock."""
+    def _commit_at_once(self, batch: list[PendingAppend]) -> bool:
+        """PostgreSQL: decide without the lock, then write with `es_append`, which takes the lock
+        for one statement and writes only if nothing the decision rests on changed
+        (infra/eventstore/pg_append.py). False when the streams kept changing, or when one event
+        id comes twice in the batch: then the caller decides under the lock.
+
+        The first attempt reads no stream that it can take as known: one this store wrote last
+        (`_written`), or one every append of the batch expects to be new. Nor does it look for
+        its event ids (es_append refuses ids already stored). Most appends then cost one round
+        trip. If that guess was wrong — es_append refuses, or an append is refused by the
+        guess — the next attempt reads everything."""
         ids = [str(e.id) for p in batch for e in p.events]
         if len(set(ids)) != len(ids):
             return False
-        for _ in range(DECIDE_AHEAD_ATTEMPTS):
+        names = {p.stream for p in batch}
+        for attempt in range(DECIDE_AHEAD_ATTEMPTS):
             self._reset(batch)
+            guessing = attempt == 0
             with self._autocommit.connect() as conn:
-                known = self._known_ids(conn, ids)
-                streams = self._stream_states(conn, {p.stream for p in batch})
-                read = {name: _as_read(name, state) for name, state in streams.items()}
-                rows, written = self._decide(batch, known, streams, 0, "")
+                if guessing:
+                    known: dict[str, tuple[str, int, int]] = {}
+                    streams = self._guessed_states(batch)
+                    if unknown := names - streams.keys():
+                        streams |= self._stream_states(conn, unknown)
+                else:
+                    known = self._known_ids(conn, ids)
+                    streams = self._stream_states(conn, names)
+                read = {name: as_read(name, state) for name, state in streams.items()}
+                rows, written = decide(batch, known, streams, 0, "")
+                if guessing and len(written) < len(batch):
+                    continue  # refused on a guess, or answered from ids not looked for: look
                 if not rows:
                     return True
                 changed = [name for name, state in streams.items() if state.changed]
                 first = append_at_once(
-                    conn, rows, [read[name] for name in changed], [_as_read(n, streams[n]) for n in changed]
+                    conn, rows, [read[name] for name in changed], [as_read(n, streams[n]) for n in changed]
                 )
-            if first is not None:
-                for pending in written:
-                    assert pending.result is not None  # numbered from 0 within this commit
-                    relative = pending.result
-                    pending.result = AppendResult(
-                        relative.stream, relative.revision, first + relative.position
-                    )
-                return True
+            if first is None:
+                for name in names:
+                    self._written.pop(name, None)
+                continue
+            for pending in written:
+                assert pending.result is not None  # numbered from 0 within this commit
+                relative = pending.result
+                pending.result = AppendResult(relative.stream, relative.revision, first + relative.position)
+            for name in changed:
+                self._remember(name, streams[name])
+            return True
         return False
 
+    def _guessed_states(self, batch: list[PendingAppend]) -> dict[str, StreamRow]:
+        """The streams of `batch` whose row need not be read: as this store last wrote them, or
+        absent when every append to them expects no stream."""
+        states: dict[str, StreamRow] = {}
+        for pending in batch:
+            written = self._written.get(pending.stream)
+            if written is not None:
+                states[pending.stream] = StreamRow(*written)
+        for name in {p.stream for p in batch} - states.keys():
+            if all(p.expected is StreamState.NO_STREAM for p in batch if p.stream == name):
+                states[name] = StreamRow(version=None, deleted=False, truncate_before=0)
+        return states
+
+    def _remember(self, name: str, state: StreamRow) -> None:
+        self._written[name] = (state.version, state.deleted, state.truncate_before, state.last_hash)
+        self._written.move_to_end(name)
+        if len(self._written) > WRITTEN_STREAMS_KEPT:
+            self._written.popitem(last=False)
+
+    def _forget(self, stream: str) -> None:
+        # Only a shortcut: es_append would find the change and the commit read the stream again.
+        self._written.pop(stream, None)
+
     @staticmethod
-    def _reset(batch: list[_PendingAppend]) -> None:
+    def _reset(batch: list[PendingAppend]) -> None:
         for pending in batch:
             pending.result, pending.error = None, None
 
@@ -218,95 +240,6 @@ class SqlEventStore(EventStore):
         """Take the store-wide append lock (SQLite holds it since BEGIN IMMEDIATE)."""
         if not self.sqlite:
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
-
-    def _decide(
-        self,
-        batch: list[_PendingAppend],
-        known: dict[str, tuple[str, int, int]],
-        streams: dict[str, _StreamState],
-        next_position: int,
-        now: str,
-    ) -> tuple[list[dict[str, Any]], list[_PendingAppend]]:
-        """Check every append of the batch against `known` ids and the `streams` as read, and
-        number its events from `next_position`: the rows to write and the appends they come
-        from (`streams` become the states after them). Refused appends get their error and
-        write nothing."""
-        rows: list[dict[str, Any]] = []
-        written: list[_PendingAppend] = []
-        for pending in batch:
-            try:
-                pending.result, own_rows = self._decide_one(pending, known, streams, next_position, now)
-            except Exception as error:  # noqa: BLE001 - refuses this append alone, handed to its caller
-                pending.error = error
-                continue
-            # Only a fully built append touches the shared state: a refusal leaves no trace.
-            rows.extend(own_rows)
-            for row in own_rows:
-                known[row["event_id"]] = (row["stream"], row["revision"], row["position"])
-            if own_rows:
-                written.append(pending)
-                state = streams[pending.stream]
-                if state.deleted:  # a soft-deleted stream starts afresh after its old events
-                    state.deleted, state.truncate_before = False, own_rows[0]["revision"]
-                state.version, state.changed = own_rows[-1]["revision"], True
-                state.last_hash = own_rows[-1]["hash"]
-                next_position = own_rows[-1]["position"] + 1
-        return rows, written
-
-    def _decide_one(
-        self,
-        pending: _PendingAppend,
-        known: dict[str, tuple[str, int, int]],
-        streams: dict[str, _StreamState],
-        next_position: int,
-        now: str,
-    ) -> tuple[AppendResult, list[dict[str, Any]]]:
-        stream = pending.stream
-        ids = [str(event.id) for event in pending.events]
-        if len(set(ids)) != len(ids):
-            raise ValueError("an append may not carry the same event id twice")
-        if any(event_id in known for event_id in ids):
-            return _previous_append(stream, ids, known), []
-        state = streams[stream]
-        actual = None if state.version is None or state.deleted else state.version
-        _check_expected(stream, pending.expected, actual)
-        first_revision = 0 if state.version is None else state.version + 1
-        rows: list[dict[str, Any]] = []
-        previous = state.last_hash
-        for offset, event in enumerate(pending.events):
-            position, revision = next_position + offset, first_revision + offset
-            correlation = str(event.correlation)
-            causation = str(event.causation_id) if event.causation_id else None
-            previous = event_hash(
-                event_id=ids[offset],
-                stream=stream,
-                revision=revision,
-                type=event.type,
-                version=event.version,
-                data=event.data,
-                metadata=event.metadata,
-                correlation_id=correlation,
-                causation_id=causation,
-                previous=previous,
-            )
-            rows.append(
-                {
-                    "position": position,
-                    "event_id": ids[offset],
-                    "stream": stream,
-                    "revision": revision,
-                    "type": event.type,
-                    "version": event.version,
-                    "data": _dumps(event.data),
-                    "metadata": _dumps(event.metadata),
-                    "correlation_id": correlation,
-                    "causation_id": causation,
-                    "recorded_at": now,
-                    "hash": previous,
-                }
-            )
-        last = rows[-1]
-        return AppendResult(stream, last["revision"], last["position"]), rows
 
     @staticmethod
     def _known_ids(conn: sa.Connection, ids: list[str]) -> dict[str, tuple[str, int, int]]:
@@ -323,11 +256,11 @@ class SqlEventStore(EventStore):
         return known
 
     @staticmethod
-    def _stream_states(conn: sa.Connection, names: set[str]) -> dict[str, _StreamState]:
-        states = {name: _StreamState(version=None, deleted=False, truncate_before=0) for name in names}
+    def _stream_states(conn: sa.Connection, names: set[str]) -> dict[str, StreamRow]:
+        states = {name: StreamRow(version=None, deleted=False, truncate_before=0) for name in names}
         query = sa.select(streams_table).where(streams_table.c.stream.in_(sorted(names)))
         for row in conn.execute(query):
-            states[row.stream] = _StreamState(
+            states[row.stream] = StreamRow(
                 version=int(row.version),
                 deleted=bool(row.deleted),
                 truncate_before=int(row.truncate_before),
@@ -335,7 +268,7 @@ class SqlEventStore(EventStore):
             )
         return states
 
-    def _save_streams(self, conn: sa.Connection, streams: dict[str, _StreamState]) -> None:
+    def _save_streams(self, conn: sa.Connection, streams: dict[str, StreamRow]) -> None:
         values = [
             {
                 "stream": name,
@@ -349,7 +282,7 @@ class SqlEventStore(EventStore):
         ]
         conn.execute(self._upsert_streams, values)
 
-    def _numbering_start(self, conn: sa.Connection, batch: list[_PendingAppend]) -> int:
+    def _numbering_start(self, conn: sa.Connection, batch: list[PendingAppend]) -> int:
         """The first free position. On PostgreSQL the same round trip queues the NOTIFY that
         wakes subscribers; it is delivered only if and when the transaction commits, and says
         which positions and types the commit may hold (`_Notice`)."""
@@ -363,6 +296,7 @@ class SqlEventStore(EventStore):
         return int(row[0]) + 1
 
     def delete_stream(self, stream: str) -> None:
+        self._forget(stream)
         with self.engine.begin() as conn:
             self._lock(conn)
             row = conn.execute(sa.select(streams_table).where(streams_table.c.stream == stream)).first()
@@ -375,6 +309,7 @@ class SqlEventStore(EventStore):
             )
 
     def truncate_stream(self, stream: str, before_revision: int) -> None:
+        self._forget(stream)
         with self.engine.begin() as conn:
             self._lock(conn)
             updated = conn.execute(
@@ -541,44 +476,6 @@ class SqlEventStore(EventStore):
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
-
-
-def _as_read(stream: str, state: _StreamState) -> dict[str, Any]:
-    """A stream's row as `es_append` compares it (all None: no row)."""
-    if state.version is None:
-        return {"stream": stream} | dict.fromkeys(("version", "deleted", "truncate_before", "last_hash"))
-    return {
-        "stream": stream,
-        "version": state.version,
-        "deleted": state.deleted,
-        "truncate_before": state.truncate_before,
-        "last_hash": state.last_hash,
-    }
-
-
-def _previous_append(stream: str, ids: list[str], known: dict[str, tuple[str, int, int]]) -> AppendResult:
-    """The result of the earlier append of exactly these ids to this stream (idempotency)."""
-    found = [known[event_id] for event_id in ids if event_id in known]
-    if len(found) == len(ids) and all(place[0] == stream for place in found):
-        revisions = [place[1] for place in found]
-        if revisions == list(range(revisions[0], revisions[0] + len(ids))):
-            return AppendResult(stream, found[-1][1], found[-1][2])
-    raise DuplicateEventIds(stream, [uuid.UUID(event_id) for event_id in ids if event_id in known])
-
-
-def _check_expected(stream: str, expected: ExpectedVersion, actual: int | None) -> None:
-    if expected is StreamState.ANY:
-        return
-    if expected is StreamState.NO_STREAM:
-        ok = actual is None
-    elif expected is StreamState.STREAM_EXISTS:
-        ok = actual is not None
-    elif isinstance(expected, int) and not isinstance(expected, bool):
-        ok = actual == expected
-    else:
-        raise EventStoreError(f"unknown expected version {expected!r}")
-    if not ok:
-        raise WrongExpectedVersion(stream, expected, actual)
 
 
 RECORDED_COLUMNS = tuple(

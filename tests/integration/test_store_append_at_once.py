@@ -32,22 +32,24 @@ def stores() -> Iterator[tuple[SqlEventStore, SqlEventStore]]:
         second.close()
 
 
-def _before_each_write(monkeypatch: pytest.MonkeyPatch, meddle: Callable[[int], object]) -> list[int | None]:
-    """Run `meddle(call number)` just before each of our `es_append` calls (the other store's
-    writes inside `meddle` pass straight through); the answers of our calls."""
+def _before_each_write(
+    monkeypatch: pytest.MonkeyPatch, store: SqlEventStore, meddle: Callable[[int], object]
+) -> list[int | None]:
+    """Run `meddle(call number)` just before each of `store`'s `es_append` calls (other stores'
+    calls pass straight through); the answers of `store`'s calls."""
     answers: list[int | None] = []
     real = sql_store.append_at_once
     meddling = threading.local()
 
-    def write(*args: Any) -> int | None:
-        if getattr(meddling, "now", False):
-            return real(*args)
+    def write(conn: sa.Connection, *args: Any) -> int | None:
+        if getattr(meddling, "now", False) or conn.engine.pool is not store.engine.pool:
+            return real(conn, *args)
         meddling.now = True
         try:
             meddle(len(answers))
         finally:
             meddling.now = False
-        answers.append(real(*args))
+        answers.append(real(conn, *args))
         return answers[-1]
 
     monkeypatch.setattr(sql_store, "append_at_once", write)
@@ -61,6 +63,7 @@ def test_a_stream_written_between_the_read_and_the_write_is_decided_again(
     stream = f"case-{uuid.uuid4().hex}"
     answers = _before_each_write(
         monkeypatch,
+        ours,
         lambda call: theirs.append(stream, [NewEvent("Theirs", {"n": call})]) if call == 0 else None,
     )
     result = ours.append(stream, [NewEvent("Ours", {})], StreamState.ANY)
@@ -72,7 +75,7 @@ def test_a_stream_written_between_the_read_and_the_write_is_decided_again(
     monkeypatch.undo()
     other = f"case-{uuid.uuid4().hex}"
     _before_each_write(
-        monkeypatch, lambda call: theirs.append(other, [NewEvent("Theirs", {})]) if call == 0 else None
+        monkeypatch, ours, lambda call: theirs.append(other, [NewEvent("Theirs", {})]) if call == 0 else None
     )
     with pytest.raises(WrongExpectedVersion):
         ours.append(other, [NewEvent("Ours", {})], StreamState.NO_STREAM)
@@ -87,6 +90,7 @@ def test_the_same_event_stored_meanwhile_by_another_process_answers_as_an_idempo
     stored: list[Any] = []
     _before_each_write(
         monkeypatch,
+        ours,
         lambda call: (
             stored.append(theirs.append(stream, [event], StreamState.NO_STREAM)) if call == 0 else None
         ),
@@ -100,7 +104,8 @@ def test_streams_that_keep_changing_are_written_under_the_lock(
 ) -> None:
     ours, theirs = stores
     stream = f"case-{uuid.uuid4().hex}"
-    answers = _before_each_write(monkeypatch, lambda call: theirs.append(stream, [NewEvent("Theirs", {})]))
+    theirs_each_time = lambda call: theirs.append(stream, [NewEvent("Theirs", {})])  # noqa: E731
+    answers = _before_each_write(monkeypatch, ours, theirs_each_time)
     result = ours.append(stream, [NewEvent("Ours", {})])
     assert answers == [None] * DECIDE_AHEAD_ATTEMPTS  # then the locked path wrote it
     types = [e.type for e in ours.read_stream(stream)]
@@ -145,3 +150,25 @@ def test_two_processes_appending_side_by_side_keep_one_gap_free_order(
         ).scalar()
     assert datetime.fromisoformat(text).utcoffset() is not None and text.endswith("+00:00")
     assert not integrity.check(store).findings
+
+
+def test_a_stream_this_store_wrote_and_another_wrote_after_is_read_again(
+    stores: tuple[SqlEventStore, SqlEventStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours, theirs = stores
+    stream = f"case-{uuid.uuid4().hex}"
+    ours.append(stream, [NewEvent("Ours", {"n": 0})])  # this store now takes revision 0 as the last
+    theirs.append(stream, [NewEvent("Theirs", {})], 0)
+    answers = _before_each_write(monkeypatch, ours, lambda call: None)
+    assert ours.append(stream, [NewEvent("Ours", {"n": 1})], 1).revision == 2  # refused by the guess only
+    assert len(answers) == 1 and answers[0] is not None
+    theirs.append(stream, [NewEvent("Theirs", {})], 2)
+    assert ours.append(stream, [NewEvent("Ours", {"n": 2})]).revision == 4  # es_append refused the guess
+    assert answers[1] is None and answers[2] is not None
+    assert ours.append(stream, [NewEvent("Ours", {"n": 3})], 4).revision == 5
+    assert len(answers) == 4  # it remembered what it wrote: no second call
+    with pytest.raises(WrongExpectedVersion) as refused:
+        ours.append(stream, [NewEvent("Ours", {})], 1)
+    assert refused.value.actual == 5 and len(answers) == 4
+    assert [e.type for e in ours.read_stream(stream)] == ["Ours", "Theirs", "Ours", "Theirs", "Ours", "Ours"]
+    assert not integrity.check(ours).findings
