@@ -13,6 +13,14 @@ from typing import Any, TypeVar
 import amqp.exceptions
 import kombu.exceptions
 import nameko.rpc
+from nameko.amqp.publish import Publisher
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    DEFAULT_SERIALIZER,
+    LOGIN_METHOD_CONFIG_KEY,
+    SERIALIZER_CONFIG_KEY,
+)
 from nameko.extensions import DependencyProvider
 from pydantic import ValidationError
 
@@ -137,20 +145,42 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+class _UnconfirmedPublisher(Publisher):  # type: ignore[misc]
+    use_confirms = False
+
+
+class _Responder(nameko.rpc.Responder):  # type: ignore[misc]
+    publisher_cls = _UnconfirmedPublisher
+
+
 class Rpc(nameko.rpc.Rpc):  # type: ignore[misc]
-    """Nameko's RPC entrypoint, except that a reply lost with the broker does not end the process.
+    """Nameko's RPC entrypoint, except that a reply lost with the broker does not end the process,
+    and that a reply is sent without waiting for the broker's confirmation.
 
     Nameko lets a failed reply kill the whole container, so a RabbitMQ restart in the middle of a
     call stopped the service for good. The caller's reply queue is gone with that broker anyway,
     and the unacknowledged request comes back when the broker does, to be answered again: the
-    commands are idempotent (the request carries its command id)."""
+    commands are idempotent (the request carries its command id). For the same reason a
+    confirmation would buy nothing: a reply lost after it was sent costs the caller a time-out
+    and a retry, as one lost before does; the wait for it was a round trip per call."""
 
     def handle_result(self, message: Any, worker_ctx: Any, result: Any, exc_info: Any) -> Any:
+        config = self.container.config
+        responder = _Responder(
+            config[AMQP_URI_CONFIG_KEY],
+            nameko.rpc.get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
         try:
-            return super().handle_result(message, worker_ctx, result, exc_info)
+            result, exc_info = responder.send_response(result, exc_info)
         except BROKER_ERRORS as error:
             log.warning("the reply of %s was lost with the broker: %s", self.method_name, error)
             return result, exc_info
+        self.rpc_consumer.queue_consumer.ack_message(message)
+        return result, exc_info
 
 
 rpc = Rpc.decorator
