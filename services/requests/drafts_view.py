@@ -34,9 +34,11 @@ class Drafts(RowsProjection):
     metadata = metadata
 
     def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
-        rows.load(drafts_table, [_draft_id(event) for event in events])
+        rows.load(drafts_table, [_draft_id(event) for event in events if _had_a_draft(event)])
 
     def change(self, rows: Rows, event: Any, context: Context) -> None:
+        if not _had_a_draft(event):
+            return
         if not isinstance(event, DraftSaved):
             rows.delete(drafts_table, _draft_id(event))
             return
@@ -53,6 +55,11 @@ class Drafts(RowsProjection):
                     **values,
                 },
             )
+
+
+def _had_a_draft(event: Any) -> bool:
+    """False for a request submitted through the JSON API in one call: it never had a draft."""
+    return not (isinstance(event, RequestSubmitted) and event.form == "api")
 
 
 def _draft_id(event: Any) -> str:

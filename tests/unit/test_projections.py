@@ -275,3 +275,33 @@ def test_a_status_batch_does_not_query_rows_it_creates_and_a_second_creation_is_
     assert (rows["m1"].status, rows["m2"].status, rows["m2"].to) == ("delivered", "sent", "09121234567")
     assert [p["event_type"] for p in runner.parked()] == ["SmsQueued"]
     assert runner.checkpoint(status) == store.last_position()
+
+
+def test_requests_submitted_through_the_api_cost_the_drafts_view_no_query(
+    store: EventStore, db: Database
+) -> None:
+    from contracts.requests import Applicant, RequestSubmitted
+    from services.requests.drafts_view import Drafts, drafts_table
+
+    drafts = Drafts()
+    runner = ProjectionRunner(store, db, [drafts])
+    runner.setup()
+    applicant = Applicant(national_code="0084575948", full_name="مریم کاظمی", mobile="09123456789")
+    for n in range(3):
+        submitted = RequestSubmitted(
+            request_id=f"r{n}",
+            tracking_code=f"T{n}",
+            applicant=applicant,
+            province="tehran",
+            subject="s",
+            text="t",
+            submitted_at="2026-12-03T10:00:00+00:00",
+        )
+        store.append(f"request-r{n}", [new_event(submitted)])
+    statements: list[str] = []
+    sa.event.listen(db.write, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert runner.run_once() == 3
+    assert not [s for s in statements if "requests_drafts" in s]
+    assert runner.checkpoint(drafts) == store.last_position()
+    with db.read.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(drafts_table)).scalar() == 0
