@@ -28,21 +28,32 @@ CREATE OR REPLACE FUNCTION es_append(new_events json, expected json, new_streams
 RETURNS bigint LANGUAGE plpgsql AS $fn$
 DECLARE
   first_position bigint;
+  wanted record;
+  stored record;
 BEGIN
   PERFORM pg_advisory_xact_lock({APPEND_LOCK_KEY});
+  -- Row by row through the primary keys: a join with the JSON rows was planned as a scan of
+  -- the whole table (the function's plans are generic), 38 % of the server's time at 100/s.
+  FOR wanted IN
+    SELECT * FROM json_to_recordset(expected)
+      AS e(stream text, version bigint, deleted boolean, truncate_before bigint, last_hash text)
+  LOOP
+    SELECT s.version, s.deleted, s.truncate_before, s.last_hash INTO stored
+      FROM es_streams s WHERE s.stream = wanted.stream;
+    IF NOT FOUND THEN
+      IF wanted.version IS NOT NULL THEN
+        RETURN NULL;
+      END IF;
+    ELSIF stored.version IS DISTINCT FROM wanted.version
+       OR stored.deleted IS DISTINCT FROM wanted.deleted
+       OR stored.truncate_before IS DISTINCT FROM wanted.truncate_before
+       OR stored.last_hash IS DISTINCT FROM wanted.last_hash THEN
+      RETURN NULL;
+    END IF;
+  END LOOP;
   IF EXISTS (
-    SELECT 1
-      FROM json_to_recordset(expected)
-           AS e(stream text, version bigint, deleted boolean, truncate_before bigint, last_hash text)
-      LEFT JOIN es_streams s ON s.stream = e.stream
-     WHERE s.version IS DISTINCT FROM e.version
-        OR s.deleted IS DISTINCT FROM e.deleted
-        OR s.truncate_before IS DISTINCT FROM e.truncate_before
-        OR s.last_hash IS DISTINCT FROM e.last_hash
-  ) OR EXISTS (
-    SELECT 1
-      FROM es_events
-     WHERE event_id IN (SELECT r.event_id FROM json_to_recordset(new_events) AS r(event_id text))
+    SELECT 1 FROM es_events
+     WHERE event_id = ANY (ARRAY(SELECT r.event_id FROM json_to_recordset(new_events) AS r(event_id text)))
   ) THEN
     RETURN NULL;
   END IF;
