@@ -175,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"  {summary['submissions']}; waiting for the read models and the SMS …")
         watcher.drain(args.drain)
         summary["lag"] = watcher.figures()
+        # A request id not foretold by its Idempotency-Key means wrk sent the headers wrong.
+        summary["unforeseen_request_ids"] = len(set(watcher.answered) - set(prepared.mobiles))
     summary["poll_ms"] = args.poll_ms
     summary["target_ms"] = TARGET_MS
     lag = summary["lag"]

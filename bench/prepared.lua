@@ -1,8 +1,9 @@
--- wrk script for bench/wrk.py: POST /api/requests with prepared submissions, each once.
--- Arguments (after `--`): the file of prepared requests (one per line: cookie, CSRF token,
--- Idempotency-Key and JSON body, tab-separated), the rate (submissions/s on a fixed schedule;
--- 0: as fast as answered) and a file to write each 201's request id and wall time to ("": none).
--- Runs in one wrk thread. done() prints one JSON line with the figures (latencies in µs).
+-- wrk script for bench/wrk.py: sends prepared requests, each once, in order.
+-- Arguments (after `--`): the file of prepared requests (one per line, tab-separated: method,
+-- path, headers as "Name: value" joined by \031 (decimal in Lua: the unit separator, 0x1f),
+-- body), the rate (requests/s on a fixed schedule; 0: as fast as answered) and a file to write
+-- each 201's request id and wall time to ("": none). Runs in one wrk thread. done() prints one
+-- JSON line with the figures (latencies in µs); answers of 300 or more are counted by status.
 
 local ffi = require("ffi")
 ffi.cdef([[
@@ -25,14 +26,12 @@ end
 function init(args)
   prepared, following = {}, 1
   for line in io.lines(args[1]) do
-    local cookie, csrf, key, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
-    local headers = {
-      ["Cookie"] = cookie,
-      ["X-CSRF-Token"] = csrf,
-      ["Idempotency-Key"] = key,
-      ["Content-Type"] = "application/json",
-    }
-    prepared[#prepared + 1] = wrk.format("POST", "/api/requests", headers, body)
+    local method, path, joined, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+    local headers = {}
+    for name, value in joined:gmatch("([^:\031]+): ([^\031]*)") do
+      headers[name] = value
+    end
+    prepared[#prepared + 1] = wrk.format(method, path, headers, body ~= "" and body or nil)
   end
   rate, scheduled, refused = tonumber(args[2]) or 0, 0, {}
   if args[3] and args[3] ~= "" then
@@ -64,13 +63,13 @@ function request()
 end
 
 function response(status, headers, body)
-  if status ~= 201 then -- counted by status; the first few shown on stderr
+  if status >= 300 then -- counted by status; the first few shown on stderr
     local key = tostring(status)
     refused[key] = (refused[key] or 0) + 1
     if refused[key] <= 3 then
       io.stderr:write(string.format("%d %s\n", status, body:sub(1, 300)))
     end
-  elseif answers then
+  elseif answers and status == 201 then
     local request_id = body:match('"request_id"%s*:%s*"(%x+)"')
     if request_id then
       answers:write(string.format("%s\t%.6f\n", request_id, wall_time()))
