@@ -6,11 +6,12 @@ Fills a scratch PostgreSQL database with `requests` requests in the read models 
 (the secretariat's cases, as bench/cartable.py makes them, and the citizen's view of each, one
 province: a clerk who sees every request, the worst case), vacuums and analyses it as autovacuum
 would have, starts a whole desk on it, then
-offers `rate` requests a second (open loop) for `seconds` to each of:
+offers `rate` requests a second for `seconds` to each of (through `wrk`, bench/wrk.py, on a fixed
+schedule with up to 64 in flight; a Python client took a third of a core from the desk):
 - citizen: GET /api/requests/{tracking_code}?national_code=… (the tracking view, JSON) and the
   tracking page (POST /track, the HTML page the tracking form shows);
 - back office, as a clerk: GET /secretariat/cartable?folder=all (HTML) and GET /api/inbox.
-All the while, `background` submissions a second go through the citizen gateway (open loop), so
+All the while, `background` submissions a second go through the citizen gateway (wrk too), so
 the pages are read while the desk also takes new requests, projects them and sends their SMS.
 Baseline: the same reads as raw Nameko RPC (`requests.track`, `secretariat.cartable`) at the same
 rate. Target: p99 < 50 ms.
@@ -22,16 +23,16 @@ import argparse
 import asyncio
 import json
 import os
-import threading
 import time
-from collections.abc import Callable, Sequence
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 
-from bench import cartable, history
+from bench import cartable, history, wrk
 from bench.common import (
     PROVINCE,
     LoadResult,
@@ -45,7 +46,6 @@ from bench.common import (
     mobile,
     national_code,
     open_loop,
-    submission,
 )
 from deploy.run import Desk
 from gateway.rpc import RpcPool, amqp_config
@@ -101,79 +101,41 @@ def fill(url: str, count: int) -> float:
     return time.perf_counter() - began
 
 
-async def http_run(desk: Desk, count: int, rate: float, seconds: float, what: str) -> LoadResult:
-    """`rate`/s of one kind of page for `seconds`."""
-    gateway = "backoffice" if what in ("cartable_page", "inbox_api") else "citizen"
+def page_requests(desk: Desk, count: int, what: str, first: int, number: int) -> Iterator[wrk.Request]:
+    """`number` reads of one kind of page, spread over the whole table."""
     staff = cookie_header(desk, clerk())
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=desk.url(gateway), limits=limits, timeout=30) as client:
-
-        async def read(index: int) -> bool:
-            n = (index * 7919) % count  # spread over the whole table
-            if what == "tracking_api":
-                answer = await client.get(
-                    f"/api/requests/{history.tracking_code(n)}",
-                    params={"national_code": national_code(n)},
-                    headers=cookie_header(desk, citizen(n)),
-                )
-            elif what == "tracking_page":
-                answer = await client.post(
-                    "/track",
-                    data={"tracking_code": history.tracking_code(n), "second_factor": national_code(n)}
-                    | {"csrf_token": staff["X-CSRF-Token"]},
-                    headers={"Cookie": cookie_header(desk, citizen(n))["Cookie"]},
-                )
-            elif what == "cartable_page":
-                answer = await client.get("/secretariat/cartable", params={"folder": "all"}, headers=staff)
-            else:
-                answer = await client.get("/api/inbox", params={"folder": "all"}, headers=staff)
-            if answer.status_code != 200:
-                raise RuntimeError(f"{what}: {answer.status_code} {answer.text[:200]}")
-            return True
-
-        await open_loop(read, rate, min(WARM_UP_S, seconds), first=10**6)  # warm-up
-        return await open_loop(read, rate, seconds)
+    for index in range(first, first + number):
+        n = (index * 7919) % count
+        if what == "tracking_api":
+            code, headers = history.tracking_code(n), cookie_header(desk, citizen(n))
+            yield "GET", f"/api/requests/{code}?national_code={national_code(n)}", headers, ""
+        elif what == "tracking_page":
+            form = {"tracking_code": history.tracking_code(n), "second_factor": national_code(n)}
+            body = urllib.parse.urlencode(form | {"csrf_token": staff["X-CSRF-Token"]})
+            headers = {"Cookie": cookie_header(desk, citizen(n))["Cookie"]}
+            yield "POST", "/track", headers | {"Content-Type": "application/x-www-form-urlencoded"}, body
+        elif what == "cartable_page":
+            yield "GET", "/secretariat/cartable?folder=all", staff, ""
+        else:
+            yield "GET", "/api/inbox?folder=all", staff, ""
 
 
-class Background:
-    """`rate` submissions a second through the citizen gateway, in a thread of its own (its own
-    event loop), from entering the block until leaving it."""
+def http_run(desk: Desk, count: int, rate: float, seconds: float, what: str, folder: Path) -> dict[str, Any]:
+    """`rate`/s of one kind of page for `seconds` (after a warm-up), offered by wrk."""
+    gateway = "backoffice" if what in ("cartable_page", "inbox_api") else "citizen"
+    warm_up = min(WARM_UP_S, seconds)
+    warming = wrk.write(
+        folder / f"{what}-warm-up.tsv", page_requests(desk, count, what, 10**6, round(rate * warm_up))
+    )
+    measured = wrk.write(
+        folder / f"{what}.tsv", page_requests(desk, count, what, 0, round(rate * (seconds + 1)))
+    )
+    wrk.run(desk, warming, CONNECTIONS, warm_up, rate, gateway=gateway)
+    return wrk.run(desk, measured, CONNECTIONS, seconds, rate, gateway=gateway)
 
-    def __init__(self, desk: Desk, rate: float) -> None:
-        self.desk, self.rate = desk, rate
-        self.result: LoadResult | None = None
-        self.stop = threading.Event()
-        self.thread = threading.Thread(
-            target=lambda: asyncio.run(self._run()), name="background", daemon=True
-        )
 
-    async def _run(self) -> None:
-        headers = [cookie_header(self.desk, citizen(i)) for i in range(100)]
-        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-        async with httpx.AsyncClient(base_url=self.desk.url("citizen"), limits=limits, timeout=30) as client:
-
-            async def submit(index: int) -> bool:
-                answer = await client.post(
-                    "/api/requests", json=submission(index), headers=headers[index % 100]
-                )
-                if answer.status_code != 201:
-                    raise RuntimeError(f"background submission: {answer.status_code} {answer.text[:200]}")
-                return True
-
-            self.result = await open_loop(submit, self.rate, 24 * 3600, first=10**7, stop=self.stop)
-
-    def __enter__(self) -> Background:
-        if self.rate > 0:
-            self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        if self.rate > 0:
-            self.thread.join()
-
-    def figures(self) -> dict[str, Any] | None:
-        return None if self.result is None else {"rate": self.rate, **self.result.figures()}
+CONNECTIONS = 64
+"""Reads in flight at most; a slot that finds every connection busy waits for one."""
 
 
 def rpc_run(desk: Desk, count: int, rate: float, seconds: float, what: str) -> LoadResult:
@@ -234,24 +196,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     with scratch_database("pishkhan_bench") as url:
         log(f"filling {args.requests} requests …")
         summary["fill_s"] = round(fill(url, args.requests), 1)
-        with desk_on_postgresql(url) as (desk, _url, _folder):
+        with desk_on_postgresql(url) as (desk, _url, folder):
             log(f"letting the fresh desk settle for {SETTLE_S}s")
             time.sleep(SETTLE_S)  # services load the sample catalogue, autovacuum visits the fill
             pages: dict[str, Any] = {}
             raw: dict[str, Any] = {}
             log(f"background: {args.background} submissions/s")
-            with Background(desk, args.background) as background:
+            lasting = 6 * (WARM_UP_S + args.seconds) + 30  # every page, then the raw RPC runs
+            submissions = wrk.prepare(
+                desk, folder / "background.tsv", round(args.background * lasting), 100, 10**7
+            )
+            with wrk.Background(desk, submissions, args.background) as background:
                 for what in ("tracking_api", "tracking_page", "cartable_page", "inbox_api"):
                     log(f"{what}: {args.rate}/s for {args.seconds}s")
-                    pages[what] = asyncio.run(
-                        http_run(desk, args.requests, args.rate, args.seconds, what)
-                    ).figures()
+                    pages[what] = http_run(desk, args.requests, args.rate, args.seconds, what, folder)
                     log(f"  {pages[what]}")
                 for what in ("track", "cartable"):
                     log(f"raw RPC {what}: {args.rate}/s for {args.seconds}s")
                     raw[what] = rpc_run(desk, args.requests, args.rate, args.seconds, what).figures()
                     log(f"  {raw[what]}")
-            summary["background_submissions"] = background.figures()
+            summary["background_submissions"] = {"rate": args.background, **background.result}
     summary["gateway"] = pages
     summary["raw_rpc"] = raw
     summary["target_p99_ms"] = TARGET_P99_MS
