@@ -145,11 +145,14 @@ class Background:
         self.process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> Background:
-        self.process = subprocess.Popen(self.line, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if self.prepared.lines:  # a rate of 0 prepares nothing: nothing to send
+            pipe = subprocess.PIPE
+            self.process = subprocess.Popen(self.line, stdout=pipe, stderr=pipe, text=True)
         return self
 
     def __exit__(self, *_: object) -> None:
-        assert self.process is not None
+        if self.process is None:
+            return
         self.process.send_signal(signal.SIGINT)
         stdout, stderr = self.process.communicate(timeout=60)
         self.result = figures(stdout, stderr, self.prepared)
