@@ -18,7 +18,7 @@ from contracts.envelope import (
     StreamState,
     WrongExpectedVersion,
 )
-from infra.ops.hashchain import event_hash
+from infra.ops.hashchain import chain_link
 
 
 @dataclass
@@ -105,18 +105,7 @@ def _decide_one(
         position, revision = next_position + offset, first_revision + offset
         correlation = str(event.correlation)
         causation = str(event.causation_id) if event.causation_id else None
-        previous = event_hash(
-            event_id=ids[offset],
-            stream=stream,
-            revision=revision,
-            type=event.type,
-            version=event.version,
-            data=event.data,
-            metadata=event.metadata,
-            correlation_id=correlation,
-            causation_id=causation,
-            previous=previous,
-        )
+        previous = chain_link(stream, revision, event, previous)
         rows.append(
             {
                 "position": position,

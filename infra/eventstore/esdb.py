@@ -77,7 +77,7 @@ from contracts.envelope import (
 )
 from contracts.eventstore import EventStore
 from infra.concurrency import eventlet_patched
-from infra.ops.hashchain import StoredLink, event_hash
+from infra.ops.hashchain import StoredLink, chain_link
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -179,22 +179,6 @@ def encode_event(event: NewEvent, chain_hash: str | None = None) -> EsdbNewEvent
         metadata=_dumps(metadata),
         content_type="application/json",
         id=event.id,
-    )
-
-
-def chain_link(stream: str, revision: int, event: NewEvent, previous: str | None) -> str:
-    """The hash of `event` stored at `revision` of `stream` after `previous`."""
-    return event_hash(
-        event_id=str(event.id),
-        stream=stream,
-        revision=revision,
-        type=event.type,
-        version=event.version,
-        data=event.data,
-        metadata=event.metadata,
-        correlation_id=str(event.correlation),
-        causation_id=str(event.causation_id) if event.causation_id else None,
-        previous=previous,
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from infra.eventstore.schema import APPEND_LOCK_KEY, NOTIFY_CHANNEL
+from infra.eventstore.schema import APPEND_LOCK_KEY, NOTIFY_CHANNEL, events_table
 
 APPEND_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION es_append(new_events json, expected json, new_streams json, notice text)
@@ -84,18 +84,8 @@ $fn$
 _CALL = sa.text(
     "SELECT es_append(CAST(:events AS json), CAST(:expected AS json), CAST(:streams AS json), :notice)"
 )
-_EVENT_FIELDS = (
-    "event_id",
-    "stream",
-    "revision",
-    "type",
-    "version",
-    "data",
-    "metadata",
-    "correlation_id",
-    "causation_id",
-    "hash",
-)
+_EVENT_FIELDS = tuple(c.name for c in events_table.columns if c.name not in ("position", "recorded_at"))
+"""What `es_append` takes of each event row (it numbers and timestamps them itself)."""
 
 
 def append_at_once(

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.envelope import RecordedEvent
+from contracts.envelope import NewEvent, RecordedEvent
 
 GENESIS = ""
 """The predecessor hash of a stream's first event."""
@@ -182,3 +182,19 @@ def rechain(links: Iterable[StoredLink]) -> Iterator[tuple[StoredLink, str]]:
     for link in links:
         previous = link.expected(previous)
         yield link, previous
+
+
+def chain_link(stream: str, revision: int, event: NewEvent, previous: str | None) -> str:
+    """The hash of `event` stored at `revision` of `stream` after `previous`."""
+    return event_hash(
+        event_id=str(event.id),
+        stream=stream,
+        revision=revision,
+        type=event.type,
+        version=event.version,
+        data=event.data,
+        metadata=event.metadata,
+        correlation_id=str(event.correlation),
+        causation_id=str(event.causation_id) if event.causation_id else None,
+        previous=previous,
+    )

@@ -147,7 +147,8 @@ def test_the_command_fails_and_names_the_event(
 
 
 def test_eventstoredb_events_carry_the_same_link_in_their_metadata(store: SqlEventStore) -> None:
-    from infra.eventstore.esdb import chain_link, encode_event
+    from infra.eventstore.esdb import encode_event
+    from infra.ops.hashchain import chain_link
 
     event = NewEvent("Noted", {"n": 5}, metadata={"actor": "clerk:7"})
     store.append("request-c", [event])
