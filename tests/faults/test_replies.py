@@ -3,11 +3,15 @@ internal error; a reply lost with the broker does not end the service's process.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import kombu.exceptions
+import pytest
 import sqlalchemy as sa
+from nameko.amqp.publish import Publisher
 
+from infra import nameko_glue
 from infra.nameko_glue import Rpc, replies
 
 
@@ -19,13 +23,49 @@ def test_a_transient_database_failure_is_answered_as_service_unavailable() -> No
     assert submit()["error"]["code"] == "service_unavailable"
 
 
-class _BrokerGone:
-    def handle_result(self, message: object, result: object, exc_info: object) -> tuple[object, object]:
-        raise kombu.exceptions.OperationalError("[Errno 111] ECONNREFUSED")
+class _Consumer:
+    """The entrypoint's RPC consumer: records which requests were acknowledged."""
+
+    def __init__(self) -> None:
+        self.acked: list[object] = []
+        self.queue_consumer = SimpleNamespace(ack_message=self.acked.append)
 
 
-def test_a_reply_lost_with_the_broker_does_not_end_the_service() -> None:
+def _entrypoint(consumer: _Consumer) -> Rpc:
     entrypoint = Rpc()
     entrypoint.method_name = "submit"
-    entrypoint.rpc_consumer = _BrokerGone()
-    assert entrypoint.handle_result(object(), None, {"ok": True}, None) == ({"ok": True}, None)
+    entrypoint.rpc_consumer = consumer
+    entrypoint.container = SimpleNamespace(config={"AMQP_URI": "pyamqp://guest:guest@127.0.0.1:1//"})
+    return entrypoint
+
+
+def test_a_reply_lost_with_the_broker_does_not_end_the_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broker_gone(self: object, result: object, exc_info: object) -> tuple[object, object]:
+        raise kombu.exceptions.OperationalError("[Errno 111] ECONNREFUSED")
+
+    monkeypatch.setattr(nameko_glue._Responder, "send_response", broker_gone)
+    consumer, request = _Consumer(), object()
+    assert _entrypoint(consumer).handle_result(request, None, {"ok": True}, None) == ({"ok": True}, None)
+    assert consumer.acked == []  # unacknowledged: the broker hands the request over again
+
+
+def test_a_reply_is_sent_without_waiting_for_a_confirmation_then_the_request_is_acknowledged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    published: list[dict[str, Any]] = []
+
+    def publish(self: Publisher, payload: object, **options: Any) -> None:
+        published.append({"payload": payload, "use_confirms": self.use_confirms, **options})
+
+    monkeypatch.setattr(Publisher, "publish", publish)
+    consumer, request = (
+        _Consumer(),
+        SimpleNamespace(
+            properties={"content_type": "application/json", "reply_to": "reply-q", "correlation_id": "c1"}
+        ),
+    )
+    assert _entrypoint(consumer).handle_result(request, None, {"ok": True}, None) == ({"ok": True}, None)
+    assert [(p["payload"], p["use_confirms"], p["routing_key"]) for p in published] == [
+        ({"result": {"ok": True}, "error": None}, False, "reply-q")
+    ]
+    assert consumer.acked == [request]
