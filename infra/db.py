@@ -16,6 +16,15 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def upsert_insert(url: str, table: sa.Table) -> Any:
+    """`INSERT` into `table` in the dialect of `url`, which offers `on_conflict_do_update` (SQLite
+    and PostgreSQL spell it alike but SQLAlchemy builds each from its own dialect)."""
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return (sqlite_insert if is_sqlite(url) else postgresql_insert)(table)
+
+
 def make_engine(
     url: str, *, immediate: bool = False, pool_size: int = 20, synchronous: str | None = None
 ) -> sa.Engine:

@@ -25,8 +25,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from contracts.envelope import (
     AppendResult,
@@ -38,7 +36,7 @@ from contracts.envelope import (
     StreamState,
 )
 from contracts.eventstore import EventStore
-from infra.db import is_sqlite, make_engine
+from infra.db import is_sqlite, make_engine, upsert_insert
 from infra.eventstore.deciding import PendingAppend, StreamRow, as_read, decide
 from infra.eventstore.pg_append import append_at_once
 from infra.eventstore.schema import APPEND_LOCK_KEY, NOTIFY_CHANNEL, events_table, migrate, streams_table
@@ -64,7 +62,7 @@ class SqlEventStore(EventStore):
         """PostgreSQL: the streams this store wrote last, as it left them (only the one commit
         leader of the moment touches it)."""
         migrate(self.engine)
-        insert = sqlite_insert(streams_table) if self.sqlite else postgresql_insert(streams_table)
+        insert = upsert_insert(url, streams_table)
         self._upsert_streams = insert.on_conflict_do_update(
             index_elements=[streams_table.c.stream],
             set_={

@@ -15,10 +15,8 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from infra.db import Database, default_url, is_sqlite, lock_schema
+from infra.db import Database, default_url, lock_schema, upsert_insert
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +94,7 @@ class OutboxProvider(SmsProvider):
         with self.db.write.begin() as conn:
             lock_schema(conn)
             outbox_metadata.create_all(conn)
-        insert = (sqlite_insert if is_sqlite(url) else postgresql_insert)(outbox_table)
+        insert = upsert_insert(url, outbox_table)
         self._upsert = insert.on_conflict_do_update(
             index_elements=[outbox_table.c.message_id], set_={"requests": outbox_table.c.requests + 1}
         ).returning(outbox_table.c.requests)
