@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,19 @@ def make_engine(
     )
     _ping_after_idle(engine)
     return engine
+
+
+@contextmanager
+def snapshot(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection whose queries all see the database as of the first one: a page built from
+    several tables (a request's row, its history, its replies) never mixes a projection batch's
+    before and after. PostgreSQL's READ COMMITTED takes a snapshot per statement, so the
+    transaction is REPEATABLE READ there; SQLite's explicit BEGIN already holds one."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
 
 
 PING_AFTER_IDLE = 1.0

@@ -14,6 +14,7 @@ from contracts.eventstore import EventStore
 from contracts.persian import normalize_mobile, normalize_text
 from contracts.tracking import normalize_tracking_code
 from infra.attachments import AttachmentStore
+from infra.db import snapshot
 from services.requests.catalogue import load_service
 from services.requests.catalogue_view import services_table
 from services.requests.commands import load_request, request_files
@@ -59,7 +60,7 @@ def track(db_read: sa.Engine, tracking_code: str, national_code: str) -> dict[st
     """One request by its tracking code, for the citizen who filed it (the national code is
     the second factor; a wrong one reads exactly like an unknown code)."""
     code = _code(tracking_code)
-    with db_read.connect() as conn:
+    with snapshot(db_read) as conn:
         row = conn.execute(
             sa.select(requests_table).where(
                 requests_table.c.tracking_code == code,
@@ -85,7 +86,7 @@ def public_track(db_read: sa.Engine, tracking_code: str, second_factor: str) -> 
     match = requests_table.c.national_code == factor
     if mobile is not None:
         match = sa.or_(match, requests_table.c.mobile == mobile)
-    with db_read.connect() as conn:
+    with snapshot(db_read) as conn:
         row = conn.execute(
             sa.select(requests_table).where(requests_table.c.tracking_code == code, match)
         ).first()
@@ -102,7 +103,7 @@ def cartable(db_read: sa.Engine, account_id: str, folder: str) -> dict[str, Any]
     if folder not in FOLDERS:
         raise DomainError("invalid_input", f"folder: one of {sorted(FOLDERS)}")
     mine = requests_table.c.account_id == account_id
-    with db_read.connect() as conn:
+    with snapshot(db_read) as conn:
         rows = conn.execute(
             sa.select(requests_table)
             .where(mine, requests_table.c.status.in_(FOLDERS[folder]))
@@ -144,7 +145,7 @@ def cartable(db_read: sa.Engine, account_id: str, folder: str) -> dict[str, Any]
 
 def request_detail(db_read: sa.Engine, account_id: str, request_id: str) -> dict[str, Any]:
     """One of the citizen's requests: what was filed, its status, replies and history."""
-    with db_read.connect() as conn:
+    with snapshot(db_read) as conn:
         row = conn.execute(
             sa.select(requests_table).where(
                 requests_table.c.request_id == request_id, requests_table.c.account_id == account_id

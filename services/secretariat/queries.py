@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from contracts.errors import DomainError
 from contracts.persian import latin_digits, normalize_text
 from contracts.secretariat_rpc import CartableQuery, Staff
+from infra.db import snapshot
 from services.secretariat.case import CITIZEN, DONE, SECRETARIAT, UNIT, Case
 from services.secretariat.names import province_name
 from services.secretariat.tables import (
@@ -114,7 +115,7 @@ def cartable(db_read: sa.Engine, query: CartableQuery) -> dict[str, Any]:
     if query.after is not None:
         page = page.where(c.position < query.after)
     page = page.order_by(c.position.desc()).limit(query.limit + 1)
-    with db_read.connect() as conn:
+    with snapshot(db_read) as conn:
         rows = [dict(r._mapping) for r in conn.execute(page)]
         counts = folder_counts(conn, query.staff, query.province)
     more = len(rows) > query.limit
@@ -183,7 +184,7 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
 
 def case_file(db_read: sa.Engine, request_id: str, staff: Staff) -> dict[str, Any]:
     """Everything staff see of one request: its row, history, replies and what they may do."""
-    with db_read.connect() as conn:
+    with snapshot(db_read) as conn:
         row = conn.execute(sa.select(cases_table).where(c.request_id == request_id)).first()
         if row is None:
             raise DomainError("request_not_found")
