@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from contracts.envelope import RecordedEvent, StreamNotFound, WrongExpectedVersion
 from contracts.events import Event, derived_id, new_event, registry
 from contracts.eventstore import EventStore
-from contracts.notify import SmsDelivered, SmsDispatching, SmsFailed, SmsSent
+from contracts.notify import SmsDelivered, SmsDispatching, SmsFailed, SmsQueued, SmsSent
 from services.notify.email import EmailProvider
 from services.notify.lifecycle import Message, Policy, fold, then
 from services.notify.providers import (
@@ -66,13 +66,21 @@ def dispatch(
     *,
     text: str | None = None,
     now: datetime | None = None,
+    queued: tuple[SmsQueued, RecordedEvent] | None = None,
 ) -> Message | None:
     """Send the message if it is due, once: claim it, call the provider, record the outcome.
 
     `text` is given only for one-time codes, whose real text is never stored; such a message
-    found abandoned (its caller crashed mid-send) ends as a technical failure instead."""
+    found abandoned (its caller crashed mid-send) ends as a technical failure instead.
+
+    `queued`, the message's `SmsQueued` and its record (its stream's first event), spares reading
+    the stream: the message is taken as just queued. Nothing is sent on that guess alone: the
+    claim is appended at the stream's first version, so if anything was recorded since (another
+    instance's claim, an earlier run's send), the claim is refused and the stream is read. (An
+    append lost on its way back is then not repeated at once: the claim it left is retried when
+    its lease ends, like a crash's.)"""
     now = now or datetime.now(UTC)
-    loaded = load(store, message_id)
+    loaded = load(store, message_id) if queued is None else _just_queued(*queued)
     if loaded is None:
         return None
     message, first = loaded
@@ -94,10 +102,13 @@ def dispatch(
         return _reload(store, message_id)
     attempt = message.attempts + 1
     claim = SmsDispatching(message_id=message_id, attempt=attempt, provider=provider)
+    # A claim made on the guess gets an id of its own: the derived id of another instance's
+    # first claim would make the store take it for a repeat of that append and accept it.
+    claim_id = derived_id(first.id, f"dispatch:{attempt}") if queued is None else None
     try:
         store.append(
             message_stream(message_id),
-            [new_event(claim, event_id=derived_id(first.id, f"dispatch:{attempt}"), cause=first)],
+            [new_event(claim, event_id=claim_id, cause=first)],
             message.version,
         )
     except WrongExpectedVersion:
@@ -122,6 +133,12 @@ def dispatch(
     if _record(store, claimed, first, outcome, f"outcome:{attempt}"):
         return then(claimed, outcome, datetime.now(UTC))
     return _reload(store, message_id)
+
+
+def _just_queued(event: SmsQueued, recorded: RecordedEvent) -> tuple[Message, RecordedEvent]:
+    if recorded.revision != 0:
+        raise ValueError(f"{recorded.stream}: a message's stream starts with its SmsQueued")
+    return fold([(event, recorded.recorded_at)]), recorded
 
 
 def _hand_over(channels: Channels, message: Message, text: str) -> Delivery:

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from contracts.envelope import RecordedEvent
 from contracts.eventstore import EventStore
 from contracts.notify import SmsDeferred, SmsDelivered, SmsDispatching, SmsFailed, SmsQueued, SmsSent
 from infra.concurrency import run_together
@@ -69,23 +70,25 @@ class Sender(Projection):
     def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
         if context.replaying or event.one_time_code:
             return
-        dispatch(context.store, self.channels, event.message_id, self.policy)
+        dispatch(
+            context.store, self.channels, event.message_id, self.policy, queued=(event, context.recorded)
+        )
 
     def apply_batch(self, conn: sa.Connection, batch: Sequence[tuple[Any, Context]]) -> None:
         """Hand a batch over side by side (`SENDING_WIDTH` at once), so that the provider's
         answers and the store's appends overlap; messages to one number keep their order."""
-        by_number: dict[str, list[str]] = {}
+        by_number: dict[str, list[tuple[SmsQueued, RecordedEvent]]] = {}
         for event, context in batch:
             if not (context.replaying or event.one_time_code):
-                by_number.setdefault(event.to, []).append(event.message_id)
+                by_number.setdefault(event.to, []).append((event, context.recorded))
         if by_number:
             store = batch[0][1].store
             tasks = [partial(self._send_in_order, store, ids) for ids in by_number.values()]
             run_together(tasks, SENDING_WIDTH)
 
-    def _send_in_order(self, store: EventStore, message_ids: list[str]) -> None:
-        for message_id in message_ids:
-            dispatch(store, self.channels, message_id, self.policy)
+    def _send_in_order(self, store: EventStore, queued: list[tuple[SmsQueued, RecordedEvent]]) -> None:
+        for event, recorded in queued:
+            dispatch(store, self.channels, event.message_id, self.policy, queued=(event, recorded))
 
 
 class Status(RowsProjection):

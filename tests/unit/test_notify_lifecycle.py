@@ -199,3 +199,19 @@ def test_a_queued_message_already_sent_elsewhere_is_not_sent_again_by_the_sender
     notify_desk.catch_up()  # the sender reads the same SmsQueued and assumes a fresh stream
     assert len(notify_desk.sms.calls) == 1
     assert _types(notify_desk) == ["SmsQueued", "SmsDispatching", "SmsSent"]
+
+
+def test_the_sender_claims_a_just_queued_message_without_reading_its_stream(
+    notify_desk: NotifyDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _queue(notify_desk, "m1")
+    reads: list[str] = []
+    read_stream = notify_desk.store.read_stream
+    monkeypatch.setattr(
+        notify_desk.store,
+        "read_stream",
+        lambda stream, **kw: reads.append(stream) or read_stream(stream, **kw),
+    )
+    notify_desk.catch_up()
+    assert len(notify_desk.sms.calls) == 1 and reads == []
+    assert _types(notify_desk) == ["SmsQueued", "SmsDispatching", "SmsSent"]
