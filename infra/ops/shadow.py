@@ -30,7 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from infra.db import Database, is_sqlite
+from infra.db import Database, is_sqlite, lock_schema
 from infra.projections import Projection, checkpoints_table, parked_table, runner_metadata
 
 SCHEMA_PREFIX = "pishkhan_"
@@ -53,6 +53,7 @@ class Shadow:
             self.schema = SCHEMA_PREFIX + label
             self.db = Database(live_url)
             with self.db.write.begin() as conn:
+                lock_schema(conn)  # jobs started at once race on IF NOT EXISTS otherwise
                 conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
             translate = {None: self.schema}
             self._plain = self.db.write
@@ -62,6 +63,7 @@ class Shadow:
     def discard(self, projection: Projection) -> None:
         """Forget the shadow build of `projection`: its tables, checkpoint and parked events."""
         with self.db.write.begin() as conn:
+            lock_schema(conn)
             for table in reversed(projection.metadata.sorted_tables):
                 table.drop(conn, checkfirst=True)
             runner_metadata.create_all(conn)

@@ -159,3 +159,27 @@ def test_a_projection_that_reads_by_key_is_built_before_its_secondary_indexes(pg
     assert verify_projection(store, db, cases).difference is None
     db.dispose()
     store.close()
+
+
+def test_replay_jobs_started_at_once_prepare_the_shadow_without_tripping(pg_url: str) -> None:
+    """`pishkhan replay --jobs N` starts a job per projection in its own process, and each
+    creates the shadow schema and its runner tables: PostgreSQL's IF NOT EXISTS races."""
+    codes = Codes()
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def job() -> None:
+        start.wait()
+        try:
+            shadow = Shadow(pg_url, label="race")
+            shadow.discard(codes)
+            shadow.dispose()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=job) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
