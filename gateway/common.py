@@ -227,7 +227,7 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.rpc = RpcPool(amqp_config(), size=RPC_PROXIES, timeout=15)
+        app.state.rpc = RpcPool(amqp_config(), size=RPC_PROXIES, timeout=15, confirms=False)
         app.state.health_rpc = RpcPool(amqp_config(), size=len(SERVICES), timeout=3)
         await run_in_threadpool(app.state.rpc.start)
         await run_in_threadpool(app.state.health_rpc.start)

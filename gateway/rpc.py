@@ -17,6 +17,8 @@ import kombu.exceptions
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from infra.amqp import UnconfirmedServiceProxy
+
 BROKER_ERRORS: tuple[type[BaseException], ...] = (
     RpcTimeout,
     UnknownService,
@@ -44,12 +46,21 @@ def amqp_config() -> dict[str, Any]:
 
 
 class RpcPool:
-    """`size` started `ClusterRpcProxy`s; `call` borrows one for the duration of a call."""
+    """`size` started `ClusterRpcProxy`s; `call` borrows one for the duration of a call.
 
-    def __init__(self, config: dict[str, Any], *, size: int = 8, timeout: float = 15.0) -> None:
+    `confirms=False` publishes calls without waiting for the broker's confirmation: a round
+    trip less per call (the citizen gateway took ~5 % more submissions/s). What it gives up:
+    a call to a service that was never started (no queue bound) ends at the time-out instead
+    of at once; a service that is down keeps its queue, so its calls wait for it either way.
+    Health checks keep confirms."""
+
+    def __init__(
+        self, config: dict[str, Any], *, size: int = 8, timeout: float = 15.0, confirms: bool = True
+    ) -> None:
         self.config = config
         self.size = size
         self.timeout = timeout
+        self.confirms = confirms
         self._idle: queue.Queue[tuple[ClusterRpcProxy, Any] | None] = queue.Queue()
 
     def start(self) -> None:
@@ -71,7 +82,7 @@ class RpcPool:
         try:
             if slot is None:  # an earlier replacement failed: connect now, before publishing
                 slot = self._new_proxy()
-            result = getattr(getattr(slot[1], service), method)(*args, **kwargs)
+            result = getattr(self._service(slot[0], service), method)(*args, **kwargs)
             healthy = True
             return result
         except RemoteError:
@@ -81,6 +92,13 @@ class RpcPool:
             raise ServiceUnavailable(f"{service}.{method}: {type(error).__name__}: {error}") from error
         finally:
             self._give_back(slot, healthy)
+
+    def _service(self, proxy: ClusterRpcProxy, service: str) -> Any:
+        if self.confirms:
+            return getattr(proxy._proxy, service)
+        # nameko's cluster proxy takes no publisher options: the same worker context and reply
+        # queue, through a proxy that publishes unconfirmed.
+        return UnconfirmedServiceProxy(proxy._worker_ctx, service, proxy._reply_listener)
 
     def _give_back(self, slot: tuple[ClusterRpcProxy, Any] | None, healthy: bool) -> None:
         if healthy:

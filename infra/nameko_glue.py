@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 import amqp.exceptions
 import kombu.exceptions
 import nameko.rpc
-from nameko.amqp.publish import Publisher
 from nameko.constants import (
     AMQP_SSL_CONFIG_KEY,
     AMQP_URI_CONFIG_KEY,
@@ -27,6 +26,7 @@ from pydantic import ValidationError
 from contracts.errors import DomainError
 from contracts.eventstore import EventStore
 from contracts.rpc import ok
+from infra.amqp import UnconfirmedPublisher
 from infra.db import Database, is_sqlite, readmodel_url
 from infra.eventstore import open_store, store_url
 from infra.projections import TRANSIENT_ERRORS, Projection, ProjectionRunner
@@ -145,12 +145,8 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class _UnconfirmedPublisher(Publisher):  # type: ignore[misc]
-    use_confirms = False
-
-
 class _Responder(nameko.rpc.Responder):  # type: ignore[misc]
-    publisher_cls = _UnconfirmedPublisher
+    publisher_cls = UnconfirmedPublisher
 
 
 class Rpc(nameko.rpc.Rpc):  # type: ignore[misc]
