@@ -28,9 +28,19 @@ def upsert_insert(url: str, table: sa.Table) -> Any:
 
 
 def make_engine(
-    url: str, *, immediate: bool = False, pool_size: int = 20, synchronous: str | None = None
+    url: str,
+    *,
+    immediate: bool = False,
+    pool_size: int = 20,
+    synchronous: str | None = None,
+    autocommit: bool = False,
 ) -> sa.Engine:
     """An engine for `url`.
+
+    PostgreSQL: `autocommit=True` gives connections that stay in autocommit mode, for single
+    statements that need no transaction: one round trip each, where READ COMMITTED costs a
+    BEGIN before and a ROLLBACK or COMMIT after (and switching a pooled connection to autocommit
+    for one use costs a `SET` when it is given back).
 
     SQLite gets WAL, a busy timeout and explicit BEGINs (pysqlite's implicit transactions would
     defeat savepoints); `immediate=True` takes the write lock at BEGIN so concurrent writers queue
@@ -74,7 +84,7 @@ def make_engine(
         parsed,
         pool_size=pool_size,
         max_overflow=pool_size,
-        isolation_level="READ COMMITTED",
+        isolation_level="AUTOCOMMIT" if autocommit else "READ COMMITTED",
         executemany_mode="values_plus_batch",
         executemany_batch_page_size=500,
     )

@@ -57,7 +57,11 @@ class SqlEventStore(EventStore):
         self.sqlite = is_sqlite(url)
         self.engine = make_engine(url, immediate=True, pool_size=pool_size)
         self.read_engine = make_engine(url, pool_size=pool_size) if self.sqlite else self.engine
-        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit = (
+            self.read_engine if self.sqlite else make_engine(url, pool_size=pool_size, autocommit=True)
+        )
+        """PostgreSQL: the store's own single statements (its reads, `es_append`), each one round
+        trip; SQLite: the read engine."""
         self._written: OrderedDict[str, tuple[int | None, bool, int, str | None]] = OrderedDict()
         """PostgreSQL: the streams this store wrote last, as it left them (only the one commit
         leader of the moment touches it)."""
@@ -340,7 +344,7 @@ class SqlEventStore(EventStore):
                 events_table.c.revision >= live.truncate_before,
             )
         )
-        with self.read_engine.connect() as conn:
+        with self._autocommit.connect() as conn:
             if backwards:
                 if from_revision is not None:
                     query = query.where(events_table.c.revision <= from_revision)
@@ -364,11 +368,11 @@ class SqlEventStore(EventStore):
         if types is not None:
             query = query.where(events_table.c.type.in_(list(types)))
         query = query.order_by(events_table.c.position).limit(limit)
-        with self.read_engine.connect() as conn:
+        with self._autocommit.connect() as conn:
             return _recorded(conn, query)
 
     def last_position(self) -> int:
-        with self.read_engine.connect() as conn:
+        with self._autocommit.connect() as conn:
             return self._last_position(conn)
 
     @staticmethod
@@ -378,7 +382,7 @@ class SqlEventStore(EventStore):
         )
 
     def stream_version(self, stream: str) -> int | None:
-        with self.read_engine.connect() as conn:
+        with self._autocommit.connect() as conn:
             row = conn.execute(
                 sa.select(streams_table.c.version, streams_table.c.deleted).where(
                     streams_table.c.stream == stream
@@ -474,6 +478,8 @@ class SqlEventStore(EventStore):
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+        if self._autocommit is not self.read_engine:
+            self._autocommit.dispose()
 
 
 RECORDED_COLUMNS = tuple(

@@ -42,7 +42,7 @@ def _before_each_write(
     meddling = threading.local()
 
     def write(conn: sa.Connection, *args: Any) -> int | None:
-        if getattr(meddling, "now", False) or conn.engine.pool is not store.engine.pool:
+        if getattr(meddling, "now", False) or conn.engine.pool is not store._autocommit.pool:
             return real(conn, *args)
         meddling.now = True
         try:
