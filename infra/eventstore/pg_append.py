@@ -24,6 +24,74 @@ import sqlalchemy as sa
 from infra.eventstore.schema import APPEND_LOCK_KEY, NOTIFY_CHANNEL, events_table
 
 APPEND_FUNCTION = f"""
+DO $types$ BEGIN
+  CREATE TYPE es_new_event AS (offset_in_commit bigint, event_id text, stream text, revision bigint,
+                               type text, version integer, data text, metadata text,
+                               correlation_id text, causation_id text, hash text);
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $types$;
+
+CREATE OR REPLACE FUNCTION es_append(new_events json, expected json, new_streams json, notice text)
+RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+  first_position bigint;
+  wanted record;
+  stored record;
+  parsed es_new_event[];
+BEGIN
+  -- Before the lock: read the events and look for their ids. An id stored after this look
+  -- fails the insert on the unique index, which the caller reads as "changed", like NULL.
+  SELECT array_agg(r ORDER BY r.offset_in_commit) INTO parsed
+    FROM json_populate_recordset(NULL::es_new_event, new_events) AS r;
+  IF EXISTS (
+    SELECT 1 FROM es_events WHERE event_id = ANY (ARRAY(SELECT p.event_id FROM unnest(parsed) AS p))
+  ) THEN
+    RETURN NULL;
+  END IF;
+  PERFORM pg_advisory_xact_lock({APPEND_LOCK_KEY});
+  -- Row by row through the primary keys: a join with the JSON rows was planned as a scan of
+  -- the whole table (the function's plans are generic), 38 % of the server's time at 100/s.
+  FOR wanted IN
+    SELECT * FROM json_to_recordset(expected)
+      AS e(stream text, version bigint, deleted boolean, truncate_before bigint, last_hash text)
+  LOOP
+    SELECT s.version, s.deleted, s.truncate_before, s.last_hash INTO stored
+      FROM es_streams s WHERE s.stream = wanted.stream;
+    IF NOT FOUND THEN
+      IF wanted.version IS NOT NULL THEN
+        RETURN NULL;
+      END IF;
+    ELSIF stored.version IS DISTINCT FROM wanted.version
+       OR stored.deleted IS DISTINCT FROM wanted.deleted
+       OR stored.truncate_before IS DISTINCT FROM wanted.truncate_before
+       OR stored.last_hash IS DISTINCT FROM wanted.last_hash THEN
+      RETURN NULL;
+    END IF;
+  END LOOP;
+  SELECT coalesce(max(position), 0) + 1 INTO first_position FROM es_events;
+  INSERT INTO es_events (position, event_id, stream, revision, type, version, data, metadata,
+                         correlation_id, causation_id, recorded_at, hash)
+  SELECT first_position + p.offset_in_commit, p.event_id, p.stream, p.revision, p.type, p.version,
+         p.data, p.metadata, p.correlation_id, p.causation_id,
+         to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), p.hash
+    FROM unnest(parsed) AS p;
+  INSERT INTO es_streams (stream, version, deleted, truncate_before, last_hash)
+  SELECT n.stream, n.version, n.deleted, n.truncate_before, n.last_hash
+    FROM json_to_recordset(new_streams)
+         AS n(stream text, version bigint, deleted boolean, truncate_before bigint, last_hash text)
+  ON CONFLICT (stream) DO UPDATE
+     SET version = excluded.version, deleted = excluded.deleted,
+         truncate_before = excluded.truncate_before, last_hash = excluded.last_hash;
+  PERFORM pg_notify('{NOTIFY_CHANNEL}', first_position::text || notice);
+  RETURN first_position;
+END
+$fn$
+"""
+"""Schema version 4: the events are read from their JSON, and their ids looked for, before the
+lock is taken (at ~220 submissions/s the lock was held ~90 % of the time, the id look-up the
+largest part of it). Version 3's text stays below, as released."""
+
+APPEND_FUNCTION_V3 = f"""
 CREATE OR REPLACE FUNCTION es_append(new_events json, expected json, new_streams json, notice text)
 RETURNS bigint LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -102,7 +170,10 @@ def append_at_once(
     types = ",".join(sorted({row["type"] for row in rows}))
     notice = f":{len(rows)}:{types if len(types) < 6000 else '*'}"
     values = {"events": _dumps(events), "expected": _dumps(expected), "streams": _dumps(streams)}
-    first = conn.execute(_CALL, values | {"notice": notice}).scalar()
+    try:
+        first = conn.execute(_CALL, values | {"notice": notice}).scalar()
+    except sa.exc.IntegrityError:
+        return None  # an event id (or a stream's revision) stored since the look: decide again
     return None if first is None else int(first)
 
 

@@ -75,13 +75,26 @@ def _add_hash_chain_v2(conn: sa.Connection) -> None:
 def _append_function_v3(conn: sa.Connection) -> None:
     """PostgreSQL: `es_append`, the append's write in one statement (infra/eventstore/pg_append.py)."""
     if conn.dialect.name == "postgresql":
+        from infra.eventstore.pg_append import APPEND_FUNCTION_V3
+
+        conn.execute(sa.text(APPEND_FUNCTION_V3))
+
+
+def _append_function_reads_before_the_lock_v4(conn: sa.Connection) -> None:
+    """PostgreSQL: `es_append` reads its events and looks for their ids before taking the lock."""
+    if conn.dialect.name == "postgresql":
         from infra.eventstore.pg_append import APPEND_FUNCTION
 
         conn.execute(sa.text(APPEND_FUNCTION))
 
 
 # Append-only: a released migration is never edited, a new one is added after it.
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_create_v1, _add_hash_chain_v2, _append_function_v3]
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [
+    _create_v1,
+    _add_hash_chain_v2,
+    _append_function_v3,
+    _append_function_reads_before_the_lock_v4,
+]
 
 
 def migrate(engine: sa.Engine) -> int:

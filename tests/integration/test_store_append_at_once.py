@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from contracts.envelope import NewEvent, StreamState, WrongExpectedVersion
+from contracts.envelope import AppendResult, DuplicateEventIds, NewEvent, StreamState, WrongExpectedVersion
 from infra.eventstore import sql as sql_store
+from infra.eventstore.schema import APPEND_LOCK_KEY
 from infra.eventstore.sql import DECIDE_AHEAD_ATTEMPTS, SqlEventStore
 from infra.ops import integrity
 from tests.pg import required_database
@@ -172,3 +173,45 @@ def test_a_stream_this_store_wrote_and_another_wrote_after_is_read_again(
     assert refused.value.actual == 5 and len(answers) == 4
     assert [e.type for e in ours.read_stream(stream)] == ["Ours", "Theirs", "Ours", "Theirs", "Ours", "Ours"]
     assert not integrity.check(ours).findings
+
+
+def test_one_event_id_sent_to_two_streams_by_processes_waiting_on_the_lock_lands_once(
+    stores: tuple[SqlEventStore, SqlEventStore],
+) -> None:
+    """Both looked for the event's id before the lock and found nothing: the second insert fails
+    on the unique index, and that store decides again and refuses the id as a duplicate (what
+    it answers when it finds the id before writing), not with the database's error."""
+    ours, theirs = stores
+    streams = {"ours": f"case-{uuid.uuid4().hex}", "theirs": f"case-{uuid.uuid4().hex}"}
+    event = NewEvent("Filed", {"n": 1}, id=uuid.uuid4())
+    results: dict[str, Any] = {}
+    holder = ours.engine.connect()
+    holder.execute(sa.select(sa.func.pg_advisory_lock(APPEND_LOCK_KEY)))
+
+    def append(name: str, store: SqlEventStore) -> None:
+        try:
+            results[name] = store.append(streams[name], [event], StreamState.ANY)
+        except Exception as error:  # noqa: BLE001 - asserted below
+            results[name] = error
+
+    threads = [threading.Thread(target=append, args=pair) for pair in (("ours", ours), ("theirs", theirs))]
+    for thread in threads:
+        thread.start()
+    waiting = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory' AND query LIKE '%es_append%'"
+    )
+    for _ in range(500):
+        with theirs.read_engine.connect() as conn:  # a new transaction sees the activity anew
+            if conn.execute(waiting).scalar_one() == 2:
+                break
+        threading.Event().wait(0.01)
+    else:
+        pytest.fail("the two appends never both waited for the lock")
+    holder.execute(sa.select(sa.func.pg_advisory_unlock(APPEND_LOCK_KEY)))
+    holder.close()
+    for thread in threads:
+        thread.join(timeout=30)
+    written = [name for name, result in results.items() if isinstance(result, AppendResult)]
+    refused = [name for name, result in results.items() if isinstance(result, DuplicateEventIds)]
+    assert len(written) == 1 and len(refused) == 1, results
+    assert [e.id for e in ours.read_stream(streams[written[0]])] == [event.id]
