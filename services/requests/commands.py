@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from contracts.catalogue import ServicePublished
-from contracts.envelope import DuplicateEventIds, StreamNotFound, StreamState, WrongExpectedVersion
+from contracts.envelope import StreamNotFound, StreamState, WrongExpectedVersion
 from contracts.errors import DomainError
 from contracts.events import new_event, registry
 from contracts.eventstore import EventStore
@@ -33,19 +32,16 @@ def request_stream(request_id: str) -> str:
     return f"request-{request_id}"
 
 
-def _reserve_tracking_code(
-    store: EventStore, request_id: str, event_id: uuid.UUID | None = None
-) -> tuple[str, int]:
-    """A tracking code no request has, and the position of its reservation."""
+def _reserve_tracking_code(store: EventStore, request_id: str) -> str:
     for _ in range(10):
         code = new_tracking_code()
         try:
-            result = store.append(
+            store.append(
                 f"tracking-{code}",
-                [new_event(TrackingCodeIssued(tracking_code=code, request_id=request_id), event_id=event_id)],
+                [new_event(TrackingCodeIssued(tracking_code=code, request_id=request_id))],
                 StreamState.NO_STREAM,
             )
-            return code, result.position
+            return code
         except WrongExpectedVersion:
             continue
     raise RuntimeError("could not find a free tracking code in 10 tries")
@@ -72,24 +68,13 @@ def _record(store: EventStore, event: RequestSubmitted, event_id: Any, actor: st
 
 def submit(store: EventStore, command: SubmitRequest) -> dict[str, str]:
     """Record a submitted request (the JSON API's minimal form); returns its id and tracking
-    code (the same again when the command is repeated).
-
-    A repeat is told by the tracking code's reservation, whose event id comes from the command:
-    the store refuses that id in a second code's stream, so the first attempt looks nothing up
-    and a repeat reserves no code. Should a store write the id again (EventStoreDB keeps no
-    index of ids across streams), the request's append is the repeat's sign instead: it answers
-    with the first submission, recorded before this reservation."""
+    code (the same again when the command is repeated)."""
     request_id = command.derived("request").hex
-    try:
-        code, reserved_at = _reserve_tracking_code(store, request_id, command.derived("tracking"))
-    except DuplicateEventIds:
-        if (done := _already(store, request_id)) is not None:
-            return done
-        # The first attempt reserved a code and stopped before recording the request.
-        code, reserved_at = _reserve_tracking_code(store, request_id)
+    if (done := _already(store, request_id)) is not None:
+        return done
     event = RequestSubmitted(
         request_id=request_id,
-        tracking_code=code,
+        tracking_code=_reserve_tracking_code(store, request_id),
         applicant=Applicant(
             national_code=command.national_code, full_name=command.full_name, mobile=command.mobile
         ),
@@ -98,14 +83,7 @@ def submit(store: EventStore, command: SubmitRequest) -> dict[str, str]:
         text=command.text,
         submitted_at=datetime.now(UTC).isoformat(),
     )
-    recorded = store.append(
-        request_stream(request_id),
-        [new_event(event, event_id=command.derived("submitted"), actor=f"citizen:{command.national_code}")],
-        StreamState.NO_STREAM,
-    )
-    if recorded.position < reserved_at and (done := _already(store, request_id)) is not None:
-        return done
-    return {"request_id": request_id, "tracking_code": code}
+    return _record(store, event, command.derived("submitted"), f"citizen:{command.national_code}")
 
 
 def _applicant(draft: Draft) -> Applicant:
@@ -177,7 +155,7 @@ def submit_draft(store: EventStore, command: SubmitDraft) -> dict[str, str]:
     letter = draft.form == "letter"
     event = RequestSubmitted(
         request_id=draft.draft_id,
-        tracking_code=_reserve_tracking_code(store, draft.draft_id)[0],
+        tracking_code=_reserve_tracking_code(store, draft.draft_id),
         applicant=_applicant(draft),
         province=draft.fields["province"] if letter else card.province,
         subject=draft.fields["subject"] if letter else card.name,
