@@ -9,7 +9,7 @@ a one-time code or a hash of a code; `PasswordSet` carries only the Argon2 hash 
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -256,16 +256,26 @@ class LoginSucceeded(Event):
     at: str
 
 
-@registry.event("LoginFailed", 1, terminal=True)
+@registry.event("LoginFailed", 2, terminal=True)
 class LoginFailed(Event):
-    """Audit: a sign-in was refused; `identifier` is what was typed (national code or mobile)."""
+    """Audit: a sign-in was refused; `identifier` is what was typed (national code or mobile).
+
+    v2 adds the reason `not_activated`: the credentials were right but the account still waits
+    for its e-mail to be confirmed (v1 recorded nothing then)."""
 
     identifier: str
     account_id: str | None = None
     method: Literal["password", "code", "mobile_code", "staff", "staff_code"]
     client: str
-    reason: Literal["bad_password", "bad_code", "expired_code", "locked", "no_account", "captcha"]
+    reason: Literal[
+        "bad_password", "bad_code", "expired_code", "locked", "no_account", "captcha", "not_activated"
+    ]
     at: str
+
+
+@registry.upcaster("LoginFailed", 1)
+def _login_failed_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return data  # every v1 reason is a v2 reason
 
 
 register_messages(

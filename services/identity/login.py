@@ -31,7 +31,9 @@ from services.identity.passwords import check_new_password, hash_password, verif
 from services.identity.registration import redeem, send_code
 
 Method = Literal["password", "code", "mobile_code", "staff", "staff_code"]
-Reason = Literal["bad_password", "bad_code", "expired_code", "locked", "no_account", "captcha"]
+Reason = Literal[
+    "bad_password", "bad_code", "expired_code", "locked", "no_account", "captcha", "not_activated"
+]
 
 
 def _fail(
@@ -50,9 +52,17 @@ def _fail(
 
 
 def _succeed(
-    deps: Deps, account: Account, method: Literal["password", "code", "mobile_code", "staff"], client: str
+    deps: Deps,
+    account: Account,
+    identifier: str,
+    method: Literal["password", "code", "mobile_code", "staff"],
+    client: str,
 ) -> dict[str, Any]:
-    refuse_until_activated(deps, account)
+    try:
+        refuse_until_activated(deps, account)
+    except DomainError:
+        _fail(deps, identifier, account.account_id, method, client, "not_activated")
+        raise
     deps.audit(
         LoginSucceeded(account_id=account.account_id, method=method, client=client, at=now_iso()),
         actor=f"{account.kind}:{account.account_id}",
@@ -91,7 +101,7 @@ def login_password(deps: Deps, command: PasswordLogin) -> dict[str, Any]:
     account = _check_password(
         deps, account, command.national_code, command.password, "password", command.client
     )
-    return _succeed(deps, account, "password", command.client)
+    return _succeed(deps, account, command.national_code, "password", command.client)
 
 
 def request_login_code(deps: Deps, command: RequestLoginCode) -> dict[str, Any]:
@@ -132,7 +142,7 @@ def login_with_code(deps: Deps, command: CodeAnswer) -> dict[str, Any]:
     account = load_account(deps.store, row["account_id"])
     assert account is not None
     codes.clear(deps.db, f"fail:id:{identifier}")
-    return _succeed(deps, account, method, command.client)
+    return _succeed(deps, account, identifier, method, command.client)
 
 
 def request_reset(deps: Deps, command: RequestReset) -> dict[str, Any]:
@@ -216,4 +226,4 @@ def staff_login_finish(deps: Deps, command: CodeAnswer) -> dict[str, Any]:
         raise
     account = load_account(deps.store, row["account_id"])
     assert account is not None
-    return _succeed(deps, account, "staff", command.client)
+    return _succeed(deps, account, identifier, "staff", command.client)

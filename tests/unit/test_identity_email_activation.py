@@ -111,3 +111,17 @@ def test_without_the_setting_an_email_changes_nothing(world: World, monkeypatch:
     assert principal["national_code"] == NATIONAL_CODE
     assert _mail(world).sent == []
     assert _login(world)["national_code"] == NATIONAL_CODE
+
+
+def test_a_sign_in_refused_until_activation_is_audited(world: World) -> None:
+    _start(world, "maryam@example.com")
+    with pytest.raises(DomainError):
+        _login(world)
+    audit = [r for r in world.deps.store.read_all() if r.stream.startswith("identity-audit-")]
+    assert [(r.type, r.data["reason"], r.data["identifier"]) for r in audit] == [
+        ("LoginFailed", "not_activated", NATIONAL_CODE)
+    ]
+    email_activation.activate(world.deps, **_mail(world).last())
+    _login(world)
+    audit = [r.type for r in world.deps.store.read_all() if r.stream.startswith("identity-audit-")]
+    assert audit == ["LoginFailed", "LoginSucceeded"]

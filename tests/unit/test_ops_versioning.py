@@ -56,6 +56,16 @@ V1_SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
         f"sms-{MESSAGE_ID}",
         {"message_id": MESSAGE_ID, "provider": "outbox", "reason": "شماره نامعتبر"},
     ),
+    "LoginFailed": (
+        "identity-audit-2024-03-01",
+        {
+            "identifier": "0084575948",
+            "method": "password",
+            "client": "127.0.0.1",
+            "reason": "bad_password",
+            "at": "2024-03-01T08:00:00+00:00",
+        },
+    ),
 }
 """One stored v1 event of every type that has a newer version (each valid against its v1 schema)."""
 
