@@ -23,6 +23,44 @@ import sqlalchemy as sa
 
 from infra.eventstore.schema import APPEND_LOCK_KEY, NOTIFY_CHANNEL, events_table
 
+_CHECK_STREAMS = """\
+  -- Row by row through the primary keys: a join with the JSON rows was planned as a scan of
+  -- the whole table (the function's plans are generic), 38 % of the server's time at 100/s.
+  FOR wanted IN
+    SELECT * FROM json_to_recordset(expected)
+      AS e(stream text, version bigint, deleted boolean, truncate_before bigint, last_hash text)
+  LOOP
+    SELECT s.version, s.deleted, s.truncate_before, s.last_hash INTO stored
+      FROM es_streams s WHERE s.stream = wanted.stream;
+    IF NOT FOUND THEN
+      IF wanted.version IS NOT NULL THEN
+        RETURN NULL;
+      END IF;
+    ELSIF stored.version IS DISTINCT FROM wanted.version
+       OR stored.deleted IS DISTINCT FROM wanted.deleted
+       OR stored.truncate_before IS DISTINCT FROM wanted.truncate_before
+       OR stored.last_hash IS DISTINCT FROM wanted.last_hash THEN
+      RETURN NULL;
+    END IF;
+  END LOOP;
+"""
+"""Under the lock: NULL unless every stream still reads as `expected` says."""
+
+_WRITE_STREAMS = f"""\
+  INSERT INTO es_streams (stream, version, deleted, truncate_before, last_hash)
+  SELECT n.stream, n.version, n.deleted, n.truncate_before, n.last_hash
+    FROM json_to_recordset(new_streams)
+         AS n(stream text, version bigint, deleted boolean, truncate_before bigint, last_hash text)
+  ON CONFLICT (stream) DO UPDATE
+     SET version = excluded.version, deleted = excluded.deleted,
+         truncate_before = excluded.truncate_before, last_hash = excluded.last_hash;
+  PERFORM pg_notify('{NOTIFY_CHANNEL}', first_position::text || notice);
+  RETURN first_position;
+END
+$fn$
+"""
+"""Under the lock, after the events: the streams' new states, the NOTIFY, the first position."""
+
 APPEND_FUNCTION = f"""
 DO $types$ BEGIN
   CREATE TYPE es_new_event AS (offset_in_commit bigint, event_id text, stream text, revision bigint,
@@ -49,47 +87,18 @@ BEGIN
     RETURN NULL;
   END IF;
   PERFORM pg_advisory_xact_lock({APPEND_LOCK_KEY});
-  -- Row by row through the primary keys: a join with the JSON rows was planned as a scan of
-  -- the whole table (the function's plans are generic), 38 % of the server's time at 100/s.
-  FOR wanted IN
-    SELECT * FROM json_to_recordset(expected)
-      AS e(stream text, version bigint, deleted boolean, truncate_before bigint, last_hash text)
-  LOOP
-    SELECT s.version, s.deleted, s.truncate_before, s.last_hash INTO stored
-      FROM es_streams s WHERE s.stream = wanted.stream;
-    IF NOT FOUND THEN
-      IF wanted.version IS NOT NULL THEN
-        RETURN NULL;
-      END IF;
-    ELSIF stored.version IS DISTINCT FROM wanted.version
-       OR stored.deleted IS DISTINCT FROM wanted.deleted
-       OR stored.truncate_before IS DISTINCT FROM wanted.truncate_before
-       OR stored.last_hash IS DISTINCT FROM wanted.last_hash THEN
-      RETURN NULL;
-    END IF;
-  END LOOP;
-  SELECT coalesce(max(position), 0) + 1 INTO first_position FROM es_events;
+{_CHECK_STREAMS}  SELECT coalesce(max(position), 0) + 1 INTO first_position FROM es_events;
   INSERT INTO es_events (position, event_id, stream, revision, type, version, data, metadata,
                          correlation_id, causation_id, recorded_at, hash)
   SELECT first_position + p.offset_in_commit, p.event_id, p.stream, p.revision, p.type, p.version,
          p.data, p.metadata, p.correlation_id, p.causation_id,
          to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), p.hash
     FROM unnest(parsed) AS p;
-  INSERT INTO es_streams (stream, version, deleted, truncate_before, last_hash)
-  SELECT n.stream, n.version, n.deleted, n.truncate_before, n.last_hash
-    FROM json_to_recordset(new_streams)
-         AS n(stream text, version bigint, deleted boolean, truncate_before bigint, last_hash text)
-  ON CONFLICT (stream) DO UPDATE
-     SET version = excluded.version, deleted = excluded.deleted,
-         truncate_before = excluded.truncate_before, last_hash = excluded.last_hash;
-  PERFORM pg_notify('{NOTIFY_CHANNEL}', first_position::text || notice);
-  RETURN first_position;
-END
-$fn$
-"""
+{_WRITE_STREAMS}"""
 """Schema version 4: the events are read from their JSON, and their ids looked for, before the
 lock is taken (at ~220 submissions/s the lock was held ~90 % of the time, the id look-up the
-largest part of it). Version 3's text stays below, as released."""
+largest part of it). Version 3's text stays below and renders exactly as released (the
+fragments both share are the text it had)."""
 
 APPEND_FUNCTION_V3 = f"""
 CREATE OR REPLACE FUNCTION es_append(new_events json, expected json, new_streams json, notice text)
@@ -100,26 +109,7 @@ DECLARE
   stored record;
 BEGIN
   PERFORM pg_advisory_xact_lock({APPEND_LOCK_KEY});
-  -- Row by row through the primary keys: a join with the JSON rows was planned as a scan of
-  -- the whole table (the function's plans are generic), 38 % of the server's time at 100/s.
-  FOR wanted IN
-    SELECT * FROM json_to_recordset(expected)
-      AS e(stream text, version bigint, deleted boolean, truncate_before bigint, last_hash text)
-  LOOP
-    SELECT s.version, s.deleted, s.truncate_before, s.last_hash INTO stored
-      FROM es_streams s WHERE s.stream = wanted.stream;
-    IF NOT FOUND THEN
-      IF wanted.version IS NOT NULL THEN
-        RETURN NULL;
-      END IF;
-    ELSIF stored.version IS DISTINCT FROM wanted.version
-       OR stored.deleted IS DISTINCT FROM wanted.deleted
-       OR stored.truncate_before IS DISTINCT FROM wanted.truncate_before
-       OR stored.last_hash IS DISTINCT FROM wanted.last_hash THEN
-      RETURN NULL;
-    END IF;
-  END LOOP;
-  IF EXISTS (
+{_CHECK_STREAMS}  IF EXISTS (
     SELECT 1 FROM es_events
      WHERE event_id = ANY (ARRAY(SELECT r.event_id FROM json_to_recordset(new_events) AS r(event_id text)))
   ) THEN
@@ -136,18 +126,7 @@ BEGIN
               version integer, data text, metadata text, correlation_id text, causation_id text,
               hash text)
    ORDER BY r.offset_in_commit;
-  INSERT INTO es_streams (stream, version, deleted, truncate_before, last_hash)
-  SELECT n.stream, n.version, n.deleted, n.truncate_before, n.last_hash
-    FROM json_to_recordset(new_streams)
-         AS n(stream text, version bigint, deleted boolean, truncate_before bigint, last_hash text)
-  ON CONFLICT (stream) DO UPDATE
-     SET version = excluded.version, deleted = excluded.deleted,
-         truncate_before = excluded.truncate_before, last_hash = excluded.last_hash;
-  PERFORM pg_notify('{NOTIFY_CHANNEL}', first_position::text || notice);
-  RETURN first_position;
-END
-$fn$
-"""
+{_WRITE_STREAMS}"""
 
 _CALL = sa.text(
     "SELECT es_append(CAST(:events AS json), CAST(:expected AS json), CAST(:streams AS json), :notice)"

@@ -22,8 +22,8 @@ def _rabbit() -> None:
 
 def _call_nobody(confirms: bool, timeout: float) -> tuple[str, float]:
     with scratch_vhost() as amqp_uri:
-        pool = RpcPool({"AMQP_URI": amqp_uri, "rpc_exchange": "nameko-rpc"}, size=1, timeout=timeout)
-        pool.confirms = confirms
+        config = {"AMQP_URI": amqp_uri, "rpc_exchange": "nameko-rpc"}
+        pool = RpcPool(config, size=1, timeout=timeout, confirms=confirms)
         pool.start()
         try:
             started = time.monotonic()
