@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -108,11 +108,22 @@ registry = EventRegistry()
 """The registry of Pishkhan's events; `contracts.catalogue` fills it on import."""
 
 
+class Cause(Protocol):
+    """What caused an event: a recorded event, or one appended in the same breath (a
+    `NewEvent` whose correlation id is set)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def correlation_id(self) -> uuid.UUID | None: ...
+
+
 def new_event(
     event: Event,
     *,
     event_id: uuid.UUID | None = None,
-    cause: RecordedEvent | None = None,
+    cause: Cause | None = None,
     correlation_id: uuid.UUID | None = None,
     actor: str | None = None,
 ) -> NewEvent:

@@ -1,7 +1,7 @@
 """Each service's rebuildable read models, for operations (replay, parked events).
 
-The notify sender is left out on purpose: it has no read model, and a replay must never
-reach an SMS provider.
+Notify's planner is listed without providers on purpose: a replay must never reach an SMS
+provider (it queues nothing for history anyway).
 """
 
 from __future__ import annotations

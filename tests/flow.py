@@ -8,7 +8,8 @@ from pathlib import Path
 from contracts.eventstore import EventStore
 from infra.db import Database
 from infra.projections import ProjectionRunner
-from services.notify.projections import Planner, Sender, Status
+from services.notify.dispatch import Channels
+from services.notify.projections import Planner, Status
 from services.notify.providers import OutboxProvider
 from services.requests.projections import CitizenRequests
 from services.secretariat.projections import Inbox
@@ -47,7 +48,7 @@ def build_desk(store: EventStore, folder: Path) -> Desk:
         store=store,
         requests=ProjectionRunner(store, db("requests"), [CitizenRequests()]),
         secretariat=ProjectionRunner(store, db("secretariat"), [Inbox()]),
-        notify=ProjectionRunner(store, db("notify"), [Planner(), Sender(outbox), Status()]),
+        notify=ProjectionRunner(store, db("notify"), [Planner(channels=Channels(outbox)), Status()]),
         survey=ProjectionRunner(store, db("survey"), [Invitations()]),
         outbox=outbox,
     )

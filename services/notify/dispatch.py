@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from contracts.envelope import RecordedEvent, StreamNotFound, WrongExpectedVersion
-from contracts.events import Event, derived_id, new_event, registry
+from contracts.envelope import NewEvent, RecordedEvent, StreamNotFound, StreamState, WrongExpectedVersion
+from contracts.events import Cause, Event, derived_id, new_event, registry
 from contracts.eventstore import EventStore
 from contracts.notify import SmsDelivered, SmsDispatching, SmsFailed, SmsQueued, SmsSent
 from services.notify.email import EmailProvider
@@ -113,10 +113,36 @@ def dispatch(
         )
     except WrongExpectedVersion:
         return _reload(store, message_id)  # another instance claimed it first: theirs to send
-    claimed = then(message, claim, now)
+    return deliver(store, channels, then(message, claim, now), first, text or message.queued.text, policy)
+
+
+def queue_claimed(
+    store: EventStore, channels: Channels, queued: NewEvent, message: SmsQueued, after: int
+) -> Message | None:
+    """Start a message's stream with its `SmsQueued` and this instance's claim, in one append.
+
+    The claimed message, to `deliver` now; None when the append is one made before (its
+    position is not past `after`, the store's last position before this attempt): an earlier
+    run of the same plan queued and claimed it, and may have sent it, so only its lease's end
+    (`retry_due`) may send it again."""
+    claim = SmsDispatching(message_id=message.message_id, attempt=1, provider=channels.name(message.channel))
+    claimed = new_event(claim, event_id=derived_id(queued.id, "claimed at queueing"), cause=queued)
+    landed = store.append(message_stream(message.message_id), [queued, claimed], StreamState.NO_STREAM)
+    if landed.position <= after:
+        return None
+    now = datetime.now(UTC)
+    return fold([(message, now), (claim, now)])
+
+
+def deliver(
+    store: EventStore, channels: Channels, claimed: Message, first: Cause, text: str, policy: Policy
+) -> Message | None:
+    """Hand a message this instance has just claimed to its provider and record the outcome;
+    `first` is its `SmsQueued` (the cause of what is recorded)."""
+    provider, attempt, message_id = claimed.provider or "", claimed.attempts, claimed.message_id
     outcome: Event
     try:
-        delivery = _hand_over(channels, claimed, text or message.queued.text)
+        delivery = _hand_over(channels, claimed, text)
         outcome = SmsSent(
             message_id=message_id, provider=provider, provider_message_id=delivery.provider_message_id
         )
@@ -174,7 +200,7 @@ def record_receipt(store: EventStore, message_id: str, receipt: Receipt) -> Mess
     return _reload(store, message_id)
 
 
-def _record(store: EventStore, message: Message, first: RecordedEvent, event: Event, purpose: str) -> bool:
+def _record(store: EventStore, message: Message, first: Cause, event: Event, purpose: str) -> bool:
     """Append `event` after `message`; False when another instance got there first (it
     recovered the claim and recorded its own outcome; the provider de-duplicated the second
     hand-over by the message id)."""

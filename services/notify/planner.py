@@ -4,6 +4,12 @@ The planner appends `SmsQueued` to the message's own stream under an id derived 
 causing event, so re-running it appends nothing new. It queues nothing while a rebuild replays
 history it had already seen, nor for events older than the rule that would message them (see
 `SmsRulesActivated`): a template added later never writes to the past.
+
+Given the providers (`channels`), as in the service, it also sends what it queues: the same
+append that starts a message's stream claims it (`SmsDispatching`), and the message goes to its
+provider right after, its outcome recorded in its stream. A message whose append turns out to
+be a repeat (a batch run again after a crash) is left to its claim's lease. Without channels
+(a bare runner in a test) it only queues, for `Sender`.
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ from contracts.secretariat import NumberAssigned, ReplyPosted, ReturnedForCorrec
 from infra.concurrency import run_together
 from infra.projections import Context, RowsProjection, field_of
 from infra.rows import Rows
-from services.notify.dispatch import SENDING_WIDTH, message_stream
+from services.notify.dispatch import SENDING_WIDTH, Channels, deliver, message_stream, queue_claimed
+from services.notify.lifecycle import Policy
 from services.notify.templates import DEFAULT_ORGANISATION, TEMPLATES, render
 
 RULES_STREAM = "notify-rules"
@@ -118,23 +125,42 @@ class Planner(RowsProjection):
     )
     metadata = planner_metadata
 
-    def __init__(self, rules: tuple[str, ...] = RULES) -> None:
+    def __init__(
+        self, rules: tuple[str, ...] = RULES, channels: Channels | None = None, policy: Policy | None = None
+    ) -> None:
         self.rules = rules
+        self.channels = channels
+        self.policy = policy or Policy()
         self._origins: dict[str, int] = {}
-        self._planned: dict[str, list[tuple[EventStore, str, NewEvent]]] = {}
+        self._planned: dict[str, list[tuple[EventStore, SmsQueued, NewEvent]]] = {}
         self._texts: dict[tuple[str, str], tuple[str, int]] = {}
 
     def apply_batch(self, conn: sa.Connection, batch: Sequence[tuple[Any, Context]]) -> None:
-        """Plan the whole batch, then append its messages side by side (the store commits
-        concurrent appends together); one recipient's messages keep their order. An append
-        repeated after a failed batch is the same event id again, so nothing is queued twice."""
+        """Plan the whole batch, then append (and send) its messages side by side (the store
+        commits concurrent appends together); one recipient's messages keep their order. An
+        append repeated after a failed batch is the same event ids again, so nothing is queued
+        twice."""
         self._planned, self._texts = {}, {}
         try:
             super().apply_batch(conn, batch)
             planned = self._planned
         finally:
             self._planned, self._texts = {}, {}
-        run_together([partial(_append_in_order, items) for items in planned.values()], SENDING_WIDTH)
+        if not planned:
+            return
+        if self.channels is None:
+            tasks = [partial(_append_in_order, items) for items in planned.values()]
+        else:
+            after = batch[0][1].store.last_position()
+            tasks = [partial(self._send_in_order, items, after) for items in planned.values()]
+        run_together(tasks, SENDING_WIDTH)
+
+    def _send_in_order(self, items: list[tuple[EventStore, SmsQueued, NewEvent]], after: int) -> None:
+        assert self.channels is not None
+        for store, message, queued in items:
+            claimed = queue_claimed(store, self.channels, queued, message, after)
+            if claimed is not None:
+                deliver(store, self.channels, claimed, queued, message.text, self.policy)
 
     def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
         rows.load_for(recipients_table, events, field_of("request_id"), RequestSubmitted)
@@ -251,12 +277,12 @@ class Planner(RowsProjection):
             template_version=version,
         )
         event = new_event(queued, event_id=derived_id(cause.id, f"queued:{key}"), cause=cause)
-        self._planned.setdefault(to, []).append((context.store, message_id, event))
+        self._planned.setdefault(to, []).append((context.store, queued, event))
 
 
-def _append_in_order(items: list[tuple[EventStore, str, NewEvent]]) -> None:
-    for store, message_id, event in items:
-        store.append(message_stream(message_id), [event], StreamState.NO_STREAM)
+def _append_in_order(items: list[tuple[EventStore, SmsQueued, NewEvent]]) -> None:
+    for store, message, event in items:
+        store.append(message_stream(message.message_id), [event], StreamState.NO_STREAM)
 
 
 def current_text(conn: sa.Connection, organisation: str, template: str) -> tuple[str, int]:

@@ -1,33 +1,27 @@
 """From events to messages: plan each message once, send it once, keep its status.
 
-- `Planner` (services/notify/planner.py) appends `SmsQueued` for each step worth telling.
-- `Sender` hands each queued message to its provider through `dispatch`, which claims it in the
-  message's stream first; it never acts while a rebuild replays history.
+- `Planner` (services/notify/planner.py) appends `SmsQueued` for each step worth telling, with
+  its claim (`SmsDispatching`) in the same append, and hands the message to its provider; it
+  never acts while a rebuild replays history.
 - `Status` keeps each message's state for the receipt and the back office.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
 
-from contracts.envelope import RecordedEvent
-from contracts.eventstore import EventStore
 from contracts.notify import SmsDeferred, SmsDelivered, SmsDispatching, SmsFailed, SmsQueued, SmsSent
-from infra.concurrency import run_together
-from infra.projections import Context, Projection, RowsProjection
+from infra.projections import Context, RowsProjection
 from infra.rows import Rows
-from services.notify.dispatch import SENDING_WIDTH, Channels, dispatch, message_stream
-from services.notify.email import EmailProvider
-from services.notify.lifecycle import FINAL, Policy
+from services.notify.dispatch import message_stream
+from services.notify.lifecycle import FINAL
 from services.notify.planner import Planner
-from services.notify.providers import SmsProvider
 
-__all__ = ["Planner", "Sender", "Status", "message_stream", "status_table"]
+__all__ = ["Planner", "Status", "message_stream", "status_table"]
 
 status_metadata = sa.MetaData()
 status_table = sa.Table(
@@ -51,44 +45,6 @@ status_table = sa.Table(
     sa.Column("queued_at", sa.String(40), nullable=False, index=True),
     sa.Column("updated_at", sa.String(40), nullable=False),
 )
-
-
-class Sender(Projection):
-    """Hands queued messages to their provider, once each (one-time codes are sent by the RPC
-    that asked for them)."""
-
-    name = "notify.sender"
-    handles = (SmsQueued,)
-    metadata = sa.MetaData()
-
-    def __init__(
-        self, provider: SmsProvider, email: EmailProvider | None = None, policy: Policy | None = None
-    ) -> None:
-        self.channels = Channels(provider, email)
-        self.policy = policy or Policy()
-
-    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
-        if context.replaying or event.one_time_code:
-            return
-        dispatch(
-            context.store, self.channels, event.message_id, self.policy, queued=(event, context.recorded)
-        )
-
-    def apply_batch(self, conn: sa.Connection, batch: Sequence[tuple[Any, Context]]) -> None:
-        """Hand a batch over side by side (`SENDING_WIDTH` at once), so that the provider's
-        answers and the store's appends overlap; messages to one number keep their order."""
-        by_number: dict[str, list[tuple[SmsQueued, RecordedEvent]]] = {}
-        for event, context in batch:
-            if not (context.replaying or event.one_time_code):
-                by_number.setdefault(event.to, []).append((event, context.recorded))
-        if by_number:
-            store = batch[0][1].store
-            tasks = [partial(self._send_in_order, store, ids) for ids in by_number.values()]
-            run_together(tasks, SENDING_WIDTH)
-
-    def _send_in_order(self, store: EventStore, queued: list[tuple[SmsQueued, RecordedEvent]]) -> None:
-        for event, recorded in queued:
-            dispatch(store, self.channels, event.message_id, self.policy, queued=(event, recorded))
 
 
 class Status(RowsProjection):

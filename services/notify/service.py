@@ -18,7 +18,7 @@ from services.notify.dispatch import Channels
 from services.notify.email import email_from_env
 from services.notify.lifecycle import Policy
 from services.notify.planner import RULES, activate_rules
-from services.notify.projections import Planner, Sender, Status
+from services.notify.projections import Planner, Status
 from services.notify.providers import provider_from_env
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,9 @@ class NotifyService:
 
     store: EventStore = Store()
     channels: Channels = PlanningRules()
-    # SMS reach the provider within a second of their event: plan and hand over every 50 ms.
-    db: Database = ReadModels(
-        Planner(), Status(), apart=(Sender(CHANNELS.sms, CHANNELS.email, POLICY),), every=0.05
-    )
+    # SMS reach the provider within a second of their event: plan and hand over every 50 ms,
+    # in a thread of its own (a slow provider must not hold up the status view).
+    db: Database = ReadModels(Status(), apart=(Planner(RULES, CHANNELS, POLICY),), every=0.05)
     code_limit = one_time.CodeLimit()
 
     @rpc  # type: ignore[misc]

@@ -16,7 +16,7 @@ from contracts.events import Event, EventRegistry, UnknownEventType, new_event, 
 from infra.eventstore.sql import SqlEventStore
 from infra.projections import Projection
 from services.identity.projections import Accounts, Verifications
-from services.notify.projections import Planner, Sender, Status
+from services.notify.projections import Planner, Status
 from services.requests.catalogue_view import Catalogue
 from services.requests.drafts_view import Drafts
 from services.requests.projections import CitizenRequests
@@ -31,7 +31,6 @@ ALL_PROJECTIONS: list[type[Projection]] = [
     CitizenRequests,
     Inbox,
     Planner,
-    Sender,
     Status,
     Invitations,
     Responses,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from infra.eventstore import open_store
 from infra.eventstore.schema import events_table
 from infra.projections import checkpoints_table, parked_table
-from services.notify.projections import Sender, status_table
+from services.notify.projections import status_table
 from services.notify.providers import OutboxProvider
 from services.read_models import read_models
 from services.requests.projections import requests_table
@@ -23,9 +23,8 @@ OUTCOMES = ("SmsSent", "SmsFailed")
 
 
 def projections() -> dict[str, list[str]]:
-    """Every running projection's name → the stored types it reads (the notify sender too)."""
-    names = {p.name: p.type_names() for group in read_models().values() for p in group}
-    return names | {Sender.name: Sender.type_names()}
+    """Every running projection's name → the stored types it reads."""
+    return {p.name: p.type_names() for group in read_models().values() for p in group}
 
 
 def behind(engine: sa.Engine, target: int) -> dict[str, int]:

@@ -12,8 +12,9 @@ import pytest
 from infra.db import Database
 from infra.eventstore.sql import SqlEventStore
 from infra.projections import ProjectionRunner
+from services.notify.dispatch import Channels
 from services.notify.email import EmailProvider
-from services.notify.projections import Planner, Sender, Status
+from services.notify.projections import Planner, Status
 from services.notify.providers import Delivery, PermanentFailure, Receipt, SmsProvider, TransientFailure
 
 
@@ -80,12 +81,12 @@ class NotifyDesk:
 
 @contextlib.contextmanager
 def open_notify_desk(tmp_path: Path) -> Iterator[NotifyDesk]:
-    """A store and notify's projections (planner, sender, status) on SQLite under `tmp_path`."""
+    """A store and notify's projections (the planner, which sends, and the status view) on
+    SQLite under `tmp_path`."""
     store = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
     sms = FakeSms()
-    runner = ProjectionRunner(
-        store, Database(f"sqlite:///{tmp_path / 'notify.db'}"), [Planner(), Sender(sms), Status()]
-    )
+    planner = Planner(channels=Channels(sms))
+    runner = ProjectionRunner(store, Database(f"sqlite:///{tmp_path / 'notify.db'}"), [planner, Status()])
     runner.setup()
     yield NotifyDesk(store, runner, sms)
     runner.db.dispose()

@@ -143,8 +143,9 @@ def test_the_sweeper_retries_what_is_due_and_polls_receipts(notify_desk: NotifyD
 
     notify_desk.sms.script = ["transient"]
     _queue(notify_desk, "m1")
-    notify_desk.catch_up()  # the sender tries once: deferred for five seconds
     channels, policy = Channels(notify_desk.sms), Policy()
+    dispatch(notify_desk.store, channels, "m1", policy)  # tried once: deferred for five seconds
+    notify_desk.catch_up()
     assert retry_due(notify_desk.store, notify_desk.db.read, channels, policy) == 0
     later = datetime.now(UTC) + timedelta(seconds=6)
     assert retry_due(notify_desk.store, notify_desk.db.read, channels, policy, now=later) == 1
@@ -165,7 +166,7 @@ def test_a_code_abandoned_by_its_caller_ends_as_a_technical_failure_never_resent
         message_id="c1", to="09121234567", template="otp_login", text="کد: ******", one_time_code=True
     )
     notify_desk.store.append(message_stream("c1"), [new_event(code)], StreamState.NO_STREAM)
-    notify_desk.catch_up()  # the sender leaves codes to the call that asked for them
+    notify_desk.catch_up()  # the planner sends what it queued; a code is its caller's to send
     assert notify_desk.sms.calls == []
     abandoned = dispatch(notify_desk.store, Channels(notify_desk.sms), "c1", POLICY)
     assert abandoned is not None and (abandoned.status, abandoned.reason) == (
@@ -173,45 +174,3 @@ def test_a_code_abandoned_by_its_caller_ends_as_a_technical_failure_never_resent
         "abandoned one-time code",
     )
     assert notify_desk.sms.calls == []
-
-
-def test_a_batch_is_sent_side_by_side_once_each_and_in_order_per_number(notify_desk: NotifyDesk) -> None:
-    numbers = ["09121234567", "09351234567", "09901234567"]
-    for n in range(12):
-        queued = SmsQueued(message_id=f"m{n}", to=numbers[n % 3], template="reply_posted", text=str(n))
-        notify_desk.store.append(message_stream(f"m{n}"), [new_event(queued)], StreamState.NO_STREAM)
-    notify_desk.catch_up()
-    notify_desk.catch_up()  # a second pass (a restart) sends nothing again
-    assert sorted(notify_desk.sms.sent_ids, key=lambda m: int(m[1:])) == [f"m{n}" for n in range(12)]
-    assert len(notify_desk.sms.calls) == 12
-    for number in numbers:
-        texts = [int(text) for _, to, text in notify_desk.sms.calls if to == number]
-        assert texts == sorted(texts)
-    assert {_types(notify_desk, f"m{n}")[-1] for n in range(12)} == {"SmsSent"}
-
-
-def test_a_queued_message_already_sent_elsewhere_is_not_sent_again_by_the_sender(
-    notify_desk: NotifyDesk,
-) -> None:
-    _queue(notify_desk, "m1")
-    dispatch(notify_desk.store, Channels(notify_desk.sms), "m1", POLICY)  # another instance sent it
-    assert len(notify_desk.sms.calls) == 1
-    notify_desk.catch_up()  # the sender reads the same SmsQueued and assumes a fresh stream
-    assert len(notify_desk.sms.calls) == 1
-    assert _types(notify_desk) == ["SmsQueued", "SmsDispatching", "SmsSent"]
-
-
-def test_the_sender_claims_a_just_queued_message_without_reading_its_stream(
-    notify_desk: NotifyDesk, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _queue(notify_desk, "m1")
-    reads: list[str] = []
-    read_stream = notify_desk.store.read_stream
-    monkeypatch.setattr(
-        notify_desk.store,
-        "read_stream",
-        lambda stream, **kw: reads.append(stream) or read_stream(stream, **kw),
-    )
-    notify_desk.catch_up()
-    assert len(notify_desk.sms.calls) == 1 and reads == []
-    assert _types(notify_desk) == ["SmsQueued", "SmsDispatching", "SmsSent"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,10 @@ from contracts.requests import Applicant, RequestSubmitted
 from contracts.secretariat import NumberAssigned, ReplyPosted
 from infra.db import Database
 from infra.projections import ProjectionRunner
-from services.notify.commands import change_template
+from services.notify import planner as planner_module
+from services.notify.commands import change_template, retry_due
+from services.notify.dispatch import Channels, message_stream
+from services.notify.lifecycle import Policy
 from services.notify.planner import RULES, RULES_STREAM, activate_rules
 from services.notify.projections import Planner, Status
 from services.notify.queries import messages
@@ -27,11 +31,17 @@ def notify_desk(tmp_path: Path) -> Iterator[NotifyDesk]:
         yield desk
 
 
-def _submit(desk: NotifyDesk, request_id: str = "r1", email: str | None = None) -> None:
-    applicant = Applicant(national_code="0084575948", full_name="مریم", mobile="09121234567", email=email)
+def _submit(
+    desk: NotifyDesk,
+    request_id: str = "r1",
+    email: str | None = None,
+    mobile: str = "09121234567",
+    tracking_code: str = "140512345678",
+) -> None:
+    applicant = Applicant(national_code="0084575948", full_name="مریم", mobile=mobile, email=email)
     event = RequestSubmitted(
         request_id=request_id,
-        tracking_code="140512345678",
+        tracking_code=tracking_code,
         applicant=applicant,
         province="tehran",
         subject="s",
@@ -179,3 +189,81 @@ def test_identity_verification_results_are_told(notify_desk: NotifyDesk) -> None
     notify_desk.catch_up()
     texts = [call[2] for call in notify_desk.sms.calls]
     assert len(texts) == 2 and "تصویر کارت ملی خوانا نیست" in texts[1]
+
+
+def _streams(desk: NotifyDesk, request_id: str) -> list[list[str]]:
+    return [
+        [e.type for e in desk.store.read_stream(message_stream(m["message_id"]))]
+        for m in messages(desk.db.read, request_id)
+    ]
+
+
+def test_the_planner_queues_claims_and_sends_in_one_go_in_order_per_number(
+    notify_desk: NotifyDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    numbers = ["09121234567", "09351234567", "09901234567"]
+    for n in range(12):
+        _submit(notify_desk, f"r{n}", mobile=numbers[n % 3], tracking_code=f"1405{n:08d}")
+    reads: list[str] = []
+    read_stream = notify_desk.store.read_stream
+    monkeypatch.setattr(
+        notify_desk.store,
+        "read_stream",
+        lambda stream, **kw: reads.append(stream) or read_stream(stream, **kw),
+    )
+    notify_desk.catch_up()
+    notify_desk.catch_up()
+    assert [r for r in reads if r.startswith("sms-")] == []  # claimed in the append that queued it
+    monkeypatch.undo()
+    assert len(notify_desk.sms.calls) == 12 and len(notify_desk.sms.sent_ids) == 12
+    for number in numbers:
+        codes = [text for _, to, text in notify_desk.sms.calls if to == number]
+        assert codes == sorted(codes) and len(codes) == 4  # tracking codes grow with n
+    for n in range(12):
+        assert _streams(notify_desk, f"r{n}") == [["SmsQueued", "SmsDispatching", "SmsSent"]]
+        assert [m["status"] for m in messages(notify_desk.db.read, f"r{n}")] == ["sent"]
+
+
+def _second_planner(desk: NotifyDesk, folder: Path) -> ProjectionRunner:
+    """Another notify instance's planner, whose read model starts from the beginning (as after a
+    crash that lost the first one's checkpoint): it plans the same messages again."""
+    runner = ProjectionRunner(
+        desk.store, Database(f"sqlite:///{folder / 'again'}.db"), [Planner(channels=Channels(desk.sms))]
+    )
+    runner.setup()
+    return runner
+
+
+def test_a_plan_made_again_sends_nothing_twice(notify_desk: NotifyDesk, tmp_path: Path) -> None:
+    _submit(notify_desk)
+    notify_desk.catch_up()
+    assert len(notify_desk.sms.calls) == 1
+    again = _second_planner(notify_desk, tmp_path)
+    before = notify_desk.store.last_position()
+    again.run_once()
+    assert len(notify_desk.sms.calls) == 1
+    assert notify_desk.store.last_position() == before  # the same ids: nothing appended
+    again.db.dispose()
+
+
+def test_a_message_whose_process_died_before_the_hand_over_goes_once_its_lease_ends(
+    notify_desk: NotifyDesk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _submit(notify_desk)
+    monkeypatch.setattr(planner_module, "deliver", lambda *args: None)  # queued and claimed, then the end
+    notify_desk.catch_up()
+    monkeypatch.undo()
+    assert notify_desk.sms.calls == []
+    assert _streams(notify_desk, "r1") == [["SmsQueued", "SmsDispatching"]]
+    again = _second_planner(notify_desk, tmp_path)
+    again.run_once()  # the repeated append is not a claim of its own: it sends nothing
+    again.db.dispose()
+    assert notify_desk.sms.calls == []
+    channels, policy = Channels(notify_desk.sms), Policy()
+    assert retry_due(notify_desk.store, notify_desk.db.read, channels, policy) == 0  # the lease holds
+    later = datetime.now(UTC) + timedelta(seconds=policy.lease + 1)
+    assert retry_due(notify_desk.store, notify_desk.db.read, channels, policy, now=later) == 1
+    notify_desk.catch_up()
+    assert retry_due(notify_desk.store, notify_desk.db.read, channels, policy, now=later) == 0
+    assert len(notify_desk.sms.calls) == 1
+    assert _streams(notify_desk, "r1") == [["SmsQueued", "SmsDispatching", "SmsDispatching", "SmsSent"]]
