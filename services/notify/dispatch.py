@@ -12,7 +12,14 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from contracts.envelope import NewEvent, RecordedEvent, StreamNotFound, StreamState, WrongExpectedVersion
+from contracts.envelope import (
+    DuplicateEventIds,
+    NewEvent,
+    RecordedEvent,
+    StreamNotFound,
+    StreamState,
+    WrongExpectedVersion,
+)
 from contracts.events import Cause, Event, derived_id, new_event, registry
 from contracts.eventstore import EventStore
 from contracts.notify import SmsDelivered, SmsDispatching, SmsFailed, SmsQueued, SmsSent
@@ -66,21 +73,13 @@ def dispatch(
     *,
     text: str | None = None,
     now: datetime | None = None,
-    queued: tuple[SmsQueued, RecordedEvent] | None = None,
 ) -> Message | None:
     """Send the message if it is due, once: claim it, call the provider, record the outcome.
 
     `text` is given only for one-time codes, whose real text is never stored; such a message
-    found abandoned (its caller crashed mid-send) ends as a technical failure instead.
-
-    `queued`, the message's `SmsQueued` and its record (its stream's first event), spares reading
-    the stream: the message is taken as just queued. Nothing is sent on that guess alone: the
-    claim is appended at the stream's first version, so if anything was recorded since (another
-    instance's claim, an earlier run's send), the claim is refused and the stream is read. (An
-    append lost on its way back is then not repeated at once: the claim it left is retried when
-    its lease ends, like a crash's.)"""
+    found abandoned (its caller crashed mid-send) ends as a technical failure instead."""
     now = now or datetime.now(UTC)
-    loaded = load(store, message_id) if queued is None else _just_queued(*queued)
+    loaded = load(store, message_id)
     if loaded is None:
         return None
     message, first = loaded
@@ -102,13 +101,12 @@ def dispatch(
         return _reload(store, message_id)
     attempt = message.attempts + 1
     claim = SmsDispatching(message_id=message_id, attempt=attempt, provider=provider)
-    # A claim made on the guess gets an id of its own: the derived id of another instance's
-    # first claim would make the store take it for a repeat of that append and accept it.
-    claim_id = derived_id(first.id, f"dispatch:{attempt}") if queued is None else None
+    # A claim's id is its claimant's own: with an id derived from the message, a second instance
+    # that read the same version would have its claim taken for a repeat of the first's, and sent.
     try:
         store.append(
             message_stream(message_id),
-            [new_event(claim, event_id=claim_id, cause=first)],
+            [new_event(claim, cause=first)],
             message.version,
         )
     except WrongExpectedVersion:
@@ -117,18 +115,23 @@ def dispatch(
 
 
 def queue_claimed(
-    store: EventStore, channels: Channels, queued: NewEvent, message: SmsQueued, after: int
+    store: EventStore, channels: Channels, queued: NewEvent, message: SmsQueued
 ) -> Message | None:
-    """Start a message's stream with its `SmsQueued` and this instance's claim, in one append.
+    """Start a message's stream with its `SmsQueued` and this run's claim, in one append.
 
-    The claimed message, to `deliver` now; None when the append is one made before (its
-    position is not past `after`, the store's last position before this attempt): an earlier
-    run of the same plan queued and claimed it, and may have sent it, so only its lease's end
-    (`retry_due`) may send it again."""
+    The claimed message, to `deliver` now; None when the stream exists already: an earlier run
+    of the same plan (a batch run again after a crash, or by another instance) queued and
+    claimed it, and may have sent it, so only that claim's lease (`retry_due`) may send it
+    again. The claim's id is this run's own: a derived one would make the store take a
+    second run's append for a repeat of the first and accept it, and both would send."""
     claim = SmsDispatching(message_id=message.message_id, attempt=1, provider=channels.name(message.channel))
-    claimed = new_event(claim, event_id=derived_id(queued.id, "claimed at queueing"), cause=queued)
-    landed = store.append(message_stream(message.message_id), [queued, claimed], StreamState.NO_STREAM)
-    if landed.position <= after:
+    try:
+        store.append(
+            message_stream(message.message_id),
+            [queued, new_event(claim, cause=queued)],
+            StreamState.NO_STREAM,
+        )
+    except (WrongExpectedVersion, DuplicateEventIds):
         return None
     now = datetime.now(UTC)
     return fold([(message, now), (claim, now)])
@@ -159,12 +162,6 @@ def deliver(
     if _record(store, claimed, first, outcome, f"outcome:{attempt}"):
         return then(claimed, outcome, datetime.now(UTC))
     return _reload(store, message_id)
-
-
-def _just_queued(event: SmsQueued, recorded: RecordedEvent) -> tuple[Message, RecordedEvent]:
-    if recorded.revision != 0:
-        raise ValueError(f"{recorded.stream}: a message's stream starts with its SmsQueued")
-    return fold([(event, recorded.recorded_at)]), recorded
 
 
 def _hand_over(channels: Channels, message: Message, text: str) -> Delivery:

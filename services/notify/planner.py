@@ -7,9 +7,10 @@ history it had already seen, nor for events older than the rule that would messa
 
 Given the providers (`channels`), as in the service, it also sends what it queues: the same
 append that starts a message's stream claims it (`SmsDispatching`), and the message goes to its
-provider right after, its outcome recorded in its stream. A message whose append turns out to
-be a repeat (a batch run again after a crash) is left to its claim's lease. Without channels
-(a bare runner in a test) it only queues, for `Sender`.
+provider right after, its outcome recorded in its stream. A message whose stream exists already
+(a batch run again after a crash) is left to the first run's claim and its lease. Without
+channels (the rebuild of `pishkhan replay`, which must never send) it only queues; what waits
+queued is sent by `retry_due`.
 """
 
 from __future__ import annotations
@@ -148,17 +149,13 @@ class Planner(RowsProjection):
             self._planned, self._texts = {}, {}
         if not planned:
             return
-        if self.channels is None:
-            tasks = [partial(_append_in_order, items) for items in planned.values()]
-        else:
-            after = batch[0][1].store.last_position()
-            tasks = [partial(self._send_in_order, items, after) for items in planned.values()]
-        run_together(tasks, SENDING_WIDTH)
+        send = _append_in_order if self.channels is None else self._send_in_order
+        run_together([partial(send, items) for items in planned.values()], SENDING_WIDTH)
 
-    def _send_in_order(self, items: list[tuple[EventStore, SmsQueued, NewEvent]], after: int) -> None:
+    def _send_in_order(self, items: list[tuple[EventStore, SmsQueued, NewEvent]]) -> None:
         assert self.channels is not None
         for store, message, queued in items:
-            claimed = queue_claimed(store, self.channels, queued, message, after)
+            claimed = queue_claimed(store, self.channels, queued, message)
             if claimed is not None:
                 deliver(store, self.channels, claimed, queued, message.text, self.policy)
 

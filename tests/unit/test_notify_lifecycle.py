@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -174,3 +175,25 @@ def test_a_code_abandoned_by_its_caller_ends_as_a_technical_failure_never_resent
         "abandoned one-time code",
     )
     assert notify_desk.sms.calls == []
+
+
+def test_two_instances_that_read_the_same_version_claim_it_once(
+    notify_desk: NotifyDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _queue(notify_desk)
+    channels = Channels(notify_desk.sms)
+    append = notify_desk.store.append
+    raced: list[object] = []
+
+    def append_after_the_other(stream: str, events: list[Any], expected: Any = StreamState.ANY) -> Any:
+        if not raced and events[0].type == "SmsDispatching":
+            raced.append("racing")  # the second instance read the same version and claims first
+            raced.append(dispatch(notify_desk.store, channels, "m1", POLICY))
+        return append(stream, events, expected)
+
+    monkeypatch.setattr(notify_desk.store, "append", append_after_the_other)
+    mine = dispatch(notify_desk.store, channels, "m1", POLICY)
+    assert getattr(raced[1], "status", None) == "sent"
+    assert mine is not None and mine.status == "sent"  # read back: the other instance's outcome
+    assert len(notify_desk.sms.calls) == 1
+    assert _types(notify_desk) == ["SmsQueued", "SmsDispatching", "SmsSent"]
