@@ -372,6 +372,20 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def caught_up(db_read: sa.Engine, name: str, position: int, timeout: float, every: float = 0.02) -> bool:
+    """Wait up to `timeout` seconds for projection `name` to have dealt with the event at
+    `position` (its checkpoint reached it): a command that must see what was recorded a moment
+    ago, before its read model shows it. True once it has."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with db_read.connect() as conn:
+            if (_read_checkpoint(conn, name) or 0) >= position:
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every)
+
+
 def _read_checkpoint(conn: sa.Connection, name: str) -> int | None:
     value = conn.execute(
         sa.select(checkpoints_table.c.position).where(checkpoints_table.c.name == name)

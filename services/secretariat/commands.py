@@ -33,12 +33,17 @@ from contracts.secretariat_rpc import (
     Staff,
     WithReason,
 )
+from infra.projections import caught_up
 from services.secretariat.case import Case
 from services.secretariat.numbering import take_number
+from services.secretariat.projections import Inbox
 from services.secretariat.tables import cases_table
 from services.secretariat.workdays import to_jalali, today
 
 NOTE_RETRIES = 20
+AWAITS_NUMBER = frozenset({"not_numbered", "not_registered_yet"})
+CATCH_UP_SECONDS = 2.0
+"""How long a step refused for want of a number waits for the inbox to catch up first."""
 
 
 def case_stream(request_id: str) -> str:
@@ -96,8 +101,13 @@ def act(
     store: EventStore, db_read: sa.Engine, command: CaseCommand, decide: Decide, *, retry: bool = False
 ) -> dict[str, Any]:
     """Load, decide, append; a repeated command answers without recording twice. With `retry`
-    (for steps that commute, like notes) a concurrent change is decided again instead of refused."""
-    for _ in range(NOTE_RETRIES if retry else 1):
+    (for steps that commute, like notes) a concurrent change is decided again instead of refused.
+
+    A step refused for want of a registration number is decided once more after the inbox has
+    caught up with the store: a request numbered a moment ago shows its number there shortly
+    after (the number is the book's event, not the case's)."""
+    conflicts, waited = 0, False
+    while True:
         case, seen = load_case(store, db_read, command.request_id)
         earlier = seen.get(command.derived("case"))
         if earlier is not None:  # the same command again: the first answer
@@ -105,9 +115,13 @@ def act(
         try:
             return _append(store, case, command, decide(case))
         except DomainError as error:
-            if not (retry and error.code == "conflict"):
+            if error.code in AWAITS_NUMBER and not waited:
+                waited = True
+                if caught_up(db_read, Inbox.name, store.last_position(), CATCH_UP_SECONDS):
+                    continue
+            conflicts += error.code == "conflict"
+            if not (retry and error.code == "conflict") or conflicts >= NOTE_RETRIES:
                 raise
-    raise DomainError("conflict")
 
 
 def clerk_check(case: Case, command: CaseCommand, *, needs_open: bool = True) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -296,3 +298,25 @@ def test_the_date_range_is_in_tehran_days(desk: Desk) -> None:
     tehran_day = to_jalali(date(2026, 11, 19))
     assert desk.folder(CLERK, "all", date_from=tehran_day, date_to=tehran_day) == [request_id]
     assert desk.folder(CLERK, "all", date_to=to_jalali(date(2026, 11, 18))) == []
+
+
+def test_a_reply_right_after_numbering_waits_for_the_number_to_reach_the_inbox(desk: Desk) -> None:
+    request_id = desk.submit()
+    commands.register(desk.store, desk.db, CaseCommand(request_id=request_id, staff=CLERK))
+    assert desk.row(request_id)["registration_number"] is None  # the inbox has not seen it yet
+    later = threading.Timer(0.3, desk.runner.run_once)
+    later.start()
+    started = time.monotonic()
+    answer = commands.reply(desk.store, desk.db, Reply(request_id=request_id, staff=CLERK, body="پاسخ"))
+    later.join()
+    assert answer["event"]["reply_number"].startswith(desk.row(request_id)["registration_number"])
+    assert time.monotonic() - started >= 0.25  # it did wait for the inbox
+
+
+def test_a_reply_to_a_request_never_numbered_is_refused_without_waiting(desk: Desk) -> None:
+    request_id = desk.submit()
+    started = time.monotonic()
+    with pytest.raises(DomainError) as refused:
+        commands.reply(desk.store, desk.db, Reply(request_id=request_id, staff=CLERK, body="پاسخ"))
+    assert refused.value.code == "not_numbered"
+    assert time.monotonic() - started < commands.CATCH_UP_SECONDS  # the inbox was caught up already
