@@ -21,7 +21,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from infra.eventstore.schema import APPEND_LOCK_KEY, NOTIFY_CHANNEL, events_table
+from infra.eventstore.schema import (
+    ANY_TYPE_CHANNEL,
+    APPEND_LOCK_KEY,
+    CHANNEL_BYTES,
+    NOTIFY_CHANNEL,
+    TYPE_CHANNEL_PREFIX,
+    events_table,
+)
 
 _CHECK_STREAMS = """\
   -- Row by row through the primary keys: a join with the JSON rows was planned as a scan of
@@ -61,7 +68,7 @@ $fn$
 """
 """Under the lock, after the events: the streams' new states, the NOTIFY, the first position."""
 
-APPEND_FUNCTION = f"""
+APPEND_FUNCTION_V4 = f"""
 DO $types$ BEGIN
   CREATE TYPE es_new_event AS (offset_in_commit bigint, event_id text, stream text, revision bigint,
                                type text, version integer, data text, metadata text,
@@ -99,6 +106,19 @@ BEGIN
 lock is taken (at ~220 submissions/s the lock was held ~90 % of the time, the id look-up the
 largest part of it). Version 3's text stays below and renders exactly as released (the
 fragments both share are the text it had)."""
+
+_NOTIFY = f"  PERFORM pg_notify('{NOTIFY_CHANNEL}', first_position::text || notice);\n"
+_NOTIFY_EACH_TYPE = f"""{_NOTIFY}  PERFORM pg_notify(c.channel, first_position::text || notice)
+     FROM (SELECT DISTINCT
+                  CASE WHEN t.name = '*' OR octet_length('{TYPE_CHANNEL_PREFIX}' || t.name) > {CHANNEL_BYTES}
+                       THEN '{ANY_TYPE_CHANNEL}' ELSE '{TYPE_CHANNEL_PREFIX}' || t.name END AS channel
+             FROM unnest(string_to_array(split_part(notice, ':', 3), ',')) AS t(name)) AS c;
+"""
+assert APPEND_FUNCTION_V4.count(_NOTIFY) == 1
+APPEND_FUNCTION = APPEND_FUNCTION_V4.replace(_NOTIFY, _NOTIFY_EACH_TYPE)
+"""Schema version 5: version 4, and the commit is also told on a channel per event type it
+holds (`schema.type_channel`), so that a service waiting for some types hears nothing of the
+others' commits (each heard commit cost every service a wake-up of its listener and runner)."""
 
 APPEND_FUNCTION_V3 = f"""
 CREATE OR REPLACE FUNCTION es_append(new_events json, expected json, new_streams json, notice text)

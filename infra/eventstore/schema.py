@@ -11,6 +11,23 @@ from infra.db import lock_schema
 
 APPEND_LOCK_KEY = 0x5049_5348  # "PISH": the advisory lock that orders all appends (PostgreSQL)
 NOTIFY_CHANNEL = "pishkhan_events"
+"""Every commit's NOTIFY (`first:count:Type,Type`), for a waiter of any event."""
+TYPE_CHANNEL_PREFIX = "pishkhan_events:"
+"""Since schema version 5 each commit is also told on one channel per event type it holds, so
+that a waiter for some types hears nothing of other commits."""
+ANY_TYPE_CHANNEL = TYPE_CHANNEL_PREFIX + "*"
+"""Where a commit is told whose types are not named one by one (too many, or a name too long
+for a channel): every waiter for types listens here too."""
+CHANNEL_BYTES = 63
+"""PostgreSQL's longest channel name."""
+
+
+def type_channel(type_name: str) -> str:
+    """The channel a commit holding events of `type_name` is told on."""
+    channel = TYPE_CHANNEL_PREFIX + type_name
+    return channel if len(channel.encode()) <= CHANNEL_BYTES else ANY_TYPE_CHANNEL
+
+
 """PostgreSQL: the channel each append's commit notifies (`first:count:Type,Type`)."""
 
 metadata = sa.MetaData()
@@ -83,6 +100,14 @@ def _append_function_v3(conn: sa.Connection) -> None:
 def _append_function_reads_before_the_lock_v4(conn: sa.Connection) -> None:
     """PostgreSQL: `es_append` reads its events and looks for their ids before taking the lock."""
     if conn.dialect.name == "postgresql":
+        from infra.eventstore.pg_append import APPEND_FUNCTION_V4
+
+        conn.execute(sa.text(APPEND_FUNCTION_V4))
+
+
+def _append_function_notifies_each_type_v5(conn: sa.Connection) -> None:
+    """PostgreSQL: `es_append` also tells each commit on a channel per event type it holds."""
+    if conn.dialect.name == "postgresql":
         from infra.eventstore.pg_append import APPEND_FUNCTION
 
         conn.execute(sa.text(APPEND_FUNCTION))
@@ -94,6 +119,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _add_hash_chain_v2,
     _append_function_v3,
     _append_function_reads_before_the_lock_v4,
+    _append_function_notifies_each_type_v5,
 ]
 
 

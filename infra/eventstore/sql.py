@@ -13,7 +13,9 @@ are written.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import select
 import threading
 import time
@@ -39,7 +41,15 @@ from contracts.eventstore import EventStore
 from infra.db import is_sqlite, make_engine, upsert_insert
 from infra.eventstore.deciding import PendingAppend, StreamRow, as_read, decide
 from infra.eventstore.pg_append import append_at_once
-from infra.eventstore.schema import APPEND_LOCK_KEY, NOTIFY_CHANNEL, events_table, migrate, streams_table
+from infra.eventstore.schema import (
+    ANY_TYPE_CHANNEL,
+    APPEND_LOCK_KEY,
+    NOTIFY_CHANNEL,
+    events_table,
+    migrate,
+    streams_table,
+    type_channel,
+)
 
 __all__ = ["APPEND_LOCK_KEY", "NOTIFY_CHANNEL", "SqlEventStore"]
 
@@ -87,6 +97,13 @@ class SqlEventStore(EventStore):
         """The same for commits whose notice did not name its types."""
         self._vague = 0
         """How many notices said nothing readable (each wakes every waiter)."""
+        self._channels: set[str] = set()
+        """The channels the listener is to LISTEN on: each waited-for type's (and the channel of
+        commits not named by type), the all-commits one only for a waiter of any event."""
+        self._channels_changed, self._channels_told = (-1, -1) if self.sqlite else os.pipe()
+        """Written to when `_channels` grows, to wake the listener at once (PostgreSQL)."""
+        if not self.sqlite:
+            os.set_blocking(self._channels_told, False)
         self._closed = threading.Event()
         # SQLite has no notifications between processes: poll briefly. PostgreSQL wakes
         # waiters through LISTEN/NOTIFY; its poll is only a safety net.
@@ -293,8 +310,11 @@ class SqlEventStore(EventStore):
             return int(conn.execute(sa.select(last)).scalar_one()) + 1
         count = sum(len(p.events) for p in batch)
         types = ",".join(sorted({e.type for p in batch for e in p.events}))
-        payload = sa.cast(last + 1, sa.Text) + f":{count}:{types if len(types) < 6000 else '*'}"
-        row = conn.execute(sa.select(last, sa.func.pg_notify(NOTIFY_CHANNEL, payload))).one()
+        named = len(types) < 6000
+        payload = sa.cast(last + 1, sa.Text) + f":{count}:{types if named else '*'}"
+        channels = {type_channel(t) for t in types.split(",")} if named else {ANY_TYPE_CHANNEL}
+        notify = [sa.func.pg_notify(channel, payload) for channel in (NOTIFY_CHANNEL, *sorted(channels))]
+        row = conn.execute(sa.select(last, *notify)).one()
         return int(row[0]) + 1
 
     def delete_stream(self, stream: str) -> None:
@@ -393,10 +413,15 @@ class SqlEventStore(EventStore):
     # -- waiting for new events ----------------------------------------------------------
 
     def wait_for_events(self, after: int, timeout: float, types: Iterable[str] | None = None) -> bool:
+        wanted = None if types is None else frozenset(types)
+        if not self.sqlite:
+            self._listen_on(
+                {NOTIFY_CHANNEL} if wanted is None else {ANY_TYPE_CHANNEL, *map(type_channel, wanted)}
+            )
         self._ensure_listener()
         deadline = time.monotonic() + timeout
-        if types is not None and not self.sqlite:
-            return self._wait_for_types(after, deadline, frozenset(types))
+        if wanted is not None and not self.sqlite:
+            return self._wait_for_types(after, deadline, wanted)
         while True:
             with self._appended:
                 generation = self._generation
@@ -447,8 +472,17 @@ class SqlEventStore(EventStore):
                 self._listener = threading.Thread(target=self._listen, name="eventstore-listen", daemon=True)
                 self._listener.start()
 
+    def _listen_on(self, channels: set[str]) -> None:
+        with self._appended:
+            if channels <= self._channels:
+                return
+            self._channels |= channels
+        with contextlib.suppress(OSError):  # full (the listener is reconnecting) or closed
+            os.write(self._channels_told, b".")
+
     def _listen(self) -> None:
-        """Turn PostgreSQL NOTIFYs from any process's appends into local wake-ups."""
+        """Turn PostgreSQL NOTIFYs from any process's appends into local wake-ups: LISTEN on the
+        channels waiters asked for (at once when one is new), and only those."""
         while not self._closed.is_set():
             try:
                 raw = self.engine.raw_connection()
@@ -456,11 +490,18 @@ class SqlEventStore(EventStore):
                     driver = raw.driver_connection
                     assert driver is not None
                     driver.autocommit = True
-                    with driver.cursor() as cursor:
-                        cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    listening: set[str] = set()
                     while not self._closed.is_set():
-                        ready, _, _ = select.select([driver], [], [], 0.5)
-                        if ready:
+                        with self._appended:
+                            new = self._channels - listening
+                        with driver.cursor() as cursor:
+                            for channel in sorted(new):
+                                cursor.execute('LISTEN "{}"'.format(channel.replace('"', '""')))
+                        listening |= new
+                        ready, _, _ = select.select([driver, self._channels_changed], [], [], 0.5)
+                        if self._channels_changed in ready:
+                            os.read(self._channels_changed, 4096)
+                        if driver in ready:
                             driver.poll()
                             if driver.notifies:
                                 notices = [n.payload for n in driver.notifies]
@@ -480,6 +521,14 @@ class SqlEventStore(EventStore):
             self.read_engine.dispose()
         if self._autocommit is not self.read_engine:
             self._autocommit.dispose()
+        if self._listener is None or not self._listener.is_alive():  # else it may still select on it
+            pipe, (self._channels_changed, self._channels_told) = (
+                (self._channels_changed, self._channels_told),
+                (-1, -1),
+            )
+            for fd in pipe:
+                if fd >= 0:
+                    os.close(fd)
 
 
 RECORDED_COLUMNS = tuple(

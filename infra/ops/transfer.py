@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from contracts.envelope import NewEvent, RecordedEvent, StreamState
 from contracts.eventstore import EventStore
-from infra.eventstore.schema import events_table, streams_table
+from infra.eventstore.schema import ANY_TYPE_CHANNEL, events_table, streams_table
 from infra.eventstore.sql import APPEND_LOCK_KEY, NOTIFY_CHANNEL, SqlEventStore
 from infra.ops.hashchain import GENESIS, StoredLink, canonical, event_hash
 
@@ -189,7 +189,9 @@ def _write_rows(target: SqlEventStore, lines: list[dict[str, Any]], result: Impo
         if not target.sqlite:
             conn.execute(
                 sa.select(
-                    sa.func.pg_advisory_xact_lock(APPEND_LOCK_KEY), sa.func.pg_notify(NOTIFY_CHANNEL, "")
+                    sa.func.pg_advisory_xact_lock(APPEND_LOCK_KEY),
+                    sa.func.pg_notify(NOTIFY_CHANNEL, ""),
+                    sa.func.pg_notify(ANY_TYPE_CHANNEL, ""),
                 )
             )
         ids = [line["event_id"] for line in lines]
