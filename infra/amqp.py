@@ -1,13 +1,19 @@
 """Publishing to RabbitMQ without waiting for the broker's confirmation, for RPC calls (the
 gateways) and replies (the services). Where that is safe: a message lost on the way costs the
 caller a time-out and an idempotent retry, as a lost confirmation would; the wait for the
-confirmation was a round trip on every call."""
+confirmation was a round trip on every call.
+
+Nor are these messages persistent: a call outlives a broker restart only to be answered into a
+reply queue that died with the broker, while its caller has long had its error and retried. A
+persistent message costs the broker a write to its message store (the services' call queues
+are durable)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from nameko.amqp.publish import Publisher
+from nameko.constants import NON_PERSISTENT
 from nameko.rpc import MethodProxy, ServiceProxy
 
 
@@ -16,6 +22,7 @@ class UnconfirmedPublisher(Publisher):  # type: ignore[misc]
     unroutable message cannot be told apart (nameko would warn on every call)."""
 
     use_confirms = False
+    delivery_mode = NON_PERSISTENT
 
     def publish(self, payload: Any, **kwargs: Any) -> None:
         kwargs["mandatory"] = False

@@ -154,9 +154,10 @@ class Rpc(nameko.rpc.Rpc):  # type: ignore[misc]
     and that a reply is sent without waiting for the broker's confirmation.
 
     Nameko lets a failed reply kill the whole container, so a RabbitMQ restart in the middle of a
-    call stopped the service for good. The caller's reply queue is gone with that broker anyway,
-    and the unacknowledged request comes back when the broker does, to be answered again: the
-    commands are idempotent (the request carries its command id). For the same reason a
+    call stopped the service for good. The caller's reply queue is gone with that broker anyway;
+    the unacknowledged request comes back if only the connection was lost, to be answered again
+    (after a broker restart it is gone, being transient, and its caller retries): the commands
+    are idempotent (the request carries its command id). For the same reason a
     confirmation would buy nothing: a reply lost after it was sent costs the caller a time-out
     and a retry, as one lost before does; the wait for it was a round trip per call."""
 

@@ -1,13 +1,16 @@
 """`gateway.rpc.RpcPool` against the machine's RabbitMQ: what a call to a service that is not
-there answers, with and without publisher confirms."""
+there answers, with and without publisher confirms; calls and replies are transient."""
 
 from __future__ import annotations
 
 import time
 
+import kombu
 import pytest
+from nameko.constants import NON_PERSISTENT
 
 from gateway.rpc import RpcPool, ServiceUnavailable
+from infra.amqp import UnconfirmedPublisher
 from tests.rabbit import rabbit_available, scratch_vhost
 
 pytestmark = pytest.mark.integration
@@ -42,3 +45,16 @@ def test_with_confirms_a_service_never_started_is_reported_at_once() -> None:
 def test_without_confirms_the_same_call_ends_at_its_timeout_not_in_a_hang() -> None:
     reason, took = _call_nobody(confirms=False, timeout=1.5)
     assert "RpcTimeout" in reason and 1.4 <= took < 5
+
+
+def test_calls_and_replies_are_not_persisted_by_the_broker() -> None:
+    with scratch_vhost() as amqp_uri, kombu.Connection(amqp_uri) as connection:
+        queue = kombu.Queue(
+            "rpc-someone", exchange=kombu.Exchange("nameko-rpc", type="topic"), routing_key="x"
+        )
+        queue(connection.default_channel).declare()
+        UnconfirmedPublisher(amqp_uri).publish({"args": []}, exchange=queue.exchange, routing_key="x")
+        UnconfirmedPublisher(amqp_uri).publish({"args": []}, exchange=queue.exchange, routing_key="x")
+        for _ in range(2):
+            message = queue(connection.default_channel).get(no_ack=True)
+            assert message is not None and message.properties["delivery_mode"] == NON_PERSISTENT
