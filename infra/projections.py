@@ -386,28 +386,32 @@ def caught_up(db_read: sa.Engine, name: str, position: int, timeout: float, ever
         time.sleep(every)
 
 
+# Built once: each pass of a runner makes these (building one costs about as much as running it).
+_READ_CHECKPOINT = sa.select(checkpoints_table.c.position).where(
+    checkpoints_table.c.name == sa.bindparam("projection")
+)
+_LOCK_CHECKPOINT = _READ_CHECKPOINT.with_for_update()
+_SAVE_CHECKPOINT = (
+    checkpoints_table.update()
+    .where(checkpoints_table.c.name == sa.bindparam("projection"))
+    .values(position=sa.bindparam("position"), updated_at=sa.bindparam("at"))
+)
+
+
 def _read_checkpoint(conn: sa.Connection, name: str) -> int | None:
-    value = conn.execute(
-        sa.select(checkpoints_table.c.position).where(checkpoints_table.c.name == name)
-    ).scalar()
+    value = conn.execute(_READ_CHECKPOINT, {"projection": name}).scalar()
     return None if value is None else int(value)
 
 
 def _lock_checkpoint(conn: sa.Connection, name: str) -> int:
     """The checkpoint, locked until the transaction ends, so that two instances of a service
     never apply the same events (SQLite's writer already holds the database lock)."""
-    query = sa.select(checkpoints_table.c.position).where(checkpoints_table.c.name == name)
-    if conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    return int(conn.execute(query).scalar_one())
+    query = _READ_CHECKPOINT if conn.dialect.name == "sqlite" else _LOCK_CHECKPOINT
+    return int(conn.execute(query, {"projection": name}).scalar_one())
 
 
 def _save_checkpoint(conn: sa.Connection, name: str, position: int) -> None:
-    conn.execute(
-        checkpoints_table.update()
-        .where(checkpoints_table.c.name == name)
-        .values(position=position, updated_at=_now())
-    )
+    conn.execute(_SAVE_CHECKPOINT, {"projection": name, "position": position, "at": _now()})
 
 
 def start_in_thread(runner: ProjectionRunner) -> tuple[threading.Thread, threading.Event]:

@@ -384,12 +384,11 @@ class SqlEventStore(EventStore):
     def read_all(
         self, after: int = 0, *, types: Iterable[str] | None = None, limit: int = 1000
     ) -> list[RecordedEvent]:
-        query = sa.select(*RECORDED_COLUMNS).where(events_table.c.position > after)
+        params: dict[str, Any] = {"after": after, "limit": limit}
         if types is not None:
-            query = query.where(events_table.c.type.in_(list(types)))
-        query = query.order_by(events_table.c.position).limit(limit)
+            params["types"] = list(types)
         with self._autocommit.connect() as conn:
-            return _recorded(conn, query)
+            return _recorded(conn, _READ_ALL if types is None else _READ_ALL_OF_TYPES, params)
 
     def last_position(self) -> int:
         with self._autocommit.connect() as conn:
@@ -397,17 +396,11 @@ class SqlEventStore(EventStore):
 
     @staticmethod
     def _last_position(conn: sa.Connection) -> int:
-        return int(
-            conn.execute(sa.select(sa.func.coalesce(sa.func.max(events_table.c.position), 0))).scalar_one()
-        )
+        return int(conn.execute(_LAST_POSITION).scalar_one())
 
     def stream_version(self, stream: str) -> int | None:
         with self._autocommit.connect() as conn:
-            row = conn.execute(
-                sa.select(streams_table.c.version, streams_table.c.deleted).where(
-                    streams_table.c.stream == stream
-                )
-            ).first()
+            row = conn.execute(_STREAM_VERSION, {"stream": stream}).first()
         return None if row is None or row.deleted else int(row.version)
 
     # -- waiting for new events ----------------------------------------------------------
@@ -577,6 +570,21 @@ _set_attribute = object.__setattr__
 _UNKNOWN_SAFETY = uuid.SafeUUID.unknown
 
 
+# The statements every pass of every projection runner makes, built once: building one took
+# longer than running it (~190 of ~480 µs CPU for `stream_version`, measured on this machine).
+_LAST_POSITION = sa.select(sa.func.coalesce(sa.func.max(events_table.c.position), 0))
+_STREAM_VERSION = sa.select(streams_table.c.version, streams_table.c.deleted).where(
+    streams_table.c.stream == sa.bindparam("stream")
+)
+_READ_ALL = (
+    sa.select(*RECORDED_COLUMNS)
+    .where(events_table.c.position > sa.bindparam("after"))
+    .order_by(events_table.c.position)
+    .limit(sa.bindparam("limit"))
+)
+_READ_ALL_OF_TYPES = _READ_ALL.where(events_table.c.type.in_(sa.bindparam("types", expanding=True)))
+
+
 def _to_recorded(row: Sequence[Any]) -> RecordedEvent:
     """An event from a row of `RECORDED_COLUMNS` (built field by field: the frozen dataclass's
     own `__init__` sets each field through `object.__setattr__`, a third of the cost here)."""
@@ -598,10 +606,12 @@ def _to_recorded(row: Sequence[Any]) -> RecordedEvent:
     return event
 
 
-def _recorded(conn: sa.Connection, query: sa.Select[Any]) -> list[RecordedEvent]:
+def _recorded(
+    conn: sa.Connection, query: sa.Select[Any], params: dict[str, Any] | None = None
+) -> list[RecordedEvent]:
     """The events `query` (a select of `RECORDED_COLUMNS`) finds, read as the driver's plain
     tuples: the columns are text and integers, which need no conversion by SQLAlchemy."""
-    result = conn.execute(query)
+    result = conn.execute(query, params or {})
     try:
         return [_to_recorded(row) for row in result.cursor.fetchall()]
     finally:
