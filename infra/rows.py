@@ -91,11 +91,8 @@ class Rows:
         columns = known.key_columns
         for start in range(0, len(wanted), LOAD_CHUNK):
             chunk = wanted[start : start + LOAD_CHUNK]
-            if len(columns) == 1:
-                where = columns[0].in_([k[0] for k in chunk])
-            else:
-                where = sa.tuple_(*columns).in_(chunk)
-            for found in self.conn.execute(sa.select(table).where(where)):
+            keys = [k[0] for k in chunk] if len(columns) == 1 else chunk
+            for found in self.conn.execute(_load_statement(table), {"keys": keys}):
                 row = dict(found._mapping)
                 known.rows[known.key_of(row)] = row
                 known.stored[known.key_of(row)] = True
@@ -239,10 +236,9 @@ class Rows:
             else:
                 inserts.append(row)
         table, columns = known.table, known.key_columns
-        where = [column == sa.bindparam(f"k_{column.name}") for column in columns]
         if deletes:
             self.conn.execute(
-                table.delete().where(*where),
+                _delete_statement(table),
                 [{f"k_{c.name}": value for c, value in zip(columns, key, strict=True)} for key in deletes],
             )
         if len(inserts) >= COPY_AT_LEAST and _copies(self.conn.dialect):
@@ -251,12 +247,11 @@ class Rows:
             self.conn.execute(table.insert(), inserts)
         if updates:
             others = [column for column in table.columns if column not in columns]
-            setting: dict[str, Any] = {c.name: sa.bindparam(f"v_{c.name}") for c in others}
             params = [
                 {f"k_{c.name}": row[c.name] for c in columns} | {f"v_{c.name}": row[c.name] for c in others}
                 for row in updates
             ]
-            self.conn.execute(table.update().where(*where).values(setting), params)
+            self.conn.execute(_update_statement(table), params)
         for key in known.dirty:
             known.stored[key] = known.rows[key] is not None
         known.dirty.clear()
@@ -370,3 +365,31 @@ def _default(column: sa.Column[Any]) -> Any:
     if isinstance(default, sa.ColumnDefault) and default.is_scalar:
         return default.arg
     return None
+
+
+# A table's statements, built once (building one cost about as much as running it).
+
+
+def _by_key(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    return [column == sa.bindparam(f"k_{column.name}") for column in table.primary_key.columns]
+
+
+@cache
+def _load_statement(table: sa.Table) -> sa.Select[Any]:
+    """The rows of the keys in the parameter `keys` (values, or tuples for a composite key)."""
+    columns = list(table.primary_key.columns)
+    key = columns[0] if len(columns) == 1 else sa.tuple_(*columns)
+    return sa.select(table).where(key.in_(sa.bindparam("keys", expanding=True)))
+
+
+@cache
+def _delete_statement(table: sa.Table) -> sa.Delete:
+    return table.delete().where(*_by_key(table))
+
+
+@cache
+def _update_statement(table: sa.Table) -> sa.Update:
+    """Every column but the key's, from `v_<column>`, where the key is `k_<column>`."""
+    keys = set(table.primary_key.columns)
+    setting: dict[str, Any] = {c.name: sa.bindparam(f"v_{c.name}") for c in table.columns if c not in keys}
+    return table.update().where(*_by_key(table)).values(setting)

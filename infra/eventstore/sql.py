@@ -264,21 +264,14 @@ class SqlEventStore(EventStore):
     def _known_ids(conn: sa.Connection, ids: list[str]) -> dict[str, tuple[str, int, int]]:
         known: dict[str, tuple[str, int, int]] = {}
         for start in range(0, len(ids), 500):
-            query = sa.select(
-                events_table.c.event_id,
-                events_table.c.stream,
-                events_table.c.revision,
-                events_table.c.position,
-            ).where(events_table.c.event_id.in_(ids[start : start + 500]))
-            for row in conn.execute(query):
+            for row in conn.execute(_KNOWN_IDS, {"ids": ids[start : start + 500]}):
                 known[row.event_id] = (row.stream, int(row.revision), int(row.position))
         return known
 
     @staticmethod
     def _stream_states(conn: sa.Connection, names: set[str]) -> dict[str, StreamRow]:
         states = {name: StreamRow(version=None, deleted=False, truncate_before=0) for name in names}
-        query = sa.select(streams_table).where(streams_table.c.stream.in_(sorted(names)))
-        for row in conn.execute(query):
+        for row in conn.execute(_STREAM_STATES, {"names": sorted(names)}):
             states[row.stream] = StreamRow(
                 version=int(row.version),
                 deleted=bool(row.deleted),
@@ -583,6 +576,12 @@ _READ_ALL = (
     .limit(sa.bindparam("limit"))
 )
 _READ_ALL_OF_TYPES = _READ_ALL.where(events_table.c.type.in_(sa.bindparam("types", expanding=True)))
+_KNOWN_IDS = sa.select(
+    events_table.c.event_id, events_table.c.stream, events_table.c.revision, events_table.c.position
+).where(events_table.c.event_id.in_(sa.bindparam("ids", expanding=True)))
+_STREAM_STATES = sa.select(streams_table).where(
+    streams_table.c.stream.in_(sa.bindparam("names", expanding=True))
+)
 
 
 def _to_recorded(row: Sequence[Any]) -> RecordedEvent:
