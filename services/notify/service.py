@@ -45,9 +45,9 @@ class NotifyService:
 
     store: EventStore = Store()
     channels: Channels = PlanningRules()
-    # SMS reach the provider within a second of their event: plan and hand over every 50 ms,
+    # SMS reach the provider within a second of their event: plan and hand over every 100 ms,
     # in a thread of its own (a slow provider must not hold up the status view).
-    db: Database = ReadModels(Status(), apart=(Planner(RULES, CHANNELS, POLICY),), every=0.05)
+    db: Database = ReadModels(Status(), apart=(Planner(RULES, CHANNELS, POLICY),), every=0.1)
     code_limit = one_time.CodeLimit()
 
     @rpc  # type: ignore[misc]

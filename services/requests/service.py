@@ -56,7 +56,7 @@ class RequestsService:
     name = "requests"
 
     store: EventStore = Store()
-    db: Database = ReadModels(*PROJECTIONS, every=0.05)  # tracking: within 300 ms of a submission
+    db: Database = ReadModels(*PROJECTIONS, every=0.1)  # tracking: within 300 ms of a submission
     files: AttachmentStore = Files()
 
     @rpc  # type: ignore[misc]

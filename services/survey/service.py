@@ -18,7 +18,7 @@ class SurveyService:
     name = "survey"
 
     store: EventStore = Store()
-    db: Database = ReadModels(*PROJECTIONS, every=0.25)  # invitations: a reply's survey can wait
+    db: Database = ReadModels(*PROJECTIONS, every=1.0)  # invitations: a reply's survey can wait
 
     @rpc  # type: ignore[misc]
     def ping(self) -> str:
