@@ -30,6 +30,16 @@ from infra.eventstore.schema import (
     events_table,
 )
 
+_DECLARE = """\
+CREATE OR REPLACE FUNCTION es_append(new_events json, expected json, new_streams json, notice text)
+RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+  first_position bigint;
+  wanted record;
+  stored record;
+"""
+"""The function's signature and the variables every version declares."""
+
 _CHECK_STREAMS = """\
   -- Row by row through the primary keys: a join with the JSON rows was planned as a scan of
   -- the whole table (the function's plans are generic), 38 % of the server's time at 100/s.
@@ -76,13 +86,7 @@ DO $types$ BEGIN
 EXCEPTION WHEN duplicate_object THEN NULL;
 END $types$;
 
-CREATE OR REPLACE FUNCTION es_append(new_events json, expected json, new_streams json, notice text)
-RETURNS bigint LANGUAGE plpgsql AS $fn$
-DECLARE
-  first_position bigint;
-  wanted record;
-  stored record;
-  parsed es_new_event[];
+{_DECLARE}  parsed es_new_event[];
 BEGIN
   -- Before the lock: read the events and look for their ids. An id stored after this look
   -- fails the insert on the unique index, which the caller reads as "changed", like NULL.
@@ -121,13 +125,7 @@ holds (`schema.type_channel`), so that a service waiting for some types hears no
 others' commits (each heard commit cost every service a wake-up of its listener and runner)."""
 
 APPEND_FUNCTION_V3 = f"""
-CREATE OR REPLACE FUNCTION es_append(new_events json, expected json, new_streams json, notice text)
-RETURNS bigint LANGUAGE plpgsql AS $fn$
-DECLARE
-  first_position bigint;
-  wanted record;
-  stored record;
-BEGIN
+{_DECLARE}BEGIN
   PERFORM pg_advisory_xact_lock({APPEND_LOCK_KEY});
 {_CHECK_STREAMS}  IF EXISTS (
     SELECT 1 FROM es_events
