@@ -11,7 +11,8 @@ from infra.db import lock_schema
 
 APPEND_LOCK_KEY = 0x5049_5348  # "PISH": the advisory lock that orders all appends (PostgreSQL)
 NOTIFY_CHANNEL = "pishkhan_events"
-"""Every commit's NOTIFY (`first:count:Type,Type`), for a waiter of any event."""
+"""PostgreSQL: the channel each append's commit notifies (`first:count:Type,Type`), for a
+waiter of any event."""
 TYPE_CHANNEL_PREFIX = "pishkhan_events:"
 """Since schema version 5 each commit is also told on one channel per event type it holds, so
 that a waiter for some types hears nothing of other commits."""
@@ -27,8 +28,6 @@ def type_channel(type_name: str) -> str:
     channel = TYPE_CHANNEL_PREFIX + type_name
     return channel if len(channel.encode()) <= CHANNEL_BYTES else ANY_TYPE_CHANNEL
 
-
-"""PostgreSQL: the channel each append's commit notifies (`first:count:Type,Type`)."""
 
 metadata = sa.MetaData()
 
