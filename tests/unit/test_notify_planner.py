@@ -243,6 +243,7 @@ def test_a_plan_made_again_sends_nothing_twice(notify_desk: NotifyDesk, tmp_path
     again.run_once()
     assert len(notify_desk.sms.calls) == 1
     assert notify_desk.store.last_position() == before  # the same ids: nothing appended
+    assert _streams(notify_desk, "r1") == [["SmsQueued", "SmsDispatching", "SmsSent"]]
     again.db.dispose()
 
 
