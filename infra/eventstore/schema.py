@@ -107,6 +107,14 @@ def _append_function_reads_before_the_lock_v4(conn: sa.Connection) -> None:
 def _append_function_notifies_each_type_v5(conn: sa.Connection) -> None:
     """PostgreSQL: `es_append` also tells each commit on a channel per event type it holds."""
     if conn.dialect.name == "postgresql":
+        from infra.eventstore.pg_append import APPEND_FUNCTION_V5
+
+        conn.execute(sa.text(APPEND_FUNCTION_V5))
+
+
+def _append_function_never_scans_v6(conn: sa.Connection) -> None:
+    """PostgreSQL: `es_append`'s kept plans look up by key however small the store was when made."""
+    if conn.dialect.name == "postgresql":
         from infra.eventstore.pg_append import APPEND_FUNCTION
 
         conn.execute(sa.text(APPEND_FUNCTION))
@@ -119,6 +127,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _append_function_v3,
     _append_function_reads_before_the_lock_v4,
     _append_function_notifies_each_type_v5,
+    _append_function_never_scans_v6,
 ]
 
 
