@@ -281,14 +281,19 @@ class ProjectionRunner:
         after = self._checkpoint.get(projection.name)
         if after is None:
             after = self.checkpoint(projection)
-        events = self.store.read_all(after, types=projection.type_names(), limit=self.batch)
+        # The checkpoint is the last event applied; the horizon may be far past it when none of
+        # the projection's types were appended since (the catalogue's, for one). Reading from the
+        # checkpoint would scan everything appended since, on every pass.
+        start = max(after, self._horizon.get(projection.name, 0))
+        events = self.store.read_all(start, types=projection.type_names(), limit=self.batch)
         if not events:
-            self._horizon[projection.name] = max(after, horizon)
+            self._horizon[projection.name] = max(start, horizon)
             return 0, False
         try:
             with self.db.write.begin() as conn:
                 if _lock_checkpoint(conn, projection.name) != after:
                     self._checkpoint.pop(projection.name, None)
+                    self._horizon.pop(projection.name, None)  # it was reckoned from our checkpoint
                     return 0, True  # another instance moved it: read again from there
                 projection.apply_batch(conn, [self._decoded(projection, recorded) for recorded in events])
                 _save_checkpoint(conn, projection.name, events[-1].position)

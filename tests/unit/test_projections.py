@@ -199,9 +199,11 @@ class CountingStore(SqlEventStore):
     """The SQLite store, counting how often a projection reads from it."""
 
     reads = 0
+    read_after: list[int]
 
     def read_all(self, after: int = 0, **kwargs: Any) -> Any:
         self.reads += 1
+        self.read_after = [*getattr(self, "read_after", []), after]
         return super().read_all(after, **kwargs)
 
 
@@ -216,6 +218,29 @@ def test_a_pass_with_nothing_new_does_not_read_the_store(tmp_path: Path, db: Dat
         assert counting.reads == reads
         _append(counting, 2)
         assert runner.run_once() == 1
+    finally:
+        counting.close()
+
+
+def test_a_projection_whose_events_stopped_coming_reads_only_what_is_new(
+    tmp_path: Path, db: Database
+) -> None:
+    counting = CountingStore(f"sqlite:///{tmp_path / 'counted.db'}")
+    try:
+        runner = _runner(counting, db, Seen())
+        _append(counting, 1)
+        runner.run_once()
+        for n in range(3):  # events of other types only: the checkpoint stays at the first
+            counting.append(
+                f"sms-{n}",
+                [new_event(SmsQueued(message_id=f"m{n}", to="09121234567", template="t", text="x"))],
+            )
+            runner.run_once()
+        assert runner.checkpoint(Seen()) == 1
+        assert counting.read_after[-3:] == [1, 2, 3]  # not 1, 1, 1: each pass from where the last ended
+        _append(counting, 5)
+        assert runner.run_once() == 1
+        assert _values(db) == [1, 5]
     finally:
         counting.close()
 
