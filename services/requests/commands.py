@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from contracts.catalogue import ServicePublished
 from contracts.envelope import StreamNotFound, StreamState, WrongExpectedVersion
@@ -50,6 +49,10 @@ def _reserve_tracking_code(store: EventStore, request_id: str) -> str:
 def _already(store: EventStore, request_id: str) -> dict[str, str] | None:
     if store.stream_version(request_stream(request_id)) is None:
         return None  # the usual answer, in one query
+    return _first_answer(store, request_id)
+
+
+def _first_answer(store: EventStore, request_id: str) -> dict[str, str] | None:
     try:
         first = store.read_stream(request_stream(request_id), limit=1)[0]
     except StreamNotFound:
@@ -57,21 +60,24 @@ def _already(store: EventStore, request_id: str) -> dict[str, str] | None:
     return {"request_id": request_id, "tracking_code": first.data["tracking_code"]}
 
 
-def _record(store: EventStore, event: RequestSubmitted, event_id: Any, actor: str) -> dict[str, str]:
-    store.append(
-        request_stream(event.request_id),
-        [new_event(event, event_id=event_id, actor=actor)],
-        StreamState.NO_STREAM,
-    )
+def _record(store: EventStore, event: RequestSubmitted, actor: str) -> dict[str, str]:
+    """Append the submission as its stream's first event. A repeated command (its answer lost, or
+    the same button twice at once) finds the stream there and answers with the first one's
+    tracking code; the code it reserved stays unused."""
+    try:
+        store.append(request_stream(event.request_id), [new_event(event, actor=actor)], StreamState.NO_STREAM)
+    except WrongExpectedVersion:
+        if (first := _first_answer(store, event.request_id)) is None:
+            raise
+        return first
     return {"request_id": event.request_id, "tracking_code": event.tracking_code}
 
 
 def submit(store: EventStore, command: SubmitRequest) -> dict[str, str]:
     """Record a submitted request (the JSON API's minimal form); returns its id and tracking
-    code (the same again when the command is repeated)."""
+    code (the same again when the command is repeated). No look-up before: a repeat is rare and
+    `_record` finds it."""
     request_id = command.derived("request").hex
-    if (done := _already(store, request_id)) is not None:
-        return done
     event = RequestSubmitted(
         request_id=request_id,
         tracking_code=_reserve_tracking_code(store, request_id),
@@ -83,7 +89,7 @@ def submit(store: EventStore, command: SubmitRequest) -> dict[str, str]:
         text=command.text,
         submitted_at=datetime.now(UTC).isoformat(),
     )
-    return _record(store, event, command.derived("submitted"), f"citizen:{command.national_code}")
+    return _record(store, event, f"citizen:{command.national_code}")
 
 
 def _applicant(draft: Draft) -> Applicant:
@@ -168,7 +174,7 @@ def submit_draft(store: EventStore, command: SubmitDraft) -> dict[str, str]:
         attachments=draft.attachments,
         visit=_visit(draft, card),
     )
-    return _record(store, event, command.derived("submitted"), f"citizen:{command.account_id}")
+    return _record(store, event, f"citizen:{command.account_id}")
 
 
 def load_request(store: EventStore, request_id: str, account_id: str) -> tuple[RequestSubmitted, int]:

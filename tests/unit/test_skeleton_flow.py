@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from contracts.envelope import AppendResult, ExpectedVersion, NewEvent, StreamState
 from contracts.errors import DomainError
 from contracts.rpc import AssignNumber, PostReply, SubmitRequest
 from infra.eventstore.sql import SqlEventStore
@@ -150,3 +151,32 @@ def test_a_repeated_command_records_nothing_twice_and_answers_the_same(desk: Des
     desk.catch_up()
     sent = desk.outbox.messages()
     assert len(sent) == 3 and all(m["requests"] == 1 for m in sent)
+
+
+class _RepeatedMidway(SqlEventStore):
+    """A store that, just before a submission's first append, lets the same command run to the
+    end: two presses of one button, or a retry while the first is still in flight."""
+
+    def __init__(self, url: str, command: SubmitRequest) -> None:
+        super().__init__(url)
+        self.command, self.repeated, self.started = command, dict[str, str](), False
+
+    def append(
+        self, stream: str, events: Sequence[NewEvent], expected_version: ExpectedVersion = StreamState.ANY
+    ) -> AppendResult:
+        if stream.startswith("request-") and not self.started:
+            self.started = True
+            self.repeated = requests_commands.submit(self, self.command)
+        return super().append(stream, events, expected_version)
+
+
+def test_a_command_repeated_while_in_flight_answers_with_the_first_tracking_code(tmp_path: Path) -> None:
+    command = SubmitRequest.model_validate({**CITIZEN, "command_id": "pressed-twice"})
+    store = _RepeatedMidway(f"sqlite:///{tmp_path / 'events.db'}", command)
+    try:
+        first = requests_commands.submit(store, command)
+        assert first == store.repeated  # not the code this call reserved before the other ran
+        recorded = store.read_stream(f"request-{first['request_id']}")
+        assert [e.data["tracking_code"] for e in recorded] == [first["tracking_code"]]
+    finally:
+        store.close()
