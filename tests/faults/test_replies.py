@@ -3,15 +3,17 @@ internal error; a reply lost with the broker does not end the service's process.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import kombu.exceptions
 import pytest
 import sqlalchemy as sa
-from nameko.amqp.publish import Publisher
+from nameko.constants import NON_PERSISTENT
 
-from infra import nameko_glue
+from infra import amqp, nameko_glue
 from infra.nameko_glue import Rpc, replies
 
 
@@ -49,15 +51,31 @@ def test_a_reply_lost_with_the_broker_does_not_end_the_service(monkeypatch: pyte
     assert consumer.acked == []  # unacknowledged: the broker hands the request over again
 
 
+class _Producers:
+    """kombu's producer pools, as the publisher finds them: records each connection asked for and
+    what its producer is given to publish."""
+
+    def __init__(self) -> None:
+        self.connections: list[Any] = []
+        self.published: list[dict[str, Any]] = []
+
+    def __getitem__(self, connection: Any) -> Any:
+        self.connections.append(connection)
+        return self
+
+    @contextlib.contextmanager
+    def acquire(self, block: bool) -> Iterator[Any]:
+        yield SimpleNamespace(
+            publish=lambda payload, **options: self.published.append({"payload": payload, **options})
+        )
+
+
 def test_a_reply_is_sent_without_waiting_for_a_confirmation_then_the_request_is_acknowledged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    published: list[dict[str, Any]] = []
-
-    def publish(self: Publisher, payload: object, **options: Any) -> None:
-        published.append({"payload": payload, "use_confirms": self.use_confirms, **options})
-
-    monkeypatch.setattr(Publisher, "publish", publish)
+    pools = _Producers()
+    monkeypatch.setattr(amqp, "producers", pools)
+    monkeypatch.setattr(amqp, "_POOLS", {})
     consumer, request = (
         _Consumer(),
         SimpleNamespace(
@@ -65,7 +83,10 @@ def test_a_reply_is_sent_without_waiting_for_a_confirmation_then_the_request_is_
         ),
     )
     assert _entrypoint(consumer).handle_result(request, None, {"ok": True}, None) == ({"ok": True}, None)
-    assert [(p["payload"], p["use_confirms"], p["routing_key"]) for p in published] == [
-        ({"result": {"ok": True}, "error": None}, False, "reply-q")
-    ]
-    assert consumer.acked == [request]
+    assert [c.transport_options["confirm_publish"] for c in pools.connections] == [False]
+    assert [
+        (p["payload"], p["routing_key"], p["mandatory"], p["delivery_mode"]) for p in pools.published
+    ] == [({"result": {"ok": True}, "error": None}, "reply-q", False, NON_PERSISTENT)]
+    assert _entrypoint(consumer).handle_result(request, None, {"ok": True}, None) == ({"ok": True}, None)
+    assert len(pools.connections) == 1 and len(pools.published) == 2  # the pool found once
+    assert consumer.acked == [request, request]
