@@ -58,7 +58,7 @@ def worktree(revision: str | None) -> Iterator[Path]:
             )
 
 
-def _processes() -> dict[int, tuple[str, str, int]]:
+def processes() -> dict[int, tuple[str, str, int]]:
     """pid → (command line, working folder, CPU ticks so far)."""
     found = {}
     for name in os.listdir("/proc"):
@@ -112,20 +112,20 @@ def sample(roots: dict[str, str], seconds: float, admin_url: str) -> dict[str, d
     engine = sa.create_engine(admin_url)
 
     def backends() -> dict[int, str]:
-        processes = _processes()
-        ports = _client_ports([pid for pid, (c, cwd, _) in processes.items() if _desk_of(c, cwd, roots)])
+        running = processes()
+        ports = _client_ports([pid for pid, (c, cwd, _) in running.items() if _desk_of(c, cwd, roots)])
         with engine.connect() as conn:
             rows = conn.execute(
                 sa.text("SELECT pid, client_port FROM pg_stat_activity WHERE client_port > 0")
             )
             served = {int(pid): ports.get(int(port)) for pid, port in rows}
-        return {pid: roots[processes[client][1]] for pid, client in served.items() if client in processes}
+        return {pid: roots[running[client][1]] for pid, client in served.items() if client in running}
 
     try:
-        serving, before = backends(), _processes()
+        serving, before = backends(), processes()
         started = time.monotonic()
         time.sleep(seconds)
-        after, took = _processes(), time.monotonic() - started
+        after, took = processes(), time.monotonic() - started
         serving |= backends()
     finally:
         engine.dispose()
@@ -147,7 +147,7 @@ def sample(roots: dict[str, str], seconds: float, admin_url: str) -> dict[str, d
 
 
 def _wrk_running() -> int:
-    return sum(1 for command, _, _ in _processes().values() if command.split(" ", 1)[0].endswith("wrk"))
+    return sum(1 for command, _, _ in processes().values() if command.split(" ", 1)[0].endswith("wrk"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -129,8 +129,8 @@ assert APPEND_FUNCTION_V5.count(_LANGUAGE) == 1
 APPEND_FUNCTION = APPEND_FUNCTION_V5.replace(_LANGUAGE, "LANGUAGE plpgsql SET enable_seqscan = off AS $fn$")
 """Schema version 6: version 5, planned never to scan a table. Every look-up in the function
 is by a key, but a session keeps the function's plans, made while the store was nearly empty:
-the event-id look-up stayed a scan of all events (1-4 ms an append at 10,000 events, 0.6
-scans and ~5,000 rows read a submission under load) until the table was next analysed."""
+the event-id look-up stayed a scan of all events until the table was next analysed (rows read a
+submission under load: 3,849 before, 23 after, `bench.saturation`)."""
 
 APPEND_FUNCTION_V3 = f"""
 {_DECLARE}BEGIN
