@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bench import common, history, lag, load, reads, replay
+from bench import common, history, lag, load, reads, replay, saturation
 from contracts.events import registry
 from contracts.persian import is_national_code
 from contracts.rpc import SubmitRequest
@@ -72,3 +72,14 @@ def test_verdicts_and_rows() -> None:
     assert load.verdict({**figures, "errors": 1})["errors"] is False
     row = reads.citizen_row(7)
     assert row["request_id"] == f"{7:032x}" and is_national_code(row["national_code"])
+
+
+def test_saturation_tells_the_desk_s_processes_from_the_machine_s() -> None:
+    names = {41: "requests"}
+    assert saturation._part(41, "python -m nameko run services.requests.service", names) == "requests"
+    assert (
+        saturation._part(7, "postgres: 15/main: postgres pishkhan 127.0.0.1(5000) idle", names)
+        == "postgresql"
+    )
+    assert saturation._part(8, "/usr/lib/erlang/erts/bin/beam.smp -- -s rabbit boot", names) == "rabbitmq"
+    assert saturation._part(9, "bash", names) is None
