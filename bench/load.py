@@ -34,11 +34,19 @@ PREPARED_PER_S = 1000
 """Submissions prepared per second of a run: more than the desk takes, so none is sent twice."""
 
 
-def gateway_run(desk: Desk, clients: int, seconds: float, citizens: int, folder: Path) -> dict[str, Any]:
-    """Submissions through POST /api/requests by signed-in citizens, after a warm-up."""
+def prepared(
+    desk: Desk, seconds: float, citizens: int, folder: Path
+) -> tuple[wrk.Prepared, wrk.Prepared, float]:
+    """Submissions for a warm-up and for `seconds` measured after it, and the warm-up's length."""
     warm_up = min(3.0, seconds)
     warming = wrk.prepare(desk, folder / "warm-up.tsv", round(PREPARED_PER_S * warm_up), citizens, 10**8)
     measured = wrk.prepare(desk, folder / "submissions.tsv", round(PREPARED_PER_S * seconds), citizens, 0)
+    return warming, measured, warm_up
+
+
+def gateway_run(desk: Desk, clients: int, seconds: float, citizens: int, folder: Path) -> dict[str, Any]:
+    """Submissions through POST /api/requests by signed-in citizens, after a warm-up."""
+    warming, measured, warm_up = prepared(desk, seconds, citizens, folder)
     wrk.run(desk, warming, clients, warm_up)
     return wrk.run(desk, measured, clients, seconds)
 

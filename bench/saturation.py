@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from bench import wrk
 from bench.common import desk_on_postgresql, emit, log, machine
 from bench.compare import TICKS, processes
+from bench.load import prepared
 
 _COUNTERS = sa.text(
     "SELECT xact_commit, tup_returned, tup_fetched, tup_inserted, tup_updated"
@@ -49,9 +50,8 @@ def _counters(engine: sa.Engine) -> dict[str, int]:
 def measure(clients: int, seconds: float, citizens: int) -> dict[str, Any]:
     """One saturated run: the load's figures, CPU a submission by part, counters a submission."""
     with desk_on_postgresql() as (desk, url, folder):
-        warming = wrk.prepare(desk, folder / "warm-up.tsv", 3000, citizens, 10**8)
-        measured = wrk.prepare(desk, folder / "submissions.tsv", round(1000 * seconds), citizens, 0)
-        wrk.run(desk, warming, clients, 3.0)
+        warming, measured, warm_up = prepared(desk, seconds, citizens, folder)
+        wrk.run(desk, warming, clients, warm_up)
         names = {process.pid: name for name, process in desk.processes.items()}
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         try:

@@ -47,6 +47,8 @@ def _reserve_tracking_code(store: EventStore, request_id: str) -> str:
 
 
 def _already(store: EventStore, request_id: str) -> dict[str, str] | None:
+    """The first answer, looked up before anything else: a draft sent again must get it even if
+    its service was retired or its rules changed since (`_record` alone would refuse first)."""
     if store.stream_version(request_stream(request_id)) is None:
         return None  # the usual answer, in one query
     return _first_answer(store, request_id)
