@@ -56,5 +56,14 @@ def test_calls_and_replies_are_not_persisted_by_the_broker() -> None:
         UnconfirmedPublisher(amqp_uri).publish({"args": []}, exchange=queue.exchange, routing_key="x")
         UnconfirmedPublisher(amqp_uri).publish({"args": []}, exchange=queue.exchange, routing_key="x")
         for _ in range(2):
-            message = queue(connection.default_channel).get(no_ack=True)
+            message = _next_message(queue(connection.default_channel))
             assert message is not None and message.properties["delivery_mode"] == NON_PERSISTENT
+
+
+def _next_message(queue: kombu.Queue, timeout: float = 5.0) -> kombu.Message | None:
+    """The queue's next message, waiting for it: unconfirmed, a publish returns before the broker
+    has routed it (an immediate get found the queue empty now and then)."""
+    deadline = time.monotonic() + timeout
+    while (message := queue.get(no_ack=True)) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return message
