@@ -17,7 +17,6 @@ from typing import Any
 from nameko.exceptions import RemoteError
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -28,7 +27,8 @@ from starlette.schemas import SchemaGenerator
 from starlette.staticfiles import StaticFiles
 
 from contracts.errors import MESSAGES, DomainError
-from gateway.rpc import RpcPool, ServiceUnavailable, amqp_config
+from gateway.async_rpc import AsyncRpc
+from gateway.rpc import ServiceUnavailable, amqp_config
 from infra.nameko_glue import invalid_payload
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,9 @@ def error_response(code: str, detail: str | None = None) -> JSONResponse:
 
 
 async def call(request: Request, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
-    """Call a service through the app's proxy pool and unwrap its reply envelope."""
-    pool: RpcPool = request.app.state.rpc
-    reply = await run_in_threadpool(pool.call, service, method, *args, **kwargs)
+    """Call a service through the app's RPC client and unwrap its reply envelope."""
+    client: AsyncRpc = request.app.state.rpc
+    reply = await client.call(service, method, *args, **kwargs)
     if isinstance(reply, dict) and "ok" in reply:
         if reply["ok"]:
             return reply["result"]
@@ -63,10 +63,6 @@ async def call(request: Request, service: str, method: str, *args: Any, **kwargs
         raise ApiError(error["code"], error.get("detail"))
     return reply
 
-
-RPC_PROXIES = int(os.environ.get("GATEWAY_RPC_PROXIES", "32"))
-"""Service calls a gateway process has in flight at once (each holds a RabbitMQ connection);
-more wait for a free one, up to the call's timeout."""
 
 CACHED_FOR = float(os.environ.get("GATEWAY_CACHE_SECONDS", "10"))
 """How long a gateway keeps a slow-changing list (the catalogue's units and services)."""
@@ -163,11 +159,11 @@ async def healthz(request: Request) -> JSONResponse:
       200: {description: every service answered}
       503: {description: at least one service did not answer}
     """
-    pool: RpcPool = request.app.state.health_rpc
+    client: AsyncRpc = request.app.state.health_rpc
 
     async def ping(service: str) -> tuple[str, str]:
         try:
-            await run_in_threadpool(pool.call, service, "ping")
+            await client.call(service, "ping")
             return service, "ok"
         except Exception as error:  # noqa: BLE001 - any failure is reported, not raised
             return service, f"unavailable: {type(error).__name__}"
@@ -227,15 +223,15 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.rpc = RpcPool(amqp_config(), size=RPC_PROXIES, timeout=15, confirms=False)
-        app.state.health_rpc = RpcPool(amqp_config(), size=len(SERVICES), timeout=3)
-        await run_in_threadpool(app.state.rpc.start)
-        await run_in_threadpool(app.state.health_rpc.start)
+        app.state.rpc = AsyncRpc(amqp_config(), timeout=15, confirms=False)
+        app.state.health_rpc = AsyncRpc(amqp_config(), timeout=3, confirms=True)
+        await app.state.rpc.start()
+        await app.state.health_rpc.start()
         try:
             yield
         finally:
-            await run_in_threadpool(app.state.rpc.stop)
-            await run_in_threadpool(app.state.health_rpc.stop)
+            await app.state.rpc.stop()
+            await app.state.health_rpc.stop()
 
     def answer(request: Request, code: str, detail: Any = None, status: int | None = None) -> Response:
         if wants_html(request):
