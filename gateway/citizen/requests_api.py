@@ -7,8 +7,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from contracts.rpc import SubmitRequest
-from gateway.citizen.requests_follow import LIMITER, client_address
 from gateway.common import ApiError, call, payload
+from gateway.web.signin import client_address
 
 
 async def submit_request(request: Request) -> JSONResponse:
@@ -42,15 +42,14 @@ async def track_request(request: Request) -> JSONResponse:
     national_code = request.query_params.get("national_code", "")
     if not national_code:
         raise ApiError("invalid_national_code", "national_code is required")
-    address = client_address(request)
-    if LIMITER.blocked(address):
-        raise ApiError("track_limited")
-    try:
-        view = await call(request, "requests", "track", request.path_params["tracking_code"], national_code)
-    except ApiError as error:
-        if error.code in ("request_not_found", "invalid_tracking_code"):
-            LIMITER.failed(address)
-        raise
+    view = await call(
+        request,
+        "requests",
+        "track",
+        request.path_params["tracking_code"],
+        national_code,
+        client=client_address(request),
+    )
     view["sms"] = [
         {"template": m["template"], "status": m["status"]}
         for m in await call(request, "notify", "messages", view["request_id"])

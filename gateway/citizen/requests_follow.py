@@ -1,15 +1,15 @@
 """The citizen's pages for following requests: the cartable, one request with its timeline,
 replies and history, the printable reply, correction and resubmission, and public tracking.
 
-Public tracking is limited per client address (in this gateway process): each failed look-up
-counts, and once `TRACK_ATTEMPTS` (default 20 per 600 seconds) is reached the address is told
-in Persian to wait, so tracking codes cannot be enumerated.
+Public tracking sends the client's address with each look-up: the requests service counts the
+failed ones per address, shared by every gateway process, and once `TRACK_ATTEMPTS` (default 20
+per 600 seconds) is reached answers `track_limited`, shown in Persian (see
+`services.requests.lookups`), so tracking codes cannot be enumerated.
 """
 
 from __future__ import annotations
 
 import base64
-import os
 from typing import Any
 from urllib.parse import quote
 
@@ -22,26 +22,13 @@ from contracts.catalogue import PROVINCES
 from contracts.errors import MESSAGES
 from contracts.requests import MAX_UPLOAD_BYTES
 from gateway.citizen.requests_labels import FOLDERS, HISTORY, STATUS, timeline
-from gateway.citizen.requests_limits import AttemptLimiter
 from gateway.common import ApiError, call, form_data
 from gateway.web.auth import require_citizen
+from gateway.web.signin import client_address
 from gateway.web.templates import render
 from infra.attachments import clean_file_name
 
 LABELS = {"status": STATUS, "history": HISTORY, "folders": FOLDERS, "provinces": PROVINCES}
-
-
-def _limiter() -> AttemptLimiter:
-    count, _, seconds = os.environ.get("TRACK_ATTEMPTS", "20/600").partition("/")
-    return AttemptLimiter(int(count), float(seconds or 600))
-
-
-LIMITER = _limiter()
-
-
-def client_address(request: Request) -> str:
-    """Who is asking, as far as this gateway can tell."""
-    return request.client.host if request.client else "unknown"
 
 
 async def cartable(request: Request) -> Response:
@@ -136,16 +123,18 @@ async def track(request: Request) -> Response:
         "tracking_code": fields.get("tracking_code", ""),
         "second_factor": fields.get("second_factor", ""),
     }
-    address = client_address(request)
-    if LIMITER.blocked(address):
-        context = {"form": form, "error": MESSAGES["track_limited"][1], **LABELS}
-        return render(request, "requests/track.html", context, 429)
     try:
-        view = await call(request, "requests", "public_track", form["tracking_code"], form["second_factor"])
+        view = await call(
+            request,
+            "requests",
+            "public_track",
+            form["tracking_code"],
+            form["second_factor"],
+            client=client_address(request),
+        )
     except ApiError as error:
-        if error.code not in ("request_not_found", "invalid_tracking_code"):
+        if error.code not in ("request_not_found", "invalid_tracking_code", "track_limited"):
             raise
-        LIMITER.failed(address)
         context = {"form": form, "error": MESSAGES[error.code][1], **LABELS}
         return render(request, "requests/track.html", context, MESSAGES[error.code][0])
     context = {"form": form, "found": view, "steps": timeline(view["history"]), **LABELS}

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from contracts.errors import DomainError
+from infra import attempts
 from infra.db import Database, lock_schema
 from services.identity.keys import identity_secret
 
@@ -41,14 +42,7 @@ codes_table = sa.Table(
     sa.Column("data", sa.Text, nullable=False, default="{}"),
 )
 
-attempts_table = sa.Table(
-    "identity_attempts",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(120), nullable=False),
-    sa.Column("at", sa.Float, nullable=False),
-    sa.Index("ix_identity_attempts_key_at", "key", "at"),
-)
+attempts_table = attempts.attempts_table("identity_attempts", metadata)
 
 
 def _setting(name: str, default: int) -> int:
@@ -163,27 +157,17 @@ def redeem(
 
 def record(db: Database, now: float, *keys: str) -> None:
     """Count one attempt under each key."""
-    with db.write.begin() as conn:
-        conn.execute(attempts_table.insert(), [{"key": key, "at": now} for key in keys])
-        conn.execute(attempts_table.delete().where(attempts_table.c.at < now - 86400))
+    attempts.record(db, attempts_table, now, *keys)
 
 
 def count(db: Database, now: float, key: str, limits: Limits = LIMITS) -> int:
     """Attempts under `key` within the lock-out window."""
-    with db.read.connect() as conn:
-        return int(
-            conn.execute(
-                sa.select(sa.func.count())
-                .select_from(attempts_table)
-                .where(attempts_table.c.key == key, attempts_table.c.at >= now - limits.window)
-            ).scalar_one()
-        )
+    return attempts.count(db, attempts_table, now, key, limits.window)
 
 
 def clear(db: Database, *keys: str) -> None:
     """Forget the attempts under `keys` (after a successful login)."""
-    with db.write.begin() as conn:
-        conn.execute(attempts_table.delete().where(attempts_table.c.key.in_(keys)))
+    attempts.clear(db, attempts_table, *keys)
 
 
 def spend(db: Database, ticket: str) -> None:

@@ -21,13 +21,14 @@ from contracts.requests import (
 from contracts.rpc import SubmitRequest
 from infra.attachments import AttachmentStore
 from infra.db import Database
-from infra.nameko_glue import ReadModels, Store, replies, rpc, shared_store
+from infra.nameko_glue import ReadModels, Store, replies, rpc, shared_database, shared_store
 from services.requests import (
     catalogue,
     catalogue_view,
     commands,
     corrections,
     drafts,
+    lookups,
     queries,
     sample_catalogue,
 )
@@ -52,12 +53,24 @@ class Files(DependencyProvider):  # type: ignore[misc]
         return self.files
 
 
+class TrackLimits(DependencyProvider):  # type: ignore[misc]
+    """Makes the table of failed look-ups and injects the limit on them (`lookups`)."""
+
+    def setup(self) -> None:
+        self.limit = lookups.TrackLimit.from_env()
+        lookups.setup(shared_database(self.container.service_name))
+
+    def get_dependency(self, worker_ctx: Any) -> lookups.TrackLimit:
+        return self.limit
+
+
 class RequestsService:
     name = "requests"
 
     store: EventStore = Store()
     db: Database = ReadModels(*PROJECTIONS, every=0.1)  # tracking: within 300 ms of a submission
     files: AttachmentStore = Files()
+    track_limit: lookups.TrackLimit = TrackLimits()
 
     @rpc  # type: ignore[misc]
     def ping(self) -> str:
@@ -156,13 +169,26 @@ class RequestsService:
 
     @rpc  # type: ignore[misc]
     @replies
-    def track(self, tracking_code: str, national_code: str) -> dict[str, Any]:
-        return queries.track(self.db.read, tracking_code, national_code)
+    def track(self, tracking_code: str, national_code: str, client: str = "") -> dict[str, Any]:
+        """The citizen's own look-up by code and national code; `client`: the caller's address,
+        whose failed look-ups are limited (see `lookups`)."""
+        return lookups.limited(
+            self.db,
+            self.track_limit,
+            str(client),
+            lambda: queries.track(self.db.read, str(tracking_code), str(national_code)),
+        )
 
     @rpc  # type: ignore[misc]
     @replies
-    def public_track(self, tracking_code: str, second_factor: str) -> dict[str, Any]:
-        return queries.public_track(self.db.read, str(tracking_code), str(second_factor))
+    def public_track(self, tracking_code: str, second_factor: str, client: str = "") -> dict[str, Any]:
+        """Status and steps by code and mobile or national code; `client` as for `track`."""
+        return lookups.limited(
+            self.db,
+            self.track_limit,
+            str(client),
+            lambda: queries.public_track(self.db.read, str(tracking_code), str(second_factor)),
+        )
 
     @rpc  # type: ignore[misc]
     @replies

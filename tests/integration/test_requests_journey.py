@@ -16,6 +16,7 @@ from contracts.envelope import StreamState
 from contracts.events import new_event
 from contracts.secretariat import ReturnedForCorrection
 from deploy.run import Desk
+from gateway.rpc import RpcPool
 from gateway.web.auth import Principal
 from infra.eventstore import open_store
 from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie
@@ -174,6 +175,10 @@ def test_wizard_to_receipt_cartable_correction_and_public_tracking(desk: Desk, c
             assert stranger.post("/track", data={**form, "second_factor": "09120000000"}).status_code == 404
         limited = stranger.post("/track", data={**form, "second_factor": "09123456789"})
         assert limited.status_code == 429 and "بیش از حد مجاز" in limited.text
+        # one count for every entry point: the API refuses the address too
+        api_limited = stranger.get(f"/api/requests/{tracking}", params={"national_code": "0084575948"})
+        assert api_limited.status_code == 429
+        assert api_limited.json()["error"]["code"] == "track_limited"
     detail = citizen.get(f"/requests/{request_id}")
     link = re.search(r'href="(/requests/[0-9a-f]+/attachments/[0-9a-f]{64})"', detail.text)
     assert link is not None and citizen.get(link.group(1)).content == PDF
@@ -271,3 +276,22 @@ def test_letters_of_natural_persons_and_companies_and_the_assurance_they_need(
     assert sent.status_code == 303, sent.text
     receipt = citizen.get(sent.headers["location"])
     assert "شرکت نمونه" in receipt.text and "اصفهان" in receipt.text and "حقوقی" in receipt.text
+
+
+def test_the_tracking_limit_is_kept_by_the_service_for_every_caller(desk: Desk) -> None:
+    """What a second gateway process would see: the failures are counted where the look-ups
+    are answered, per the address the gateway passes on."""
+    pool = RpcPool({"AMQP_URI": desk.env["AMQP_URI"], "rpc_exchange": "nameko-rpc"}, size=1, timeout=30)
+    pool.start()
+    try:
+
+        def look_up(client: str) -> str:
+            reply = pool.call("requests", "public_track", "1403-0000-0000", "09120000000", client=client)
+            assert not reply["ok"]
+            return str(reply["error"]["code"])
+
+        assert {look_up("203.0.113.9") for _ in range(3)} <= {"request_not_found", "invalid_tracking_code"}
+        assert look_up("203.0.113.9") == "track_limited"
+        assert look_up("203.0.113.10") != "track_limited"
+    finally:
+        pool.stop()

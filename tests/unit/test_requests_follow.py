@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+
+from contracts.errors import DomainError
 from gateway.citizen.requests_labels import sms_status, timeline
-from gateway.citizen.requests_limits import AttemptLimiter
+from infra.db import Database
+from services.requests import lookups
 
 
 class Clock:
@@ -16,19 +23,56 @@ class Clock:
         return self.now
 
 
-def test_failures_per_address_are_limited_in_a_sliding_window() -> None:
-    clock = Clock()
-    limiter = AttemptLimiter(3, 60, clock)
+def _look_up(found: bool) -> Callable[[], str]:
+    def look_up() -> str:
+        if not found:
+            raise DomainError("request_not_found")
+        return "the request"
+
+    return look_up
+
+
+def test_failed_look_ups_per_address_are_limited_in_a_sliding_window(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'requests.db'}")
+    lookups.setup(db)
+    clock, limit = Clock(), lookups.TrackLimit(failures=3, seconds=60)
+
+    def ask(client: str, found: bool) -> str:
+        return lookups.limited(db, limit, client, _look_up(found), clock)
+
     for _ in range(3):
-        assert not limiter.blocked("1.2.3.4")
-        limiter.failed("1.2.3.4")
-    assert limiter.blocked("1.2.3.4")
-    assert not limiter.blocked("5.6.7.8")  # another address is not punished
+        with pytest.raises(DomainError, match="request_not_found"):
+            ask("1.2.3.4", found=False)
+    with pytest.raises(DomainError, match="track_limited"):
+        ask("1.2.3.4", found=True)  # even the right code: the address used up its failures
+    assert ask("5.6.7.8", found=True) == "the request"  # another address is not punished
+    assert ask("", found=True) == "the request"  # a caller that is no gateway is not limited
     clock.now += 59
-    assert limiter.blocked("1.2.3.4")
+    with pytest.raises(DomainError, match="track_limited"):
+        ask("1.2.3.4", found=True)
     clock.now += 2
-    assert not limiter.blocked("1.2.3.4")
-    assert limiter._failures == {}  # forgotten addresses take no memory
+    assert ask("1.2.3.4", found=True) == "the request"
+    other_instance = Database(f"sqlite:///{tmp_path / 'requests.db'}")  # a second process
+    for _ in range(3):
+        with pytest.raises(DomainError):
+            lookups.limited(other_instance, limit, "1.2.3.4", _look_up(False), clock)
+    with pytest.raises(DomainError, match="track_limited"):
+        ask("1.2.3.4", found=True)  # the count is the database's, not a process's
+    clock.now += 86401
+    with pytest.raises(DomainError):
+        ask("9.9.9.9", found=False)
+    with db.read.connect() as conn:  # a day-old failure is deleted at the next one
+        keys = conn.execute(sa.select(lookups.failures_table.c.key)).scalars().all()
+    assert keys == ["client:9.9.9.9"]
+    db.dispose()
+    other_instance.dispose()
+
+
+def test_the_limit_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACK_ATTEMPTS", "5/30")
+    assert lookups.TrackLimit.from_env() == lookups.TrackLimit(5, 30.0)
+    monkeypatch.delenv("TRACK_ATTEMPTS")
+    assert lookups.TrackLimit.from_env() == lookups.TrackLimit(20, 600.0)
 
 
 def test_the_receipt_says_whether_the_confirmation_sms_was_sent() -> None:

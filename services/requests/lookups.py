@@ -1,0 +1,73 @@
+"""The limit on failed public look-ups (tracking by code), per client address.
+
+Each failed look-up (an unknown code, a wrong second factor, a malformed code) counts for the
+address the gateway saw; once `TRACK_ATTEMPTS` (default 20 per 600 seconds) is reached, the
+address gets `track_limited` (429, a Persian message) until its oldest failure leaves the window,
+so tracking codes cannot be enumerated. The count lives in the requests service's database
+(`infra.attempts`): every gateway process and every service instance share it, and a restart
+does not reset it. Two look-ups racing from one address may both pass at the limit's edge; the
+overshoot is bounded by the calls one address has in flight.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import sqlalchemy as sa
+
+from contracts.errors import DomainError
+from infra import attempts
+from infra.db import Database, lock_schema
+
+metadata = sa.MetaData()
+failures_table = attempts.attempts_table("requests_track_failures", metadata)
+
+FAILED = ("request_not_found", "invalid_tracking_code")
+"""The answers that count as a failed look-up."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TrackLimit:
+    """At most `failures` failed look-ups per address within `seconds`."""
+
+    failures: int = 20
+    seconds: float = 600.0
+
+    @classmethod
+    def from_env(cls) -> TrackLimit:
+        """`TRACK_ATTEMPTS`: `failures/seconds`, e.g. `20/600`."""
+        count, _, seconds = os.environ.get("TRACK_ATTEMPTS", "20/600").partition("/")
+        return cls(int(count), float(seconds or 600))
+
+
+def setup(db: Database) -> None:
+    """Create the table if it is missing."""
+    with db.write.begin() as conn:
+        lock_schema(conn)
+        metadata.create_all(conn)
+
+
+def limited(
+    db: Database,
+    limit: TrackLimit,
+    client: str,
+    look_up: Callable[[], T],
+    clock: Callable[[], float] = time.time,
+) -> T:
+    """`look_up()`, unless `client` used up its failures (`track_limited`); a failed look-up is
+    counted for `client`. An empty `client` (a caller other than a gateway) is not limited."""
+    key = f"client:{client}"
+    if client and attempts.count(db, failures_table, clock(), key, limit.seconds) >= limit.failures:
+        raise DomainError("track_limited")
+    try:
+        return look_up()
+    except DomainError as error:
+        if client and error.code in FAILED:
+            attempts.record(db, failures_table, clock(), key)
+        raise
