@@ -177,9 +177,13 @@ class Scan(Value):
     file: AttachmentRef
 
 
-@registry.event("VerificationSubmitted", 1)
+@registry.event("VerificationSubmitted", 2)
 class VerificationSubmitted(Event):
-    """The account holder sent the identity-verification form (round 1) or resubmitted it."""
+    """The account holder sent the identity-verification form (round 1) or resubmitted it.
+
+    v2 adds `province`: the province whose desk officers review the case (seed 004: the case
+    goes to the desk officer of the applicant's province). None: any desk officer's (every v1
+    case, and one sent without a province)."""
 
     case_id: str
     account_id: str
@@ -193,6 +197,12 @@ class VerificationSubmitted(Event):
     scans: tuple[Scan, ...] = ()
     note: str | None = None
     submitted_at: str
+    province: str | None = None
+
+
+@registry.upcaster("VerificationSubmitted", 1)
+def _verification_submitted_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return dict(data)  # a v1 case named no province: any desk officer's, as it was
 
 
 @registry.event("VerificationApproved", 1)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from contracts.catalogue import PROVINCES
 from contracts.fields import BirthDate, Email, Mobile, NationalCode, NationalId, OptionalText, Text
 from contracts.identity import Company
 from contracts.rpc import Payload
@@ -176,6 +177,15 @@ class SubmitVerification(Payload):
     father_name: Text | None = Field(default=None, max_length=100)
     note: Text | None = Field(default=None, max_length=2000)
     files: list[UploadedFile] = Field(default_factory=list, max_length=3)
+    province: str | None = Field(default=None, max_length=50)
+    """Whose desk officers review it (`contracts.catalogue.PROVINCES`); None: any desk officer."""
+
+    @field_validator("province")
+    @classmethod
+    def _known_province(cls, value: str | None) -> str | None:
+        if value is not None and value not in PROVINCES:
+            raise ValueError("invalid_province")
+        return value
 
 
 class Decide(Payload):

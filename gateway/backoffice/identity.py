@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from contracts.catalogue import PROVINCES
 from gateway.common import ApiError, call, form_data
 from gateway.web.auth import require_staff, sign_in
 from gateway.web.signin import (
@@ -37,6 +38,7 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     context.setdefault("values", {})
     context.setdefault("notice", request.session.pop("identity_notice", None))
     context["role_labels"] = ROLE_LABELS
+    context["provinces"] = PROVINCES
     return render(request, f"identity/{name}", context, status_code=status_code)
 
 
@@ -103,18 +105,20 @@ async def home(request: Request) -> Response:
 
 
 async def cartable(request: Request) -> Response:
-    require_staff(request, "desk_officer")
+    """The desk officer's cases: those of their province and those that name none (all, for
+    an officer bound to no province)."""
+    user = require_staff(request, "desk_officer")
     status = request.query_params.get("status", "submitted")
     if status not in ("submitted", "approved", "rejected"):
         status = "submitted"
-    cases = await call(request, "identity", "cartable", status)
+    cases = await call(request, "identity", "cartable", status, officer=user.account_id)
     return page(request, "cartable.html", cases=cases, status=status)
 
 
 async def case(request: Request) -> Response:
     user = require_staff(request, "desk_officer")
     case_id = request.path_params["case_id"]
-    detail = await call(request, "identity", "case", case_id)
+    detail = await call(request, "identity", "case", case_id, officer=user.account_id)
     if request.method == "GET":
         return page(request, "case.html", case=detail)
     fields = await form_data(request)
@@ -136,13 +140,14 @@ async def case(request: Request) -> Response:
 
 
 async def case_file(request: Request) -> Response:
-    require_staff(request, "desk_officer")
+    user = require_staff(request, "desk_officer")
     found = await call(
         request,
         "identity",
         "attachment",
         request.path_params["case_id"],
         request.path_params["attachment_id"],
+        officer=user.account_id,
     )
     return Response(
         base64.b64decode(found["content_base64"]),

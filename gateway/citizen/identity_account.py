@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from contracts.catalogue import PROVINCES
 from contracts.identity import ASSURANCE_LEVELS
 from gateway.common import ApiError, call, form_data
 from gateway.web.auth import Principal, require_citizen, sign_in
@@ -43,7 +44,7 @@ def _page(request: Request, name: str, view: dict[str, Any], **context: Any) -> 
     return render(
         request,
         f"identity/{name}",
-        {"account": view, "levels": ASSURANCE_LEVELS, "values": values, **context},
+        {"account": view, "levels": ASSURANCE_LEVELS, "values": values, "provinces": PROVINCES, **context},
         status_code=status,
     )
 
@@ -178,6 +179,11 @@ async def verification(request: Request) -> Response:
     if request.method == "GET":
         return _page(request, "verification.html", view, case=view["verification"])
     fields = await form_data(request)
+    if not fields.get("province"):  # whose desk officers review it (seed 004)
+        unchosen = ApiError("invalid_province")
+        return _refused(
+            request, "verification.html", view, unchosen, case=view["verification"], values=fields
+        )
     form = await request.form()  # the same parsed form: form_data has checked its CSRF token
     files = []
     for purpose in SCANS:
@@ -201,6 +207,7 @@ async def verification(request: Request) -> Response:
         "father_name": fields.get("father_name") or None,
         "note": fields.get("note") or None,
         "files": files,
+        "province": fields["province"],
     }
     try:
         await call(request, "identity", "submit_verification", body)

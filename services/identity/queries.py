@@ -59,13 +59,14 @@ def staff(db: Database) -> list[dict[str, Any]]:
         return [{**row._mapping, "roles": json.loads(row.roles)} for row in conn.execute(query)]
 
 
-def cartable(db: Database, status: str, limit: int = 100) -> list[dict[str, Any]]:
-    """Verification cases in one status, oldest waiting first."""
-    query = (
-        sa.select(cases_table)
-        .where(cases_table.c.status == status)
-        .order_by(cases_table.c.position)
-        .limit(limit)
-    )
+def cartable(
+    db: Database, status: str, province: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Verification cases in one status, oldest waiting first; with `province`, only that
+    province's and those that name none (a desk officer's reach, `verification.Reach`)."""
+    query = sa.select(cases_table).where(cases_table.c.status == status)
+    if province is not None:
+        query = query.where(sa.or_(cases_table.c.province.is_(None), cases_table.c.province == province))
+    query = query.order_by(cases_table.c.position).limit(limit)
     with db.read.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]

@@ -208,13 +208,14 @@ class IdentityService:
 
     @rpc  # type: ignore[misc]
     @replies
-    def cartable(self, status: str = "submitted") -> list[dict[str, Any]]:
-        return queries.cartable(self.db, status)
+    def cartable(self, status: str = "submitted", officer: str = "") -> list[dict[str, Any]]:
+        """Cases in `status`; with `officer`, only those within that desk officer's reach."""
+        return queries.cartable(self.db, status, verification.reach_of(self.deps, officer).province)
 
     @rpc  # type: ignore[misc]
     @replies
-    def case(self, case_id: str) -> dict[str, Any]:
-        return verification.case_detail(self.deps, case_id)
+    def case(self, case_id: str, officer: str = "") -> dict[str, Any]:
+        return verification.case_detail(self.deps, case_id, verification.reach_of(self.deps, officer))
 
     @rpc  # type: ignore[misc]
     @replies
@@ -223,8 +224,9 @@ class IdentityService:
 
     @rpc  # type: ignore[misc]
     @replies
-    def attachment(self, case_id: str, attachment_id: str) -> dict[str, Any]:
-        return verification.attachment(self.deps, case_id, attachment_id)
+    def attachment(self, case_id: str, attachment_id: str, officer: str = "") -> dict[str, Any]:
+        reach = verification.reach_of(self.deps, officer)
+        return verification.attachment(self.deps, case_id, attachment_id, reach)
 
     @rpc  # type: ignore[misc]
     @replies

@@ -111,7 +111,7 @@ def grant(deps: Deps, command: Grant, revoke: bool = False) -> dict[str, Any]:
         event = RoleGranted(
             account_id=account.account_id,
             role=command.role,
-            province=command.province if command.role == "clerk" else None,
+            province=command.province if command.role in ("clerk", "desk_officer") else None,
             unit=command.unit if command.role == "representative" else None,
             granted_by=command.admin,
             at=now_iso(),

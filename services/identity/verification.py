@@ -113,6 +113,7 @@ def submit(deps: Deps, command: SubmitVerification) -> dict[str, Any]:
         scans=scans,
         note=command.note or None,
         submitted_at=now_iso(),
+        province=command.province,
     )
     expected: StreamState | int = len(current["steps"]) - 1 if current["steps"] else StreamState.NO_STREAM
     try:
@@ -127,14 +128,51 @@ def submit(deps: Deps, command: SubmitVerification) -> dict[str, Any]:
     return status(deps, account.account_id)
 
 
-def decide(deps: Deps, command: Decide) -> dict[str, Any]:
-    """Approve (access at once) or reject with a reason (back to the citizen); only a desk officer."""
-    officer = load_account(deps.store, command.officer)
+class Reach:
+    """Which cases a desk officer may see and decide: those of their province and those that
+    name none, or every case when the role is bound to no province (seed 004: the desk officer
+    of the applicant's province reviews the case)."""
+
+    def __init__(self, province: str | None) -> None:
+        self.province = province
+
+    def covers(self, case_province: str | None) -> bool:
+        return self.province is None or case_province in (None, self.province)
+
+
+EVERY_CASE = Reach(None)
+
+
+def desk_officer(deps: Deps, officer_id: str) -> Reach:
+    """The reach of a signed-in desk officer; `forbidden` for anyone else."""
+    officer = load_account(deps.store, officer_id)
     if officer is None or officer.kind != "staff" or "desk_officer" not in officer.roles:
         raise DomainError("forbidden")
-    events, recorded = _history(deps, command.case_id)
-    if not events:
+    return Reach(officer.roles["desk_officer"].get("province"))
+
+
+def reach_of(deps: Deps, officer_id: str) -> Reach:
+    """`desk_officer`'s reach; every case for a caller that names no officer (scripts, tests)."""
+    return desk_officer(deps, officer_id) if officer_id else EVERY_CASE
+
+
+def _case_province(events: list[Event]) -> str | None:
+    latest = next((e for e in reversed(events) if isinstance(e, VerificationSubmitted)), None)
+    return latest.province if latest is not None else None
+
+
+def _reachable(events: list[Event], reach: Reach) -> None:
+    """A case outside the officer's reach reads as one that does not exist."""
+    if not events or not reach.covers(_case_province(events)):
         raise DomainError("case_not_found")
+
+
+def decide(deps: Deps, command: Decide) -> dict[str, Any]:
+    """Approve (access at once) or reject with a reason (back to the citizen); only a desk officer
+    whose reach covers the case."""
+    reach = desk_officer(deps, command.officer)
+    events, recorded = _history(deps, command.case_id)
+    _reachable(events, reach)
     last = events[-1]
     if not isinstance(last, VerificationSubmitted):
         raise DomainError("case_not_pending")
@@ -171,17 +209,17 @@ def decide(deps: Deps, command: Decide) -> dict[str, Any]:
     return status(deps, last.account_id)
 
 
-def case_detail(deps: Deps, case: str) -> dict[str, Any]:
+def case_detail(deps: Deps, case: str, reach: Reach = EVERY_CASE) -> dict[str, Any]:
     """A case as the officer reviews it."""
     events, _ = _history(deps, case)
-    if not events:
-        raise DomainError("case_not_found")
-    return status(deps, events[0].account_id)  # type: ignore[attr-defined]
+    _reachable(events, reach)
+    return {**status(deps, events[0].account_id), "province": _case_province(events)}  # type: ignore[attr-defined]
 
 
-def attachment(deps: Deps, case: str, attachment_id: str) -> dict[str, Any]:
+def attachment(deps: Deps, case: str, attachment_id: str, reach: Reach = EVERY_CASE) -> dict[str, Any]:
     """A scan of the case (only files the case names can be read this way)."""
     events, _ = _history(deps, case)
+    _reachable(events, reach)
     for event in events:
         if isinstance(event, VerificationSubmitted):
             for scan in event.scans:

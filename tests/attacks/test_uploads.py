@@ -204,7 +204,7 @@ def test_identity_verification_scans_are_checked(desk: Desk) -> None:
     try:
         for name, data in [("card.pdf", EXE), ("card.pdf", HTML), ("card.png", SVG), ("card.jpg", PDF)]:
             page = citizen.get("/verification")
-            form = {"csrf_token": csrf_of(page), "father_name": "علی"}
+            form = {"csrf_token": csrf_of(page), "father_name": "علی", "province": "tehran"}
             answer = citizen.post(
                 "/verification", data=form, files={"national_card": (name, data, "image/png"), **BIRTH}
             )
@@ -213,14 +213,14 @@ def test_identity_verification_scans_are_checked(desk: Desk) -> None:
         page = citizen.get("/verification")
         big = citizen.post(
             "/verification",
-            data={"csrf_token": csrf_of(page), "father_name": "علی"},
+            data={"csrf_token": csrf_of(page), "father_name": "علی", "province": "tehran"},
             files={"national_card": ("card.pdf", PDF + bytes(7_000_000), "application/pdf"), **BIRTH},
         )
         assert big.status_code == 422 and "حجم فایل" in big.text
         page = citizen.get("/verification")
         sent = citizen.post(
             "/verification",
-            data={"csrf_token": csrf_of(page), "father_name": "علی"},
+            data={"csrf_token": csrf_of(page), "father_name": "علی", "province": "tehran"},
             files={"national_card": ("../../\u202ecard.pdf", PDF + b"scan", "application/pdf"), **BIRTH},
         )
         assert sent.url.path == "/verification" and sent.status_code == 200, sent.text[-300:]

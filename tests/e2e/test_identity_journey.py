@@ -109,6 +109,7 @@ def test_register_verify_and_be_approved_by_a_desk_officer(
     scan = tmp_path / "scan.pdf"
     scan.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     browser.get(citizen + "/verification")
+    Select(browser.find_element(By.ID, "province")).select_by_value("tehran")
     browser.find_element(By.ID, "national_card").send_keys(str(scan))
     browser.find_element(By.ID, "birth_certificate").send_keys(str(scan))
     submit(browser, "verification-form")

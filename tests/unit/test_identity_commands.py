@@ -14,7 +14,7 @@ from pydantic import ValidationError
 import contracts  # noqa: F401 - registers the event types
 from contracts.errors import DomainError
 from contracts.events import registry
-from contracts.identity import ProfileUpdated, RegistryRecord
+from contracts.identity import ProfileUpdated, RegistryRecord, VerificationSubmitted
 from contracts.identity_rpc import (
     ChangeMobile,
     ChangePassword,
@@ -298,7 +298,7 @@ def test_profile_edit_keeps_verified_names(world: World) -> None:
     assert (view["full_name"], view["email"]) == ("مهسا کاظمی", "m@example.ir")
 
 
-def _submit(world: World, account_id: str) -> dict[str, Any]:
+def _submit(world: World, account_id: str, province: str | None = None) -> dict[str, Any]:
     files = [
         {
             "purpose": "national_card",
@@ -311,29 +311,90 @@ def _submit(world: World, account_id: str) -> dict[str, Any]:
             "content_base64": "JVBERi0xLjQKMSAwIG9iajw8Pj5lbmRvYmoKdHJhaWxlcjw8Pj4KJSVFT0YK",
         },
     ]
-    return verification.submit(
-        world.deps, SubmitVerification.model_validate({"account_id": account_id, "files": files})
-    )
+    payload = {"account_id": account_id, "files": files, "province": province}
+    return verification.submit(world.deps, SubmitVerification.model_validate(payload))
 
 
-def make_officer(world: World, monkeypatch: pytest.MonkeyPatch) -> str:
+def make_officer(
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    province: str | None = None,
+    national_code: str = "0067890121",
+    mobile: str = "09191234567",
+) -> str:
     monkeypatch.setenv("ADMIN_NATIONAL_CODE", "0045678901")
     monkeypatch.setenv("ADMIN_PASSWORD", "Admin-Secret-2025")
     monkeypatch.setenv("ADMIN_MOBILE", "09131234567")
-    admin = staff.bootstrap_admin(world.deps)
-    assert admin is not None
+    admin = staff.bootstrap_admin(world.deps) or "staff-0045678901"
     made = staff.create(
         world.deps,
         CreateStaff(
             admin=admin,
-            national_code="0067890121",
+            national_code=national_code,
             full_name="رضا نوری",
-            mobile="09191234567",
+            mobile=mobile,
             password="Desk-Officer-88",
         ),
     )
-    staff.grant(world.deps, Grant(admin=admin, account_id=made["account_id"], role="desk_officer"))
+    grant = Grant(admin=admin, account_id=made["account_id"], role="desk_officer", province=province)
+    staff.grant(world.deps, grant)
     return str(made["account_id"])
+
+
+def test_a_desk_officer_bound_to_a_province_sees_and_decides_only_its_cases(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everywhere = make_officer(world, monkeypatch)
+    isfahan = make_officer(world, monkeypatch, "isfahan", "0067890148", "09191234568")
+    tehran_case = _submit(world, register_by_mobile(world, mobile="09121111111")["account_id"], "tehran")
+    citizen = register_by_mobile(world, national_code="0084575948", mobile="09122222222")
+    isfahan_case = _submit(world, citizen["account_id"], "isfahan")
+    world.runner.run_once()
+    from services.identity.queries import cartable
+
+    def seen_by(officer: str) -> set[str]:
+        province = verification.reach_of(world.deps, officer).province
+        return {c["case_id"] for c in cartable(world.deps.db, "submitted", province)}
+
+    assert seen_by(everywhere) == {tehran_case["case_id"], isfahan_case["case_id"]}
+    assert seen_by(isfahan) == {isfahan_case["case_id"]}
+    reach = verification.reach_of(world.deps, isfahan)
+    for outside in (
+        lambda: verification.case_detail(world.deps, tehran_case["case_id"], reach),
+        lambda: verification.attachment(world.deps, tehran_case["case_id"], "x" * 64, reach),
+        lambda: verification.decide(
+            world.deps, Decide(case_id=tehran_case["case_id"], officer=isfahan, decision="approve")
+        ),
+    ):
+        with pytest.raises(DomainError) as refused:
+            outside()
+        assert refused.value.code == "case_not_found"  # as if it did not exist
+    assert verification.case_detail(world.deps, isfahan_case["case_id"], reach)["province"] == "isfahan"
+    approved = verification.decide(
+        world.deps, Decide(case_id=isfahan_case["case_id"], officer=isfahan, decision="approve")
+    )
+    assert approved["status"] == "approved"
+    decided = verification.decide(
+        world.deps, Decide(case_id=tehran_case["case_id"], officer=everywhere, decision="approve")
+    )
+    assert decided["status"] == "approved"
+    with pytest.raises(DomainError) as not_an_officer:
+        verification.reach_of(world.deps, citizen["account_id"])
+    assert not_an_officer.value.code == "forbidden"
+    with pytest.raises(ValidationError, match="invalid_province"):
+        SubmitVerification.model_validate({"account_id": "a", "province": "atlantis"})
+
+
+def test_a_case_from_before_provinces_is_every_desk_officers(tmp_path: Path) -> None:
+    stored = {"case_id": "c", "account_id": "a", "round": 1, "national_code": "0012345679"}
+    old = registry.upcast("VerificationSubmitted", 1, {**stored, "full_name": "x", "submitted_at": "t"})
+    event = VerificationSubmitted.model_validate(old)
+    assert event.province is None
+    assert verification.Reach("isfahan").covers(event.province)
+    assert verification.Reach("isfahan").covers("isfahan") and not verification.Reach("isfahan").covers(
+        "tehran"
+    )
+    assert verification.Reach(None).covers("tehran")
 
 
 def test_verification_rounds_reject_with_reason_resubmit_approve(
