@@ -28,7 +28,7 @@ FILTERS: tuple[str, ...] = ("tracking_code", "national_code", "registration_numb
 FILTERS += ("status", "unit", "service_id", "province", "overdue")
 ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "register": ("register", ()),
-    "refer": ("refer", ("unit", "representative", "representative_name", "instruction")),
+    "refer": ("refer", ("unit", "representative", "instruction")),  # the name: from identity
     "take": ("take", ()),
     "release": ("release", ("reason",)),
     "note": ("add_note", ("text",)),
@@ -88,6 +88,7 @@ async def case_page(
     done = request.query_params.get("done", "")
     context = {
         **file,
+        "representatives": await call_cached(request, "identity", "representatives"),
         "staff": staff_of(request),
         "chart": workflow_svg(file["history"]),
         "statuses": STATUSES,
@@ -117,6 +118,7 @@ async def case_action(request: Request) -> Response:
     try:
         if name == "refer":
             body["unit_name"] = form.get("unit_name", "")
+            body = await _with_representative(request, body)
         if name == "reply":
             body["attachments"] = await _attachments(request)
             if form.get("canned_id"):
@@ -129,6 +131,19 @@ async def case_action(request: Request) -> Response:
     version = answer.get("version") if isinstance(answer, dict) else None
     target = f"/secretariat/cases/{request_id}?done={name}" + (f"&v={version}" if version is not None else "")
     return RedirectResponse(target, status_code=303)
+
+
+async def _with_representative(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+    """A referral to a representative chosen from the list: their name from identity, and
+    only when they serve the unit referred to (one granted since shows within the cache's time)."""
+    chosen = body.get("representative")
+    if not chosen:
+        return body
+    await call(request, "secretariat", "case_file", body["request_id"], body["staff"])  # in reach first
+    for person in await call_cached(request, "identity", "representatives"):
+        if person["account_id"] == chosen and person["unit"] == body.get("unit"):
+            return {**body, "representative_name": person["full_name"]}
+    raise ApiError("representative_not_in_unit")
 
 
 async def _with_canned(request: Request, body: dict[str, Any], canned_id: str) -> dict[str, Any]:

@@ -50,6 +50,19 @@ def mobile_in_use(db: Database, mobile: str, other_than: str) -> bool:
         return conn.execute(query).first() is not None
 
 
+def representatives(db: Database) -> list[dict[str, Any]]:
+    """The follow-up representatives a clerk may refer to: account, name and unit."""
+    return [
+        {
+            "account_id": p["account_id"],
+            "full_name": p["full_name"],
+            "unit": p["roles"]["representative"]["unit"],
+        }
+        for p in staff(db)
+        if "representative" in p["roles"] and p["roles"]["representative"].get("unit")
+    ]
+
+
 def staff(db: Database) -> list[dict[str, Any]]:
     """Every staff account with its roles."""
     query = (

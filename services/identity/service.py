@@ -258,6 +258,12 @@ class IdentityService:
     def staff_list(self) -> list[dict[str, Any]]:
         return staff.listing(self.deps)
 
+    @rpc  # type: ignore[misc]
+    @replies
+    def representatives(self) -> list[dict[str, Any]]:
+        """Who a referral may name: each follow-up representative with their unit."""
+        return queries.representatives(self.db)
+
 
 _attachment_store: AttachmentStore | None = None
 

@@ -4,6 +4,7 @@ but an administrator on staff, catalogue and template administration."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -12,7 +13,10 @@ import pytest
 
 from deploy.run import Desk
 from gateway.backoffice.secretariat_pages import ACTIONS
+from gateway.rpc import RpcPool
+from services.identity.accounts import staff_id
 from tests.attacks.conftest import TOKEN, append_request, client, staff_principal
+from tests.integration.test_identity_flow import ADMIN as FIRST_ADMIN
 from tests.integration.test_walking_skeleton import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.attacks]
@@ -130,3 +134,52 @@ def test_canned_reply_removal_without_its_fields_is_a_clean_refusal(desk: Desk) 
     with client(desk, TEHRAN) as tehran:
         answer = tehran.post("/secretariat/canned/remove", data=TOKEN)
         assert answer.status_code == 422, answer.status_code
+
+
+def test_a_referral_names_a_representative_of_that_unit_chosen_from_the_list(desk: Desk) -> None:
+    """The clerk picks the follow-up representative from identity's list, not by typing an id;
+    one of another unit is refused with a Persian message and nothing is recorded."""
+    pool = RpcPool({"AMQP_URI": desk.env["AMQP_URI"], "rpc_exchange": "nameko-rpc"}, size=1, timeout=30)
+    pool.start()
+    try:
+        admin = staff_id(FIRST_ADMIN["ADMIN_NATIONAL_CODE"])
+        made = pool.call(
+            "identity",
+            "create_staff",
+            {
+                "admin": admin,
+                "national_code": "0067890156",
+                "full_name": "نرگس پیگیر",
+                "mobile": "09191230000",
+                "password": "Follow-Up-Rep-77",
+            },
+        )
+        assert made["ok"], made
+        rep = made["result"]["account_id"]
+        granted = pool.call(
+            "identity",
+            "grant_role",
+            {"admin": admin, "account_id": rep, "role": "representative", "unit": "permits"},
+        )
+        assert granted["ok"], granted
+    finally:
+        pool.stop()
+    request_id = append_request(desk, province="tehran")
+    with client(desk, TEHRAN) as tehran:
+        eventually(lambda: tehran.get(f"/api/requests/{request_id}").status_code == 200)
+        assert tehran.post(f"/api/requests/{request_id}/number").status_code == 201
+        eventually(lambda: tehran.get(f"/api/requests/{request_id}").json()["case"]["registration_number"])
+        page = eventually(lambda: rep in (got := tehran.get(f"/secretariat/cases/{request_id}")).text and got)
+        assert "نرگس پیگیر" in page.text
+        before = history_of(tehran, request_id)
+        form = {**TOKEN, "instruction": "بررسی شود", "representative": rep}
+        wrong = tehran.post(f"/secretariat/cases/{request_id}/refer", data={**form, "unit": "licences"})
+        assert wrong.status_code == 422 and "از کارکنان این واحد نیست" in wrong.text
+        assert history_of(tehran, request_id) == before
+        right = tehran.post(
+            f"/secretariat/cases/{request_id}/refer",
+            data={**form, "unit": "permits", "command_id": uuid.uuid4().hex},
+        )
+        assert right.status_code == 303, right.text[-300:]
+        referred = eventually(lambda: len(h := history_of(tehran, request_id)) > len(before) and h)
+        assert "نرگس پیگیر" in json.dumps(referred, ensure_ascii=False)

@@ -325,7 +325,8 @@ def make_officer(
     monkeypatch.setenv("ADMIN_NATIONAL_CODE", "0045678901")
     monkeypatch.setenv("ADMIN_PASSWORD", "Admin-Secret-2025")
     monkeypatch.setenv("ADMIN_MOBILE", "09131234567")
-    admin = staff.bootstrap_admin(world.deps) or "staff-0045678901"
+    admin = staff.bootstrap_admin(world.deps)  # the existing one's id when it exists
+    assert admin is not None
     made = staff.create(
         world.deps,
         CreateStaff(

@@ -66,6 +66,17 @@ V1_SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
             "at": "2024-03-01T08:00:00+00:00",
         },
     ),
+    "VerificationSubmitted": (
+        "verification-2024",
+        {
+            "case_id": "2024",
+            "account_id": "citizen-2024",
+            "round": 1,
+            "national_code": "0084575948",
+            "full_name": "مریم کاظمی",
+            "submitted_at": "2024-03-01T08:00:00+00:00",
+        },
+    ),
 }
 """One stored v1 event of every type that has a newer version (each valid against its v1 schema)."""
 
@@ -99,7 +110,7 @@ def test_a_stored_v1_event_reads_as_the_current_version(tmp_path: Path, name: st
 
 def test_old_versions_replay_through_every_read_model_without_parking(tmp_path: Path) -> None:
     store = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
-    for name in ("RequestSubmitted", "ReplyPosted", "SmsQueued", "SmsFailed"):
+    for name in ("RequestSubmitted", "ReplyPosted", "SmsQueued", "SmsFailed", "VerificationSubmitted"):
         stream, data = V1_SAMPLES[name]
         store.append(stream, [NewEvent(name, data, version=1)])
     databases = {service: Database(f"sqlite:///{tmp_path / service}.db") for service in read_models()}

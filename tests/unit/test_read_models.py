@@ -14,4 +14,4 @@ def test_no_two_projections_declare_the_same_table() -> None:
             for table in projection.metadata.tables:
                 assert table not in owner, f"{table} is declared by {owner[table]} and {projection.name}"
                 owner[table] = projection.name
-    assert {"identity_accounts", "identity_cases", "secretariat_cases"} <= owner.keys()
+    assert {"identity_accounts", "identity_verification_cases", "secretariat_cases"} <= owner.keys()
