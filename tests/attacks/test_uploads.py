@@ -211,6 +211,14 @@ def test_identity_verification_scans_are_checked(desk: Desk) -> None:
             errors = re.findall(r'id="error">([^<]+)<', answer.text)
             assert answer.status_code == 422 and "فرمت فایل مجاز نیست" in answer.text, (name, errors)
         page = citizen.get("/verification")
+        unplaced = citizen.post(
+            "/verification",
+            data={"csrf_token": csrf_of(page), "father_name": "علی", "note": "بدون استان"},
+            files={"national_card": ("card.pdf", PDF, "application/pdf"), **BIRTH},
+        )
+        assert unplaced.status_code == 422 and "استان مورد درخواست را از فهرست انتخاب کنید" in unplaced.text
+        assert "بدون استان" in unplaced.text  # what was typed comes back
+        page = citizen.get("/verification")
         big = citizen.post(
             "/verification",
             data={"csrf_token": csrf_of(page), "father_name": "علی", "province": "tehran"},
