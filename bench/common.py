@@ -64,12 +64,15 @@ _SAMPLE = {
 }
 
 
-def python_speed_ms() -> float:
+def python_speed_ms(tries: int = 5, apart: float = 0.25) -> float:
     """Milliseconds this machine takes for a fixed piece of pure-Python work (a JSON round trip
-    of a request-like document, 5,000 times), best of three: the machine's speed swings by a
-    third between hours, and a figure reads right only beside it (lower is faster)."""
+    of a request-like document, 5,000 times), the best of `tries` spread `apart` seconds (tries
+    run back to back could all meet the same passing burst of other work): the machine's speed
+    swings by a third between hours, and a figure reads right only beside it (lower is faster)."""
     best = float("inf")
-    for _ in range(3):
+    for attempt in range(tries):
+        if attempt:
+            time.sleep(apart)
         began = time.perf_counter()
         for _ in range(5000):
             json.loads(json.dumps(_SAMPLE, ensure_ascii=False))
