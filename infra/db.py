@@ -152,6 +152,12 @@ class Database:
         sqlite = is_sqlite(url)
         self.read = make_engine(url, pool_size=pool_size, synchronous=synchronous) if sqlite else self.write
 
+    def create_tables(self, metadata: sa.MetaData) -> None:
+        """Create `metadata`'s missing tables, under the schema lock (instances start at once)."""
+        with self.write.begin() as conn:
+            lock_schema(conn)
+            metadata.create_all(conn)
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.write.dispose()

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from contracts.errors import DomainError
 from infra import attempts
-from infra.db import Database, lock_schema
+from infra.db import Database
 from services.identity.keys import identity_secret
 
 metadata = sa.MetaData()
@@ -68,9 +68,7 @@ LIMITS = Limits()
 
 def setup(db: Database) -> None:
     """Create the tables if they are missing."""
-    with db.write.begin() as conn:
-        lock_schema(conn)
-        metadata.create_all(conn)
+    db.create_tables(metadata)
 
 
 def code_hash(ticket: str, code: str) -> str:

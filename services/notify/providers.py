@@ -16,7 +16,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
-from infra.db import Database, default_url, lock_schema, upsert_insert
+from infra.db import Database, default_url, upsert_insert
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +91,7 @@ class OutboxProvider(SmsProvider):
     def __init__(self, url: str | None = None) -> None:
         url = url or os.environ.get("SMS_OUTBOX_URL") or default_url("sms-outbox")
         self.db = Database(url, synchronous="NORMAL")
-        with self.db.write.begin() as conn:
-            lock_schema(conn)
-            outbox_metadata.create_all(conn)
+        self.db.create_tables(outbox_metadata)
         insert = upsert_insert(url, outbox_table)
         self._upsert = insert.on_conflict_do_update(
             index_elements=[outbox_table.c.message_id], set_={"requests": outbox_table.c.requests + 1}

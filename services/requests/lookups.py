@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from contracts.errors import DomainError
 from infra import attempts
-from infra.db import Database, lock_schema
+from infra.db import Database
 
 metadata = sa.MetaData()
 failures_table = attempts.attempts_table("requests_track_failures", metadata)
@@ -48,9 +48,7 @@ class TrackLimit:
 
 def setup(db: Database) -> None:
     """Create the table if it is missing."""
-    with db.write.begin() as conn:
-        lock_schema(conn)
-        metadata.create_all(conn)
+    db.create_tables(metadata)
 
 
 def limited(
