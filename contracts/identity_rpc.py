@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts.catalogue import PROVINCES
 from contracts.fields import BirthDate, Email, Mobile, NationalCode, NationalId, OptionalText, Text
@@ -15,6 +15,25 @@ from contracts.rpc import Payload
 Client = Annotated[str, Field(min_length=1, max_length=64)]
 Ticket = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 Code = Annotated[Text, Field(pattern=r"^\d{4,8}$")]
+
+
+class CaptchaAnswer(BaseModel):
+    """A captcha as the form sent it back: identity's token for the image shown, and what was
+    typed (Persian, Arabic or Latin digits)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(pattern=r"^[0-9a-f]{32}\.\d{1,12}\.[0-9a-f]{64}$")
+    answer: str = Field(max_length=20)
+
+
+class CaptchaRequest(Payload):
+    """A form about to be shown asks whether it needs a captcha (and gets one if so); `force`
+    asks for one anyway (the form was just refused)."""
+
+    purpose: Literal["login", "staff_login", "login_code", "mobile_code", "reset", "register"]
+    client: Client = "unknown"
+    force: bool = False
 
 
 class CompanyInput(Payload):
@@ -44,6 +63,7 @@ class RegistryInquiry(Payload):
     national_code: NationalCode
     birth_date: BirthDate
     client: Client = "unknown"
+    captcha: CaptchaAnswer | None = None
 
 
 class StartRegistration(Payload):
@@ -61,6 +81,7 @@ class StartRegistration(Payload):
     company: CompanyInput | None = None
     email: Email | None = None
     client: Client = "unknown"
+    captcha: CaptchaAnswer | None = None
 
     @model_validator(mode="after")
     def _fields(self) -> StartRegistration:
@@ -92,7 +113,7 @@ class RequestLoginCode(Payload):
     national_code: NationalCode | None = None
     mobile: Mobile | None = None
     client: Client = "unknown"
-    captcha_ok: bool = False
+    captcha: CaptchaAnswer | None = None
 
     @model_validator(mode="after")
     def _one(self) -> RequestLoginCode:
@@ -107,7 +128,7 @@ class PasswordLogin(Payload):
     national_code: NationalCode
     password: str = Field(max_length=200)
     client: Client = "unknown"
-    captcha_ok: bool = False
+    captcha: CaptchaAnswer | None = None
 
 
 class RequestReset(Payload):
@@ -116,7 +137,7 @@ class RequestReset(Payload):
     national_code: NationalCode
     mobile: Mobile
     client: Client = "unknown"
-    captcha_ok: bool = False
+    captcha: CaptchaAnswer | None = None
 
 
 class ResetPassword(CodeAnswer):
@@ -203,7 +224,7 @@ class StaffLogin(Payload):
     national_code: NationalCode
     password: str = Field(max_length=200)
     client: Client = "unknown"
-    captcha_ok: bool = False
+    captcha: CaptchaAnswer | None = None
 
 
 class CreateStaff(Payload):

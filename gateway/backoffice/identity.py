@@ -16,10 +16,10 @@ from gateway.common import ApiError, call, form_data
 from gateway.web.auth import require_staff, sign_in
 from gateway.web.signin import (
     PASS_THROUGH,
-    captcha_valid,
+    captcha_answer,
+    captcha_for,
     client_address,
     message,
-    new_captcha,
     principal_from,
     safe_next,
 )
@@ -50,23 +50,24 @@ def refused(request: Request, name: str, error: ApiError, **context: Any) -> Res
 
 async def login(request: Request) -> Response:
     nxt = safe_next(request.query_params.get("next"), "/identity/home")
-    show_captcha = bool(request.session.get("identity_captcha"))
     if request.method == "GET":
-        captcha = new_captcha(request) if show_captcha else None
-        return page(request, "login.html", next=nxt, captcha=captcha)
+        force = bool(request.session.get("identity_captcha"))
+        return page(request, "login.html", next=nxt, captcha=await captcha_for(request, "staff_login", force))
     fields = await form_data(request)
     body = {
         "national_code": fields.get("national_code", ""),
         "password": fields.get("password", ""),
         "client": client_address(request),
-        "captcha_ok": show_captcha and captcha_valid(request, fields.get("captcha")),
+        "captcha": captcha_answer(fields),
     }
     values = {"national_code": fields.get("national_code", "")}
     try:
         result = await call(request, "identity", "staff_login_start", body)
     except ApiError as error:
         request.session["identity_captcha"] = True
-        return refused(request, "login.html", error, next=nxt, captcha=new_captcha(request), values=values)
+        captcha = await captcha_for(request, "staff_login", force=True)
+        return refused(request, "login.html", error, next=nxt, captcha=captcha, values=values)
+    request.session.pop("identity_captcha", None)
     request.session[PENDING] = {"ticket": result["ticket"], "next": nxt}
     sent = result["sms_sent"]
     request.session["identity_notice"] = (

@@ -19,24 +19,23 @@ from gateway.common import ApiError, call, form_data, payload
 from gateway.web.auth import sign_in
 from gateway.web.signin import (
     PASS_THROUGH,
-    captcha_valid,
+    captcha_answer,
+    captcha_for,
     client_address,
     message,
-    new_captcha,
     principal_from,
     safe_next,
 )
 from gateway.web.templates import render
 
 PENDING = "identity_pending"
-CAPTCHA_AFTER = 3
+FAILED = "identity_captcha"
+"""Session flag: a password login failed in this browser, so its login page shows a captcha."""
 
 
 def page(request: Request, name: str, values: dict[str, Any], **context: Any) -> Response:
-    """Render an identity page; a captcha when the context asks for one."""
+    """Render an identity page (with `captcha`, identity's challenge, when the form needs one)."""
     context.setdefault("notice", request.session.pop("identity_notice", None))
-    if context.pop("with_captcha", False):
-        context["captcha"] = new_captcha(request)
     status = context.pop("status_code", 200)
     return render(request, f"identity/{name}", {"values": values, **context}, status_code=status)
 
@@ -45,7 +44,11 @@ def refused(request: Request, name: str, values: dict[str, Any], error: ApiError
     """The same page again with the error's Persian message (or the shared error page)."""
     if error.code in PASS_THROUGH:
         raise error
-    values = {k: v for k, v in values.items() if "password" not in k and k not in ("csrf_token", "captcha")}
+    values = {
+        k: v
+        for k, v in values.items()
+        if "password" not in k and k not in ("csrf_token", "captcha", "captcha_token")
+    }
     return page(request, name, values, error=message(error), status_code=422, **context)
 
 
@@ -61,22 +64,25 @@ def pending(request: Request, result: dict[str, Any], purpose: str, after: str) 
 
 
 async def login(request: Request) -> Response:
+    """Password login; a captcha whenever identity asks one of this address, or after a failure."""
     nxt = safe_next(request.query_params.get("next"), "/account")
-    show_captcha = bool(request.session.get("identity_captcha"))
     if request.method == "GET":
-        return page(request, "login.html", {}, next=nxt, with_captcha=show_captcha)
+        captcha = await captcha_for(request, "login", force=bool(request.session.get(FAILED)))
+        return page(request, "login.html", {}, next=nxt, captcha=captcha)
     fields = await form_data(request)
     body = {
         "national_code": fields.get("national_code", ""),
         "password": fields.get("password", ""),
         "client": client_address(request),
-        "captcha_ok": show_captcha and captcha_valid(request, fields.get("captcha")),
+        "captcha": captcha_answer(fields),
     }
     try:
         result = await call(request, "identity", "login_password", body)
     except ApiError as error:
-        request.session["identity_captcha"] = error.code in ("captcha_required", "bad_credentials", "locked")
-        return refused(request, "login.html", fields, error, next=nxt, with_captcha=True)
+        request.session[FAILED] = error.code in ("captcha_required", "bad_credentials", "locked")
+        captcha = await captcha_for(request, "login", force=True)
+        return refused(request, "login.html", fields, error, next=nxt, captcha=captcha)
+    request.session.pop(FAILED, None)
     sign_in(request, principal_from(result))
     return RedirectResponse(nxt, status_code=303)
 
@@ -84,27 +90,36 @@ async def login(request: Request) -> Response:
 async def login_code(request: Request) -> Response:
     """Seed 001's «ورود با رمز یکبار مصرف»: national code, then the code."""
     if request.method == "GET":
-        return page(request, "login_code.html", {})
+        return page(request, "login_code.html", {}, captcha=await captcha_for(request, "login_code"))
     fields = await form_data(request)
-    body = {"national_code": fields.get("national_code", ""), "client": client_address(request)}
+    body = {
+        "national_code": fields.get("national_code", ""),
+        "client": client_address(request),
+        "captcha": captcha_answer(fields),
+    }
     try:
         result = await call(request, "identity", "request_login_code", body)
     except ApiError as error:
-        return refused(request, "login_code.html", fields, error)
+        captcha = await captcha_for(request, "login_code", force=error.code == "captcha_required")
+        return refused(request, "login_code.html", fields, error, captcha=captcha)
     return pending(request, result, "login", "/account")
 
 
 async def login_mobile(request: Request) -> Response:
     """Seed 002: mobile and captcha, «دریافت کد», then the code (valid 5 minutes)."""
     if request.method == "GET":
-        return page(request, "login_mobile.html", {}, with_captcha=True)
+        return page(request, "login_mobile.html", {}, captcha=await captcha_for(request, "mobile_code"))
     fields = await form_data(request)
-    ok = captcha_valid(request, fields.get("captcha"))
-    body = {"mobile": fields.get("mobile", ""), "client": client_address(request), "captcha_ok": ok}
+    body = {
+        "mobile": fields.get("mobile", ""),
+        "client": client_address(request),
+        "captcha": captcha_answer(fields),
+    }
     try:
         result = await call(request, "identity", "request_login_code", body)
     except ApiError as error:
-        return refused(request, "login_mobile.html", fields, error, with_captcha=True)
+        captcha = await captcha_for(request, "mobile_code")
+        return refused(request, "login_mobile.html", fields, error, captcha=captcha)
     return pending(request, result, "login", "/account")
 
 
@@ -210,6 +225,7 @@ def _registration(fields: dict[str, str], method: str, request: Request) -> dict
         "company": _company(fields),
         "email": fields.get("email") or None,
         "client": client_address(request),
+        "captcha": captcha_answer(fields),
     }
 
 
@@ -217,61 +233,86 @@ async def register_registry(request: Request) -> Response:
     """Seed 000: «استعلام» with national code and birth date fills the certificate fields; then
     the mobile and a password of the citizen's own choosing."""
     if request.method == "GET":
-        return page(request, "register_registry.html", {})
+        return page(request, "register_registry.html", {}, captcha=await captcha_for(request, "register"))
     fields = await form_data(request)
+    if fields.get("action") == "inquire":
+        try:
+            record = await _inquire(request, fields, captcha_answer(fields))
+        except ApiError as error:
+            return await _registration_refused(request, "register_registry.html", fields, error)
+        captcha = await captcha_for(request, "register")
+        return page(request, "register_registry.html", fields, record=record, captcha=captcha)
+    # Registering inquires the registry again inside identity (with the captcha, if one is
+    # asked); the record is fetched here only to show the form again after a refusal.
+    if fields.get("password") != fields.get("password2"):
+        error = ApiError("passwords_differ")
+    else:
+        try:
+            result = await call(
+                request, "identity", "start_registration", _registration(fields, "registry", request)
+            )
+        except ApiError as failed:
+            error = failed
+        else:
+            return pending(request, result, "register", "/account")
+    try:
+        record = await _inquire(request, fields, None)
+    except ApiError:
+        record = None  # the refusal says what went wrong; «استعلام» shows the record again
+    return await _registration_refused(request, "register_registry.html", fields, error, record=record)
+
+
+async def _inquire(request: Request, fields: dict[str, str], captcha: dict[str, str] | None) -> Any:
     inquiry = {
         "national_code": fields.get("national_code", ""),
         "birth_date": fields.get("birth_date", ""),
         "client": client_address(request),
+        "captcha": captcha,
     }
-    try:
-        record = await call(request, "identity", "inquire_registry", inquiry)
-    except ApiError as error:
-        return refused(request, "register_registry.html", fields, error)
-    if fields.get("action") == "inquire":
-        return page(request, "register_registry.html", fields, record=record)
-    if fields.get("password") != fields.get("password2"):
-        return refused(request, "register_registry.html", fields, ApiError("passwords_differ"), record=record)
-    try:
-        result = await call(
-            request, "identity", "start_registration", _registration(fields, "registry", request)
-        )
-    except ApiError as error:
-        return refused(request, "register_registry.html", fields, error, record=record)
-    return pending(request, result, "register", "/account")
+    return await call(request, "identity", "inquire_registry", inquiry)
+
+
+async def _registration_refused(
+    request: Request, name: str, fields: dict[str, str], error: ApiError, **context: Any
+) -> Response:
+    captcha = await captcha_for(request, "register", force=error.code == "captcha_required")
+    return refused(request, name, fields, error, captcha=captcha, **context)
 
 
 async def register_mobile(request: Request) -> Response:
     """Seed 001: national code, mobile and birth date; a code proves the mobile, then Shahkar."""
     if request.method == "GET":
-        return page(request, "register_mobile.html", {"kind": "natural"})
+        captcha = await captcha_for(request, "register")
+        return page(request, "register_mobile.html", {"kind": "natural"}, captcha=captcha)
     fields = await form_data(request)
     if fields.get("password") != fields.get("password2"):
-        return refused(request, "register_mobile.html", fields, ApiError("passwords_differ"))
+        return await _registration_refused(
+            request, "register_mobile.html", fields, ApiError("passwords_differ")
+        )
     try:
         result = await call(
             request, "identity", "start_registration", _registration(fields, "mobile", request)
         )
     except ApiError as error:
-        return refused(request, "register_mobile.html", fields, error)
+        return await _registration_refused(request, "register_mobile.html", fields, error)
     return pending(request, result, "register", "/account")
 
 
 async def forgot(request: Request) -> Response:
     """«کلمه عبور خود را فراموش کرده‌اید؟»: national code and mobile, then a code."""
     if request.method == "GET":
-        return page(request, "forgot.html", {}, with_captcha=True)
+        return page(request, "forgot.html", {}, captcha=await captcha_for(request, "reset"))
     fields = await form_data(request)
     body = {
         "national_code": fields.get("national_code", ""),
         "mobile": fields.get("mobile", ""),
         "client": client_address(request),
-        "captcha_ok": captcha_valid(request, fields.get("captcha")),
+        "captcha": captcha_answer(fields),
     }
     try:
         result = await call(request, "identity", "request_password_reset", body)
     except ApiError as error:
-        return refused(request, "forgot.html", fields, error, with_captcha=True)
+        return refused(request, "forgot.html", fields, error, captcha=await captcha_for(request, "reset"))
     return pending(request, result, "reset_password", "/login")
 
 
@@ -288,7 +329,7 @@ async def api_login(request: Request) -> JSONResponse:
       422: {description: "invalid_national_code, or captcha_required after repeated failures (use the page)"}
       429: {description: locked}
     """
-    body = await payload(request, PasswordLogin, client=client_address(request), captcha_ok=False)
+    body = await payload(request, PasswordLogin, client=client_address(request), captcha=None)
     result = await call(request, "identity", "login_password", body)
     sign_in(request, principal_from(result))
     return JSONResponse(result)

@@ -1,66 +1,59 @@
 """What both gateways' sign-in pages share: the captcha, the client's address, the signed-in
 principal from identity's answer, safe `next` links and Persian messages for identity's errors.
 
-The captcha (کد امنیتی) is a small sum drawn as distorted inline SVG. Its answer never reaches
-the browser: the session (signed, not encrypted) keeps only an HMAC of it with a one-use nonce,
-so the same image cannot be answered twice.
+The captcha (کد امنیتی) is identity's: it decides whether a form needs one (this address's
+failures, or the form's kind), draws it as a PNG and keeps its answer. The page gets the image
+and an opaque token, and sends the token back with what was typed; identity checks and spends it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
+from dataclasses import dataclass
 from typing import Any
 
-from markupsafe import Markup
 from starlette.requests import Request
 
 from contracts.errors import MESSAGES
-from contracts.persian import latin_digits, persian_digits
-from gateway.common import ApiError, session_secret
+from contracts.persian import persian_digits
+from gateway.common import ApiError, call
 from gateway.web.auth import Principal
 
-SESSION_KEY = "captcha"
+
+@dataclass(frozen=True)
+class Captcha:
+    """A challenge as a page shows it."""
+
+    token: str
+    image: str
+    """The PNG as a `data:` URL for the page's `<img>`."""
+    digits: int
+    width: int
+    height: int
+
+    @property
+    def alt(self) -> str:
+        """The image's Persian alternative text (its length, never its digits)."""
+        return f"کد امنیتی: تصویر یک عدد {persian_digits(str(self.digits))} رقمی"
 
 
-def _digest(nonce: str, answer: str) -> str:
-    return hmac.new(session_secret().encode(), f"{nonce}:{answer}".encode(), hashlib.sha256).hexdigest()
+async def captcha_for(request: Request, purpose: str, force: bool = False) -> Captcha | None:
+    """A new captcha when identity says a form of `purpose` from this address needs one (or
+    `force`: the form was just refused); else None."""
+    body = {"purpose": purpose, "client": client_address(request), "force": force}
+    found = await call(request, "identity", "captcha_challenge", body)
+    if not found["required"]:
+        return None
+    image = "data:image/png;base64," + found["png_base64"]
+    size = {"width": found["width"], "height": found["height"]}
+    return Captcha(token=found["token"], image=image, digits=found["digits"], **size)
 
 
-def new_captcha(request: Request) -> Markup:
-    """A fresh challenge for this session, as an accessible inline SVG."""
-    a, b = secrets.randbelow(40) + 10, secrets.randbelow(9) + 1
-    nonce = secrets.token_hex(8)
-    request.session[SESSION_KEY] = {"nonce": nonce, "digest": _digest(nonce, str(a + b))}
-    text = persian_digits(f"{a} + {b}")
-    glyphs = []
-    for index, char in enumerate(text):
-        x = 12 + index * 18
-        y = 30 + secrets.randbelow(9) - 4
-        angle = secrets.randbelow(31) - 15
-        glyphs.append(f'<text x="{x}" y="{y}" transform="rotate({angle} {x} {y})">{char}</text>')
-    lines = "".join(
-        f'<line x1="{secrets.randbelow(140)}" y1="{secrets.randbelow(44)}" '
-        f'x2="{secrets.randbelow(140)}" y2="{secrets.randbelow(44)}" stroke="#889" />'
-        for _ in range(5)
-    )
-    svg = (
-        '<svg xmlns="http://www.w3.org/2000/svg" width="140" height="44" role="img" '
-        'aria-label="کد امنیتی: حاصل جمع دو عدد" class="captcha" direction="ltr">'
-        f'<rect width="140" height="44" fill="#eef2f7"/>{lines}'
-        f'<g font-size="22" font-family="DejaVu Sans, sans-serif" fill="#1f3b73">{"".join(glyphs)}</g></svg>'
-    )
-    return Markup(svg)  # safe: only digits and numbers made here
-
-
-def captcha_valid(request: Request, answer: str | None) -> bool:
-    """True when `answer` solves the session's challenge; a challenge is spent by any try."""
-    challenge = request.session.pop(SESSION_KEY, None)
-    if not challenge or not answer:
-        return False
-    typed = latin_digits(answer).strip()
-    return hmac.compare_digest(challenge["digest"], _digest(challenge["nonce"], typed))
+def captcha_answer(fields: dict[str, str]) -> dict[str, str] | None:
+    """The captcha a form sent back (identity checks it), or None when it showed none."""
+    token = fields.get("captcha_token")
+    if not token:
+        return None
+    return {"token": token, "answer": fields.get("captcha", "")[:20]}
 
 
 def client_address(request: Request) -> str:

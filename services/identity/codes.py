@@ -2,9 +2,10 @@
 
 A code lives `CODE_SECONDS` (5 minutes), is kept only as an HMAC of the code, is spent by its
 first correct use and burnt after `MAX_CODE_TRIES` wrong ones. Attempts (code requests, wrong
-passwords, wrong codes) are counted per account identifier and per client address, which gives
-rate limits, captchas and lock-outs. Losing these tables loses nothing but pending codes, so
-they are not projections and a replay leaves them alone.
+passwords, wrong codes) are counted per account identifier, per mobile and per client address:
+an account or a mobile past its limit is locked out (or refused more codes) for the window, an
+address past its limit is asked for a captcha. Losing these tables loses nothing but pending
+codes, so they are not projections and a replay leaves them alone.
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ codes_table = sa.Table(
 
 attempts_table = attempts.attempts_table("identity_attempts", metadata)
 
+captchas_spent_table = sa.Table(
+    "identity_captchas_spent",
+    metadata,
+    sa.Column("challenge", sa.String(32), primary_key=True),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+"""Captcha challenges already tried (see `services.identity.captcha`), until they expire."""
+
 
 def _setting(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
@@ -60,6 +69,8 @@ class Limits:
     codes_per_client: int = _setting("IDENTITY_CODES_PER_CLIENT", 30)
     failures_per_account: int = _setting("IDENTITY_FAILURES_PER_ACCOUNT", 5)
     failures_per_client: int = _setting("IDENTITY_FAILURES_PER_CLIENT", 20)
+    """Past this many failures from one address its captcha gets one more digit (an address is
+    never locked out: many citizens may share it)."""
     captcha_after: int = _setting("IDENTITY_CAPTCHA_AFTER", 3)
 
 

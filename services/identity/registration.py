@@ -18,14 +18,15 @@ from contracts.identity import (
     email_activation_required,
 )
 from contracts.identity_rpc import CodeAnswer, RegistryInquiry, StartRegistration
-from services.identity import codes, email_activation
+from services.identity import captcha, codes, email_activation
 from services.identity.accounts import account_stream, citizen_id, load_account, now_iso, record
 from services.identity.deps import Deps
 from services.identity.passwords import check_new_password, hash_password
 
 
 def limit(deps: Deps, key: str, most: int) -> None:
-    """Count one use of `key`; `too_many_requests` beyond `most` within the window."""
+    """Count one use of `key` (a mobile's); `too_many_requests` beyond `most` within the window.
+    A client address's counters ask for a captcha instead (`captcha.address_limit`)."""
     now = deps.clock()
     if codes.count(deps.db, now, key, deps.limits) >= most:
         raise DomainError("too_many_requests")
@@ -34,7 +35,8 @@ def limit(deps: Deps, key: str, most: int) -> None:
 
 def inquire(deps: Deps, command: RegistryInquiry) -> dict[str, Any]:
     """«استعلام»: the registry's record; a deceased person is refused here already."""
-    limit(deps, f"registry:client:{command.client}", deps.limits.codes_per_client)
+    solved = captcha.solved(deps, command.captcha)
+    captcha.address_limit(deps, f"registry:client:{command.client}", deps.limits.codes_per_client, solved)
     record = deps.registry.inquire(command.national_code, command.birth_date)
     if not record.alive:
         raise DomainError("deceased")
@@ -42,12 +44,21 @@ def inquire(deps: Deps, command: RegistryInquiry) -> dict[str, Any]:
 
 
 def send_code(
-    deps: Deps, purpose: str, mobile: str | None, account_id: str | None, client: str, data: dict[str, Any]
+    deps: Deps,
+    purpose: str,
+    mobile: str | None,
+    account_id: str | None,
+    client: str,
+    data: dict[str, Any],
+    captcha_ok: bool | None = False,
 ) -> dict[str, Any]:
-    """Issue a code (rate-limited per mobile and per client) and hand it to the SMS channel."""
+    """Issue a code and hand it to the SMS channel: a mobile gets at most `codes_per_mobile`
+    codes a window; past `codes_per_client` requests, an address must solve a captcha
+    (`captcha_ok`; None for a resend, which the mobile's limit alone bounds)."""
     if mobile:
         limit(deps, f"code:mobile:{mobile}", deps.limits.codes_per_mobile)
-    limit(deps, f"code:client:{client}", deps.limits.codes_per_client)
+    if captcha_ok is not None:
+        captcha.address_limit(deps, f"code:client:{client}", deps.limits.codes_per_client, captcha_ok)
     issued = codes.issue(deps.db, deps.clock(), purpose, mobile, account_id, data, deps.limits)
     sent = True  # a decoy ticket "sends" too: the answer must not tell whether an account exists
     if mobile:
@@ -65,17 +76,20 @@ def resend(deps: Deps, ticket: str, client: str) -> dict[str, Any]:
     if info is None or info["used"]:
         raise DomainError("bad_code")
     codes.spend(deps.db, ticket)
-    return send_code(deps, info["purpose"], info["mobile"], info["account_id"], client, info["data"])
+    return send_code(deps, info["purpose"], info["mobile"], info["account_id"], client, info["data"], None)
 
 
 def start(deps: Deps, command: StartRegistration) -> dict[str, Any]:
     """Check everything that can be checked before the code, then send the code."""
+    solved = captcha.solved(deps, command.captcha)
     check_new_password(command.password, command.national_code, command.mobile[1:])
     if email_activation_required() and not command.email:
         raise DomainError("email_required")
     record: RegistryRecord | None = None
     first, last = command.first_name or "", command.last_name or ""
     if command.method == "registry":
+        key = f"registry:client:{command.client}"
+        captcha.address_limit(deps, key, deps.limits.codes_per_client, solved)
         record = deps.registry.inquire(command.national_code, command.birth_date)
         if not record.alive:
             raise DomainError("deceased")
@@ -93,7 +107,7 @@ def start(deps: Deps, command: StartRegistration) -> dict[str, Any]:
         "password_hash": hash_password(command.password),
         "email": command.email,
     }
-    return send_code(deps, "register", command.mobile, None, command.client, data)
+    return send_code(deps, "register", command.mobile, None, command.client, data, solved)
 
 
 def complete(deps: Deps, command: CodeAnswer) -> dict[str, Any]:
@@ -142,13 +156,10 @@ def complete(deps: Deps, command: CodeAnswer) -> dict[str, Any]:
 
 
 def redeem(deps: Deps, command: CodeAnswer, purpose: str) -> dict[str, Any]:
-    """Spend a code, counting wrong ones per client (which locks the client out)."""
+    """Spend a code, counting a wrong one against the client's address (whose password logins
+    then ask for a captcha). A code's guesses are bounded by its ticket, which burns after
+    `max_code_tries`, and by its mobile's `codes_per_mobile`, not by the address."""
     now = deps.clock()
-    if (
-        codes.count(deps.db, now, f"fail:client:{command.client}", deps.limits)
-        >= deps.limits.failures_per_client
-    ):
-        raise DomainError("locked")
     try:
         return codes.redeem(deps.db, now, command.ticket, command.code, purpose, deps.limits)
     except DomainError:

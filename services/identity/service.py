@@ -13,6 +13,7 @@ from contracts.errors import MESSAGES, DomainError
 from contracts.eventstore import EventStore
 from contracts.identity_rpc import (
     ActivateEmail,
+    CaptchaRequest,
     ChangeMobile,
     ChangePassword,
     CodeAnswer,
@@ -34,6 +35,7 @@ from infra.attachments import AttachmentStore
 from infra.db import Database
 from infra.nameko_glue import ReadModels, Store, invalid_payload, replies, rpc, shared_database, shared_store
 from services.identity import (
+    captcha,
     codes,
     email_activation,
     login,
@@ -140,6 +142,12 @@ class IdentityService:
     @replies
     def resend_code(self, ticket: str, client: str) -> dict[str, Any]:
         return registration.resend(self.deps, ticket, client)
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def captcha_challenge(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Whether a sign-in form sent from this address needs a captcha now; a new one if so."""
+        return captcha.challenge(self.deps, parse(CaptchaRequest, payload))
 
     @rpc  # type: ignore[misc]
     @replies

@@ -76,5 +76,5 @@ def test_an_account_opens_for_sign_in_only_through_its_emailed_link(desk: Desk) 
         opened = citizen.get(_links(desk)[-1])
         assert opened.status_code == 200 and 'id="activation-done"' in opened.text
         assert 'id="activation-done"' in citizen.get(first).text  # the older e-mail's link: same answer
-        signed_in = solve_captcha(citizen, post_form(citizen, "/login", login), "/login", login)
+        signed_in = solve_captcha(desk, citizen, post_form(citizen, "/login", login), "/login", login)
         assert signed_in.url.path == "/account", error_of(signed_in)

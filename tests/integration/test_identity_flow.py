@@ -15,6 +15,7 @@ from contracts.persian import latin_digits
 from deploy.run import Desk
 from infra.eventstore import open_store
 from services.notify.providers import OutboxProvider
+from tests.captchas import solved_fields, token_in
 from tests.desk import running_desk
 
 pytestmark = pytest.mark.integration
@@ -75,14 +76,13 @@ def post_form(
 
 
 def solve_captcha(
-    client: httpx.Client, page: httpx.Response, path: str, data: dict[str, str]
+    desk: Desk, client: httpx.Client, page: httpx.Response, path: str, data: dict[str, str]
 ) -> httpx.Response:
-    """When `page` came back with a captcha, answer it like a person (the sum drawn in the SVG)
-    and post `data` again; otherwise `page` itself."""
-    if page.url.path != "/login" or "<svg" not in page.text:
+    """When `page` came back to the login form with a captcha, answer it (`tests.captchas`) and
+    post `data` again; otherwise `page` itself."""
+    if page.url.path != "/login" or token_in(page) is None:
         return page
-    a, b = latin_digits("".join(re.findall(r">([۰-۹+ ])</text>", page.text))).split("+")
-    return client.post(path, data={**data, "captcha": str(int(a) + int(b)), "csrf_token": csrf_of(page)})
+    return client.post(path, data={**data, **solved_fields(desk, page), "csrf_token": csrf_of(page)})
 
 
 def error_of(page: httpx.Response) -> str:
@@ -128,13 +128,13 @@ def test_register_by_mobile_then_log_in_three_ways(desk: Desk, citizen: httpx.Cl
     citizen.post("/logout", data={"csrf_token": logout_token})
     wrong = post_form(citizen, "/login", {"national_code": "0012345679", "password": "Not-My-Pass-9"})
     assert wrong.status_code == 422 and error_of(wrong) == "نام کاربری یا کلمه عبور نادرست است."
-    assert "<svg" in wrong.text  # a captcha from the first failure on
+    assert 'id="captcha-image"' in wrong.text  # a captcha from the first failure on
     right = post_form(
         citizen, "/login?next=/account", {"national_code": "0012345679", "password": PASSWORD}, "/login"
     )
     # The captcha is now part of the form.
     right = solve_captcha(
-        citizen, right, "/login?next=/account", {"national_code": "0012345679", "password": PASSWORD}
+        desk, citizen, right, "/login?next=/account", {"national_code": "0012345679", "password": PASSWORD}
     )
     assert right.url.path == "/account", error_of(right)
 
@@ -219,11 +219,11 @@ def test_the_json_api_answers_stable_codes_and_never_says_whether_an_account_exi
             json={
                 "national_code": "0022334459",
                 "password": "Whatever-123",
-                "captcha_ok": True,
+                "captcha": {"token": f"{'a' * 32}.1.{'b' * 64}", "answer": "12345"},
                 "client": "x",
             },
         )
-        # The gateway sets the client address and the captcha result, never the caller.
+        # The gateway sets the client address and the captcha, never the caller.
         assert (spoofed.status_code, spoofed.json()["error"]["code"]) == (422, "captcha_required")
 
 

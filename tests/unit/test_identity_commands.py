@@ -16,6 +16,8 @@ from contracts.errors import DomainError
 from contracts.events import registry
 from contracts.identity import ProfileUpdated, RegistryRecord, VerificationSubmitted
 from contracts.identity_rpc import (
+    CaptchaAnswer,
+    CaptchaRequest,
     ChangeMobile,
     ChangePassword,
     CodeAnswer,
@@ -35,12 +37,14 @@ from infra.attachments import AttachmentStore
 from infra.db import Database
 from infra.eventstore.sql import SqlEventStore
 from infra.projections import ProjectionRunner
-from services.identity import codes, login, profile, registration, staff, verification
+from services.identity import captcha, codes, login, profile, registration, staff, verification
 from services.identity.accounts import load_account, now_iso, record
 from services.identity.adapters import CivilRegistry, CodeSender, Shahkar
 from services.identity.codes import Limits
 from services.identity.deps import Deps
+from services.identity.keys import identity_secret
 from services.identity.projections import Accounts, Verifications
+from tests.captchas import answer_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PERSON = RegistryRecord(
@@ -260,8 +264,10 @@ def test_one_time_code_login_by_mobile_needs_the_captcha(world: World) -> None:
     with pytest.raises(DomainError) as refused:
         login.request_login_code(world.deps, RequestLoginCode(mobile="9121234567", client="c"))
     assert refused.value.code == "captcha_required"
+    made = captcha.challenge(world.deps, CaptchaRequest(purpose="mobile_code", client="c"))
+    solved = CaptchaAnswer(token=made["token"], answer=answer_of(made["token"], identity_secret()))
     ticket = login.request_login_code(
-        world.deps, RequestLoginCode(mobile="9121234567", client="c", captcha_ok=True)
+        world.deps, RequestLoginCode(mobile="9121234567", client="c", captcha=solved)
     )
     code = world.sms.last_code("09121234567")
     signed = login.login_with_code(world.deps, CodeAnswer(ticket=ticket["ticket"], code=code, client="c"))

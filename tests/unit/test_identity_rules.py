@@ -1,21 +1,12 @@
-"""Identity's rules one by one: identifiers, birth dates, passwords, captcha, adapters."""
+"""Identity's rules one by one: identifiers, birth dates, passwords, adapters, safe links."""
 
 from __future__ import annotations
 
-import ast
-import asyncio
 import socket
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from pydantic import ValidationError
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
 
 import contracts  # noqa: F401 - registers the event types
 from contracts.errors import DomainError
@@ -148,47 +139,6 @@ def test_an_unreachable_shahkar_is_a_clear_error() -> None:
     with pytest.raises(DomainError) as refused:
         HttpShahkar(f"http://127.0.0.1:{port}", timeout=0.5).matches("0012345679", "09121234567")
     assert refused.value.code == "shahkar_unavailable"
-
-
-def _captcha_app() -> Starlette:
-    from gateway.web.signin import captcha_valid, new_captcha
-
-    async def show(request: Request) -> PlainTextResponse:
-        return PlainTextResponse(str(new_captcha(request)))
-
-    async def check(request: Request) -> PlainTextResponse:
-        return PlainTextResponse(str(captcha_valid(request, request.query_params.get("answer"))))
-
-    async def peek(request: Request) -> PlainTextResponse:
-        return PlainTextResponse(repr(request.session.get("captcha")))
-
-    return Starlette(
-        routes=[Route("/show", show), Route("/check", check), Route("/peek", peek)],
-        middleware=[Middleware(SessionMiddleware, secret_key="k" * 32)],
-    )
-
-
-def test_the_captcha_is_an_svg_whose_answer_is_kept_only_hashed_and_used_once() -> None:
-    import re
-
-    from contracts.persian import latin_digits
-
-    async def scenario() -> None:
-        transport = httpx.ASGITransport(app=_captcha_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            svg = (await client.get("/show")).text
-            assert svg.startswith("<svg") and 'role="img"' in svg
-            digits = re.findall(r">([۰-۹+ ])</text>", svg)
-            first, second = latin_digits("".join(digits)).split("+")
-            answer = str(int(first) + int(second))
-            kept = ast.literal_eval((await client.get("/peek")).text)
-            assert set(kept) == {"nonce", "digest"} and len(kept["digest"]) == 64
-            assert (await client.get("/check", params={"answer": answer})).text == "True"
-            assert (await client.get("/check", params={"answer": answer})).text == "False"  # spent
-            await client.get("/show")
-            assert (await client.get("/check", params={"answer": "-1"})).text == "False"
-
-    asyncio.run(scenario())
 
 
 def test_next_links_stay_on_this_site() -> None:

@@ -1,18 +1,30 @@
-"""Security rules of identity, each with its own test: lock-outs, captcha, one-time codes that are
-hashed, single-use and expiring, rate limits, and events that never carry a secret."""
+"""Security rules of identity, each with its own test: lock-outs per account, captchas per
+address, one-time codes that are hashed, single-use and expiring, rate limits, and events that
+never carry a secret."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from contracts.errors import DomainError
-from contracts.identity_rpc import CodeAnswer, PasswordLogin, RequestLoginCode, StartRegistration
-from services.identity import codes, login, registration
+from contracts.identity_rpc import (
+    CaptchaAnswer,
+    CaptchaRequest,
+    CodeAnswer,
+    PasswordLogin,
+    RequestLoginCode,
+    StartRegistration,
+)
+from services.identity import captcha, codes, login, registration
+from services.identity.keys import identity_secret
+from tests.captchas import answer_of
 from tests.unit.test_identity_commands import PASSWORD, World, build_world, register_by_mobile
 
 
@@ -21,12 +33,24 @@ def world(tmp_path: Path) -> Iterator[World]:
     yield from build_world(tmp_path)
 
 
-def _wrong(world: World, client: str = "c", captcha_ok: bool = True, code: str = "0012345679") -> str:
+def _captcha(world: World, client: str = "c", right: bool = True) -> CaptchaAnswer:
+    """A challenge as identity gives it to a page, answered as a person would (or wrongly)."""
+    made = captcha.challenge(world.deps, CaptchaRequest(purpose="login", client=client, force=True))
+    answer = answer_of(made["token"], identity_secret())
+    typed = answer if right else str((int(answer) + 1) % 10 ** len(answer)).zfill(len(answer))
+    return CaptchaAnswer(token=made["token"], answer=typed)
+
+
+def _wrong(world: World, client: str = "c", with_captcha: bool = True, code: str = "0012345679") -> str:
+    return _login(world, "Wrong-Pass-1", client, _captcha(world, client) if with_captcha else None, code)
+
+
+def _login(
+    world: World, password: str, client: str, answer: CaptchaAnswer | None, code: str = "0012345679"
+) -> str:
+    command = PasswordLogin(national_code=code, password=password, client=client, captcha=answer)
     try:
-        login.login_password(
-            world.deps,
-            PasswordLogin(national_code=code, password="Wrong-Pass-1", client=client, captcha_ok=captcha_ok),
-        )
+        login.login_password(world.deps, command)
     except DomainError as error:
         return error.code
     return "ok"
@@ -34,34 +58,87 @@ def _wrong(world: World, client: str = "c", captcha_ok: bool = True, code: str =
 
 def test_a_captcha_is_required_after_three_failures(world: World) -> None:
     register_by_mobile(world)
-    assert [_wrong(world, captcha_ok=False) for _ in range(3)] == ["bad_credentials"] * 3
-    assert _wrong(world, captcha_ok=False) == "captcha_required"
-    assert _wrong(world, captcha_ok=True) == "bad_credentials"
+    assert [_wrong(world, with_captcha=False) for _ in range(3)] == ["bad_credentials"] * 3
+    assert _wrong(world, with_captcha=False) == "captcha_required"
+    assert _login(world, "Wrong-Pass-1", "c", _captcha(world, right=False)) == "captcha_required"
+    assert _wrong(world, with_captcha=True) == "bad_credentials"
+
+
+def test_the_captcha_is_a_png_whose_answer_stays_in_the_service_and_answers_once(world: World) -> None:
+    made = captcha.challenge(world.deps, CaptchaRequest(purpose="mobile_code", client="c"))
+    assert made["required"] is True and made["digits"] == 5
+    assert base64.b64decode(made["png_base64"]).startswith(b"\x89PNG\r\n\x1a\n")
+    answer = answer_of(made["token"], identity_secret())
+    assert answer not in made["token"]
+    persian = answer.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    assert captcha.solved(world.deps, CaptchaAnswer(token=made["token"], answer=f" {persian} "))
+    assert not captcha.solved(world.deps, CaptchaAnswer(token=made["token"], answer=answer))  # spent
+    late = captcha.challenge(world.deps, CaptchaRequest(purpose="mobile_code", client="c"))
+    world.clock.now += captcha.SECONDS + 1
+    assert not captcha.solved(
+        world.deps, CaptchaAnswer(token=late["token"], answer=answer_of(late["token"], identity_secret()))
+    )
+    forged = CaptchaAnswer(token=late["token"][:-64] + "0" * 64, answer="12345")
+    assert not captcha.solved(world.deps, forged)
+
+
+def test_an_address_with_failures_needs_a_captcha_before_anyone_types_an_account(world: World) -> None:
+    asked = CaptchaRequest(purpose="login", client="10.0.0.7")
+    assert captcha.challenge(world.deps, asked) == {"required": False}
+    for code in ("0023456787", "0045678901", "0056789017"):
+        _wrong(world, client="10.0.0.7", with_captcha=False, code=code)
+    assert captcha.challenge(world.deps, asked)["required"] is True
+    elsewhere = CaptchaRequest(purpose="login", client="10.0.0.8")
+    assert captcha.challenge(world.deps, elsewhere) == {"required": False}
 
 
 def test_an_account_is_locked_after_five_wrong_passwords_even_for_the_right_one(world: World) -> None:
     register_by_mobile(world)
     for client in ("a", "b", "c", "d", "e"):
         assert _wrong(world, client=client) == "bad_credentials"
-    right = PasswordLogin(national_code="0012345679", password=PASSWORD, client="f", captcha_ok=True)
-    with pytest.raises(DomainError) as locked:
-        login.login_password(world.deps, right)
-    assert locked.value.code == "locked"
+    assert _login(world, PASSWORD, "f", _captcha(world, "f")) == "locked"
     world.clock.now += world.deps.limits.window + 1  # the lock passes with time
-    assert login.login_password(world.deps, right)["national_code"] == "0012345679"
+    assert _login(world, PASSWORD, "f", None) == "ok"
 
 
-def test_a_client_address_is_locked_after_many_failures_across_accounts(world: World) -> None:
-    codes_tried = ["0023456787", "0045678901", "0056789017", "0067890121", "0011223340"]
-    for _ in range(4):
-        for code in codes_tried:
-            _wrong(world, client="10.9.9.9", code=code)
-    assert _wrong(world, client="10.9.9.9", code="0022334459") == "locked"
-    assert _wrong(world, client="10.1.1.1", code="0022334459") == "bad_credentials"
+def test_an_address_with_many_failures_asks_a_longer_captcha_and_never_locks_anyone_out(
+    world: World,
+) -> None:
+    register_by_mobile(world)
+    world.deps.limits = replace(world.deps.limits, failures_per_client=8)
+    office = "10.9.9.9"
+    others = ["0023456787", "0045678901", "0056789017", "0067890121", "0011223340"]
+    for _ in range(2):  # 10 failures from one address, none of them five on one account
+        for code in others:
+            assert _wrong(world, client=office, code=code) == "bad_credentials"
+    assert _login(world, PASSWORD, office, None) == "captcha_required"
+    made = captcha.challenge(world.deps, CaptchaRequest(purpose="login", client=office))
+    assert made["digits"] == 6
+    answer = CaptchaAnswer(token=made["token"], answer=answer_of(made["token"], identity_secret()))
+    assert _login(world, PASSWORD, office, answer) == "ok"
+    assert _wrong(world, client="10.1.1.1", with_captcha=False, code="0022334459") == "bad_credentials"
+
+
+def test_code_requests_from_one_address_ask_a_captcha_past_the_limit_instead_of_refusing(
+    world: World,
+) -> None:
+    register_by_mobile(world)
+    nobody = [f"00{n}" for n in ("23456787", "45678901", "56789017", "67890121", "11223340")]
+    for index in range(world.deps.limits.codes_per_client):  # decoys: no SMS, but counted
+        request = RequestLoginCode(national_code=nobody[index % len(nobody)], client="c")
+        login.request_login_code(world.deps, request)
+    with pytest.raises(DomainError) as asked:
+        login.request_login_code(world.deps, RequestLoginCode(national_code="0012345679", client="c"))
+    assert asked.value.code == "captcha_required"
+    answer = _captcha(world)
+    sent = login.request_login_code(
+        world.deps, RequestLoginCode(national_code="0012345679", client="c", captcha=answer)
+    )
+    assert sent["sms_sent"] is True
 
 
 def test_the_lockout_answer_is_the_same_for_accounts_that_do_not_exist(world: World) -> None:
-    answers = [_wrong(world, client=f"x{i}", code="0023456787") for i in range(6)]
+    answers = [_wrong(world, client=f"x{i}") for i in range(6)]
     assert answers == ["bad_credentials"] * 5 + ["locked"]
 
 
