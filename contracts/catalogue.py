@@ -11,6 +11,7 @@ from pydantic import Field
 
 from contracts.errors import register_messages
 from contracts.events import Event, Value, registry
+from contracts.fields import Text
 from contracts.rpc import Payload
 
 SERVICE_ID_PATTERN = r"^\d{11}$"
@@ -162,8 +163,8 @@ class DefineUnit(Payload):
 
     admin: str = Field(min_length=1, max_length=100)
     unit_id: str = Field(pattern=UNIT_ID_PATTERN)
-    name: str = Field(min_length=2, max_length=200)
-    description: str = Field(default="", max_length=2000)
+    name: Text = Field(min_length=2, max_length=200)
+    description: Text = Field(default="", max_length=2000)
 
 
 class PublishService(Payload):
@@ -179,4 +180,4 @@ class RetireService(Payload):
 
     admin: str = Field(min_length=1, max_length=100)
     service_id: str = Field(pattern=SERVICE_ID_PATTERN)
-    reason: str = Field(default="", max_length=500)
+    reason: Text = Field(default="", max_length=500)

@@ -8,13 +8,23 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts.catalogue import PROVINCES
-from contracts.fields import BirthDate, Email, Mobile, NationalCode, NationalId, OptionalText, Text
+from contracts.fields import (
+    BirthDate,
+    Digits,
+    Email,
+    Mobile,
+    NationalCode,
+    NationalId,
+    OptionalDigits,
+    Text,
+    check_full_name,
+)
 from contracts.identity import Company
 from contracts.rpc import Payload
 
 Client = Annotated[str, Field(min_length=1, max_length=64)]
 Ticket = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
-Code = Annotated[Text, Field(pattern=r"^\d{4,8}$")]
+Code = Annotated[Digits, Field(pattern=r"^[0-9]{4,8}$")]
 
 
 class CaptchaAnswer(BaseModel):
@@ -41,7 +51,7 @@ class CompanyInput(Payload):
 
     company_name: Text = Field(min_length=2, max_length=200)
     national_id: NationalId
-    economic_code: OptionalText = None
+    economic_code: OptionalDigits = None
     capacity: Literal["owner", "representative", "attorney"] = "owner"
 
     @model_validator(mode="after")
@@ -89,6 +99,7 @@ class StartRegistration(Payload):
             raise ValueError("invalid_input")
         if self.kind == "legal" and self.company is None:
             raise ValueError("invalid_national_id")
+        check_full_name(self.first_name, self.last_name)
         return self
 
 
@@ -161,10 +172,15 @@ class UpdateProfile(Payload):
     account_id: str
     email: Text | None = Field(default=None, max_length=200)
     address: Text | None = Field(default=None, max_length=500)
-    landline: Text | None = Field(default=None, max_length=20)
+    landline: OptionalDigits = Field(default=None, max_length=20)
     first_name: Text | None = Field(default=None, max_length=100)
     last_name: Text | None = Field(default=None, max_length=100)
     company: CompanyInput | None = None
+
+    @model_validator(mode="after")
+    def _name_fits(self) -> UpdateProfile:
+        check_full_name(self.first_name, self.last_name)
+        return self
 
 
 class ChangeMobile(Payload):

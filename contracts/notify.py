@@ -20,8 +20,8 @@ from pydantic import Field, field_validator
 
 from contracts.errors import register_messages
 from contracts.events import Event, registry
-from contracts.fields import Mobile
-from contracts.persian import latin_digits, normalize_text
+from contracts.fields import Mobile, Text
+from contracts.persian import latin_digits
 from contracts.rpc import Payload
 
 Channel = Literal["sms", "email"]
@@ -164,13 +164,8 @@ class ChangeTemplate(Payload):
 
     organisation: str = Field(default="*", min_length=1, max_length=100, pattern=r"^(\*|[\w\-]+)$")
     template: str = Field(min_length=1, max_length=50)
-    text: str = Field(min_length=1, max_length=1000)
+    text: Text = Field(min_length=1, max_length=1000)
     admin: str = Field(min_length=1, max_length=100)
-
-    @field_validator("text")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return normalize_text(value)
 
 
 class SendLink(Payload):

@@ -12,9 +12,10 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from contracts import normalise
 from contracts.errors import register_messages
 from contracts.events import Event, Value, registry
-from contracts.persian import normalize_text
+from contracts.fields import Text
 from contracts.rpc import Payload
 
 
@@ -155,6 +156,15 @@ PREVIOUS_RESULTS = (
 MAX_UPLOAD_BYTES = 1024 * 1024
 """The largest file any catalogue rule allows (seed 002: 1 MB); uploads travel base64 over RPC."""
 
+DRAFT_CODES = frozenset(
+    {
+        "national_code", "owner_national_code", "company_national_id", "mobile", "owner_mobile",
+        "landline", "birth_date", "owner_birth_date", "visit_date", "email",
+    }
+)  # fmt: skip
+"""Draft fields that are codes, numbers or dates: their digits of any script become ASCII;
+every other field is free text, kept as typed (`contracts.normalise`)."""
+
 ACCOUNT = Field(min_length=1, max_length=100)
 DRAFT_ID = Field(pattern=r"^[0-9a-f]{32}$")
 
@@ -182,10 +192,20 @@ class SaveDraft(Payload):
     move: Literal["stay", "next", "back"] = "stay"
     """Where the citizen goes after saving: "next" only when the checked rules pass."""
 
-    @field_validator("fields")
+    @field_validator("fields", mode="before")
     @classmethod
-    def _normalise(cls, value: dict[str, str]) -> dict[str, str]:
-        return {key[:50]: normalize_text(text)[:4000] for key, text in list(value.items())[:40]}
+    def _normalise(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value  # refused by the field's type
+        kept: dict[Any, Any] = {}
+        for key, typed in list(value.items())[:40]:
+            if not (isinstance(key, str) and isinstance(typed, str)):
+                kept[key] = typed  # refused by the field's type
+                continue
+            name = key[:50]
+            clean = normalise.code(typed) if name in DRAFT_CODES else normalise.text(typed, f"fields.{name}")
+            kept[name] = clean[:4000]
+        return kept
 
 
 class AddAttachment(Payload):
@@ -225,17 +245,12 @@ class Resubmit(Payload):
 
     request_id: str = Field(pattern=r"^[0-9a-f]{32}$")
     account_id: str = ACCOUNT
-    subject: str = Field(min_length=2, max_length=200)
-    text: str = Field(min_length=1, max_length=4000)
+    subject: Text = Field(min_length=2, max_length=200)
+    text: Text = Field(min_length=1, max_length=4000)
     remove_attachments: tuple[str, ...] = ()
     file_name: str | None = Field(default=None, min_length=1, max_length=200)
     file_base64: str | None = Field(default=None, max_length=(MAX_UPLOAD_BYTES * 4) // 3 + 8)
     """A corrected file to add (the service's attachment rules apply)."""
-
-    @field_validator("subject", "text")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return normalize_text(value)
 
 
 register_messages(

@@ -9,10 +9,10 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.fields import Mobile, NationalCode
-from contracts.persian import normalize_text
+from contracts import normalise
+from contracts.fields import Mobile, NationalCode, Text
 
 
 class Payload(BaseModel):
@@ -29,6 +29,14 @@ class Payload(BaseModel):
         default_factory=lambda: uuid.uuid4().hex, min_length=8, max_length=100, pattern=r"^[\w\-]+$"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        """No field, however typed, holds a control character, an unpaired surrogate or a bidi
+        override: whatever a command accepts, every read model can store and show."""
+        normalise.check_storable(data)
+        return data
+
     def derived(self, purpose: str) -> uuid.UUID:
         """A stable id for one thing this command records."""
         return uuid.uuid5(uuid.NAMESPACE_OID, f"{self.command_id}:{purpose}")
@@ -38,16 +46,12 @@ class SubmitRequest(Payload):
     """A citizen's minimal request (the full wizard comes with the citizen's journey)."""
 
     national_code: NationalCode
-    full_name: str = Field(min_length=2, max_length=200)
+    full_name: Text = Field(min_length=2, max_length=200)
     mobile: Mobile
     province: str = Field(min_length=2, max_length=50, pattern=r"^[a-z][a-z\-]*$")
-    subject: str = Field(min_length=2, max_length=200)
-    text: str = Field(min_length=1, max_length=4000)
-
-    @field_validator("full_name", "subject", "text")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return normalize_text(value)
+    """A secretariat: one of `contracts.catalogue.PROVINCES` (the service checks it)."""
+    subject: Text = Field(min_length=2, max_length=200)
+    text: Text = Field(min_length=1, max_length=4000)
 
 
 class AssignNumber(Payload):
@@ -63,12 +67,7 @@ class PostReply(Payload):
     request_id: str = Field(min_length=1, max_length=64)
     clerk: str = Field(min_length=1, max_length=100)
     kind: Literal["interim", "final"] = "final"
-    body: str = Field(min_length=1, max_length=10000)
-
-    @field_validator("body")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return normalize_text(value)
+    body: Text = Field(min_length=1, max_length=10000)
 
 
 def ok(result: Any) -> dict[str, Any]:

@@ -6,11 +6,12 @@ a clerk of one province never reads or changes another province's requests, what
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from contracts.persian import normalize_text
+from contracts import normalise
+from contracts.fields import Digits, OptionalDigits, OptionalText, Text
 from contracts.requests import AttachmentRef
 from contracts.rpc import Payload
 
@@ -51,77 +52,56 @@ class CaseCommand(Payload):
 class WithReason(CaseCommand):
     """Release, close, archive, reopen: an action with a (sometimes required) reason."""
 
-    reason: str = Field(default="", max_length=2000)
-
-    @field_validator("reason")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return normalize_text(value)
+    reason: Text = Field(default="", max_length=2000)
 
 
 class Refer(CaseCommand):
     """Refer to a unit, or to one of its follow-up representatives, with an instruction."""
 
-    unit: str = Field(min_length=1, max_length=50)
-    unit_name: str = Field(default="", max_length=200)
+    unit: Text = Field(min_length=1, max_length=50)
+    unit_name: Text = Field(default="", max_length=200)
     representative: str | None = Field(default=None, max_length=100)
-    representative_name: str | None = Field(default=None, max_length=200)
-    instruction: str = Field(min_length=1, max_length=4000)
-
-    @field_validator("instruction", "unit", "unit_name")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return normalize_text(value)
+    representative_name: OptionalText = Field(default=None, max_length=200)
+    instruction: Text = Field(min_length=1, max_length=4000)
 
 
 class AddNote(CaseCommand):
     """An internal note."""
 
-    text: str = Field(min_length=1, max_length=4000)
-
-    @field_validator("text")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return normalize_text(value)
+    text: Text = Field(min_length=1, max_length=4000)
 
 
 class ReturnToApplicant(CaseCommand):
     """Send back to the applicant for correction."""
 
-    reason: str = Field(min_length=1, max_length=4000)
-
-    @field_validator("reason")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return normalize_text(value)
+    reason: Text = Field(min_length=1, max_length=4000)
 
 
 class SetRequestStatus(CaseCommand):
     """The request-status field of seed 000."""
 
     value: Literal["undetermined", "yes", "no"]
-    reason: str = Field(default="", max_length=2000)
+    reason: Text = Field(default="", max_length=2000)
 
 
 class Reply(CaseCommand):
     """An interim or final reply with the structured fields of seed 003's printable reply."""
 
     kind: Literal["interim", "final"] = "final"
-    body: str = Field(min_length=1, max_length=10000)
-    reply_number: str | None = Field(default=None, max_length=50)
-    reply_date: str | None = Field(default=None, max_length=10)
-    legal_basis: str | None = Field(default=None, max_length=4000)
-    appeal_authority: str | None = Field(default=None, max_length=500)
-    appeal_deadline: str | None = Field(default=None, max_length=200)
-    notes: str | None = Field(default=None, max_length=4000)
+    body: Text = Field(min_length=1, max_length=10000)
+    reply_number: OptionalDigits = Field(default=None, max_length=50)
+    reply_date: OptionalDigits = Field(default=None, max_length=10)
+    legal_basis: OptionalText = Field(default=None, max_length=4000)
+    appeal_authority: OptionalText = Field(default=None, max_length=500)
+    appeal_deadline: OptionalText = Field(default=None, max_length=200)
+    notes: OptionalText = Field(default=None, max_length=4000)
     attachments: tuple[AttachmentRef, ...] = ()
 
     @field_validator(
-        "body", "reply_number", "reply_date", "legal_basis", "appeal_authority", "appeal_deadline", "notes"
+        "reply_number", "reply_date", "legal_basis", "appeal_authority", "appeal_deadline", "notes"
     )
     @classmethod
-    def _text(cls, value: str | None) -> str | None:
-        value = normalize_text(value) if value else None
+    def _none_when_empty(cls, value: str | None) -> str | None:
         return value or None
 
 
@@ -132,18 +112,25 @@ class CartableQuery(BaseModel):
 
     staff: Staff
     folder: Literal["awaiting", "in_progress", "done", "all"] = "awaiting"
-    tracking_code: str = ""
-    national_code: str = ""
-    registration_number: str = ""
-    date_from: str = ""  # Jalali yyyy/mm/dd
-    date_to: str = ""
-    status: str = ""
-    unit: str = ""
-    service_id: str = ""
-    province: str = ""  # for admins, who see every secretariat
+    tracking_code: Digits = Field(default="", max_length=40)
+    national_code: Digits = Field(default="", max_length=20)
+    registration_number: Digits = Field(default="", max_length=50)
+    date_from: Digits = Field(default="", max_length=20)  # Jalali yyyy/mm/dd
+    date_to: Digits = Field(default="", max_length=20)
+    status: Text = Field(default="", max_length=50)
+    unit: Text = Field(default="", max_length=50)
+    service_id: Digits = Field(default="", max_length=20)
+    province: Text = Field(default="", max_length=50)  # for admins, who see every secretariat
     overdue: bool = False
     after: int | None = None
     limit: int = Field(default=25, ge=1, le=200)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        """The search boxes pass the payloads' normaliser: refused, never a failed query."""
+        normalise.check_storable(data)
+        return data
 
 
 class SaveCannedReply(Payload):
@@ -152,14 +139,9 @@ class SaveCannedReply(Payload):
     staff: Staff
     service_id: str = Field(min_length=1, max_length=50)
     canned_id: str | None = Field(default=None, max_length=64)
-    title: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=10000)
-    legal_basis: str = Field(default="", max_length=4000)
-    appeal_authority: str = Field(default="", max_length=500)
-    appeal_deadline: str = Field(default="", max_length=200)
-    notes: str = Field(default="", max_length=4000)
-
-    @field_validator("title", "body", "legal_basis", "appeal_authority", "appeal_deadline", "notes")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return normalize_text(value)
+    title: Text = Field(min_length=1, max_length=200)
+    body: Text = Field(min_length=1, max_length=10000)
+    legal_basis: Text = Field(default="", max_length=4000)
+    appeal_authority: Text = Field(default="", max_length=500)
+    appeal_deadline: Text = Field(default="", max_length=200)
+    notes: Text = Field(default="", max_length=4000)

@@ -15,8 +15,7 @@ from pydantic import Field, field_validator
 
 from contracts.errors import register_messages
 from contracts.events import Event, Value, registry
-from contracts.fields import Mobile, NationalCode
-from contracts.persian import normalize_text
+from contracts.fields import Digits, Mobile, NationalCode, OptionalText, Text
 from contracts.rpc import Payload
 
 
@@ -93,30 +92,20 @@ class SurveyAnswered(Event):
 class OpenSurvey(Payload):
     """The tracking code and its second factor, the applicant's national code."""
 
-    tracking_code: str = Field(min_length=1, max_length=40)
-    national_code: str = Field(min_length=1, max_length=20)
-
-    @field_validator("tracking_code", "national_code")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return normalize_text(value)
+    tracking_code: Digits = Field(min_length=1, max_length=40)
+    national_code: Digits = Field(min_length=1, max_length=20)
 
 
 class AnswerSurvey(OpenSurvey):
     """The citizen-details form and the sixteen answers."""
 
-    first_name: str = Field(min_length=1, max_length=100)
-    last_name: str = Field(min_length=1, max_length=100)
+    first_name: Text = Field(min_length=1, max_length=100)
+    last_name: Text = Field(min_length=1, max_length=100)
     respondent_national_code: NationalCode
     mobile: Mobile
     email: str | None = Field(default=None, max_length=200, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
     answers: dict[str, int]
-    comment: str | None = Field(default=None, max_length=2000)
-
-    @field_validator("first_name", "last_name", "comment")
-    @classmethod
-    def _names(cls, value: str | None) -> str | None:
-        return normalize_text(value) if value is not None else None
+    comment: OptionalText = Field(default=None, max_length=2000)
 
     @field_validator("answers")
     @classmethod

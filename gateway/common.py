@@ -154,24 +154,32 @@ def validated(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
 
 async def healthz(request: Request) -> JSONResponse:
     """
-    summary: Whether every service answers
+    summary: Whether every service answers and every read model is whole
+    description: >
+      Each service answers its `health` RPC with the events its projections parked (gave up on).
+      A parked event is an incident: a read model is missing what the store holds, so the desk is
+      `degraded` while any is parked, naming each projection and its count (`pishkhan parked`
+      shows them, retries or skips them).
     responses:
-      200: {description: every service answered}
-      503: {description: at least one service did not answer}
+      200: {description: every service answered and no event is parked}
+      503: {description: a service did not answer, or a projection parked events}
     """
     client: AsyncRpc = request.app.state.health_rpc
 
-    async def ping(service: str) -> tuple[str, str]:
+    async def health(service: str) -> tuple[str, str, dict[str, int]]:
         try:
-            await client.call(service, "ping")
-            return service, "ok"
+            answer = await client.call(service, "health")
+            parked = {str(k): int(v) for k, v in dict(answer.get("parked") or {}).items()}
         except Exception as error:  # noqa: BLE001 - any failure is reported, not raised
-            return service, f"unavailable: {type(error).__name__}"
+            return service, f"unavailable: {type(error).__name__}", {}
+        return service, "degraded: parked events" if parked else "ok", parked
 
-    results = dict(await asyncio.gather(*(ping(s) for s in SERVICES)))
+    answers = await asyncio.gather(*(health(s) for s in SERVICES))
+    results = {service: state for service, state, _ in answers}
+    parked = {projection: count for _, _, found in answers for projection, count in sorted(found.items())}
     healthy = all(v == "ok" for v in results.values())
     return JSONResponse(
-        {"status": "ok" if healthy else "degraded", "services": results},
+        {"status": "ok" if healthy else "degraded", "services": results, "parked": parked},
         status_code=200 if healthy else 503,
     )
 

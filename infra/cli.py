@@ -7,7 +7,8 @@ pishkhan export [--stream S ...]         events as JSON lines (stdout or -o FILE
 pishkhan import FILE [--to URL]          JSON lines into a store (SQLite → PostgreSQL, …)
 pishkhan integrity [--backfill]          check the hash chain; name tampered events
 pishkhan parked [SERVICE ...]            parked events; --inspect/--retry/--skip ID
-pishkhan stats                           events per type and day, store size, projection lags
+pishkhan stats                           events per type and day, store size, projection lags,
+                                         parked events
 
 NAME is a service (all its read models) or one projection (e.g. secretariat.inbox). The
 commands read the same environment variables as the services (EVENTSTORE_URL, DATABASE_URL,
@@ -225,7 +226,7 @@ def show_parked(services: list[str], inspect: int | None, retry: int | None, ski
 
 
 def show_stats() -> None:
-    """Print the store's counts and every read model's lag."""
+    """Print the store's counts, every read model's lag and the events projections parked."""
     with _store() as store:
         found = stats.store_stats(store)
         size = "unknown" if found.size_bytes is None else f"{found.size_bytes / 1e6:,.1f} MB"
@@ -245,6 +246,16 @@ def show_stats() -> None:
                         f"  {lag.projection:<28} checkpoint {lag.checkpoint:>8}  "
                         f"behind {lag.behind_positions}{pending}"
                     )
+        incidents: list[stats.Parked] = []
+        for service, projections in _chosen([]):
+            with _database(service) as db:
+                incidents.extend(stats.parked(service, db, projections))
+        print(f"parked events: {sum(p.count for p in incidents) or 'none'}")
+        for item in incidents:
+            print(
+                f"  {item.projection:<28} {item.count:>8} parked  first at position {item.first_position} "
+                f"({item.first_type}); see `pishkhan parked {item.service}`"
+            )
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -25,11 +25,12 @@ from pydantic import ValidationError
 
 from contracts.errors import DomainError
 from contracts.eventstore import EventStore
+from contracts.normalise import RefusedInput, refused
 from contracts.rpc import ok
 from infra.amqp import UnconfirmedPublisher
 from infra.db import Database, is_sqlite, readmodel_url
 from infra.eventstore import open_store, store_url
-from infra.projections import TRANSIENT_ERRORS, Projection, ProjectionRunner
+from infra.projections import TRANSIENT_ERRORS, Projection, ProjectionRunner, parked_counts
 
 log = logging.getLogger(__name__)
 
@@ -184,13 +185,31 @@ rpc = Rpc.decorator
 """Use instead of `nameko.rpc.rpc` (see `Rpc`)."""
 
 
+def health_rpc() -> Callable[[Any], dict[str, Any]]:
+    """The `health` RPC every service declares (`health = health_rpc()` in its class, with its
+    read models as `db`): the events its projections parked, per projection. A parked event is
+    an incident: the gateways' `/healthz` reports the desk degraded while any is parked."""
+
+    def health(service: Any) -> dict[str, Any]:
+        """`{"parked": {projection: count}}`, only projections with parked events."""
+        return {"parked": parked_counts(service.db)}
+
+    entrypoint: Callable[[Any], dict[str, Any]] = rpc(health)
+    return entrypoint
+
+
 def replies(function: F) -> F:
     """Wrap an RPC method: its result becomes `{"ok": true, "result": …}`, a `DomainError` or an
     invalid payload becomes `{"ok": false, "error": …}`, a failure that passes by itself (the
-    database restarting) becomes `service_unavailable`; anything else stays an exception."""
+    database restarting) becomes `service_unavailable`; anything else stays an exception.
+    An argument holding what no field may hold (NUL, …: `contracts.normalise.refused`) is
+    refused before the method runs, whether or not a payload model checks it."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        problem = next(filter(None, map(refused, [*args, *kwargs.values()])), None)
+        if problem is not None:
+            return DomainError("invalid_input", problem.describe()).to_reply()
         try:
             return ok(function(*args, **kwargs))
         except DomainError as error:
@@ -206,9 +225,13 @@ def replies(function: F) -> F:
 
 
 def invalid_payload(error: ValidationError) -> DomainError:
-    """The first field error of a payload, as a `DomainError` naming the field."""
+    """The first field error of a payload, as a `DomainError` naming the field (a refused
+    character with a Persian message naming it)."""
     first = error.errors()[0]
     field = ".".join(str(part) for part in first["loc"])
-    reason = str(first.get("ctx", {}).get("error", "")) or first["msg"]
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, RefusedInput):
+        return DomainError("invalid_input", cause.describe(field))
+    reason = str(cause or "") or first["msg"]
     code = reason if reason in ("invalid_national_code", "invalid_mobile") else "invalid_input"
     return DomainError(code, f"{field}: {first['msg']}")

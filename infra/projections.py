@@ -373,6 +373,16 @@ class ProjectionRunner:
             return [dict(row._mapping) for row in conn.execute(query)]
 
 
+def parked_counts(db: Database) -> dict[str, int]:
+    """How many events each projection of this read-model database has parked (only those with
+    any): a parked event is an incident, which health checks report (`nameko_glue.health_rpc`)."""
+    query = sa.select(parked_table.c.projection, sa.func.count()).group_by(parked_table.c.projection)
+    with db.read.connect() as conn:
+        if not sa.inspect(conn).has_table(parked_table.name):
+            return {}  # no runner has set this database up yet: nothing parked
+        return {str(name): int(count) for name, count in conn.execute(query)}
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from contracts import normalise
 from contracts.catalogue import PROVINCES
 from contracts.errors import MESSAGES
 from contracts.requests import MAX_UPLOAD_BYTES
@@ -76,6 +77,9 @@ async def resubmit(request: Request) -> Response:
             key[7:] for key, value in fields.items() if key.startswith("remove_") and value
         ],
     }
+    problem = normalise.refused(body)
+    if problem is not None:
+        return await detail(request, problem.sentence(), 422)
     upload = (await request.form()).get("file")  # parsed once by form_data, CSRF checked there
     if isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read(MAX_UPLOAD_BYTES + 1)
@@ -133,7 +137,7 @@ async def track(request: Request) -> Response:
             client=client_address(request),
         )
     except ApiError as error:
-        if error.code not in ("request_not_found", "invalid_tracking_code", "track_limited"):
+        if error.code not in ("request_not_found", "invalid_tracking_code", "track_limited", "invalid_input"):
             raise
         context = {"form": form, "error": MESSAGES[error.code][1], **LABELS}
         return render(request, "requests/track.html", context, MESSAGES[error.code][0])

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from contracts import normalise
 from contracts.catalogue import PROVINCES
 from contracts.errors import MESSAGES
 from contracts.requests import MAX_UPLOAD_BYTES
@@ -115,6 +116,8 @@ async def post_draft(request: Request) -> Response:
     step = int(fields["step"]) if fields.get("step", "").isdigit() else 1
     typed = {k: v for k, v in fields.items() if k not in CONTROL_FIELDS}
     ids = {"draft_id": draft_id, "account_id": user.account_id}
+    if (problem := normalise.refused(typed)) is not None:
+        return await _refused(request, ids, step, typed, problem)
 
     async def save(check: str, move: str = "stay") -> dict[str, Any]:
         body = {**ids, "step": step, "fields": typed, "check": check, "move": move}
@@ -141,6 +144,18 @@ async def post_draft(request: Request) -> Response:
         return await _submit(request, user, draft, step)
     notice = "پیش‌نویس ذخیره شد؛ هر زمان بخواهید می‌توانید آن را از کارتابل خود ادامه دهید."
     return _page(request, draft, step, notice=notice if action == "save" else None)
+
+
+async def _refused(
+    request: Request, ids: dict[str, str], step: int, typed: dict[str, str], problem: normalise.RefusedInput
+) -> Response:
+    """The page again with what was typed (less the refused characters, shown, not saved) and a
+    Persian message on the field that held them; the draft keeps what it had."""
+    draft = dict(await call(request, "requests", "get_draft", ids["draft_id"], ids["account_id"]))
+    shown = {key: normalise.without_refused(value) for key, value in typed.items()}
+    message = problem.sentence()
+    draft.update(fields={**draft["fields"], **shown}, errors={problem.field: message})
+    return _page(request, draft, step, error=message)
 
 
 async def _attach(request: Request, ids: dict[str, str], upload: UploadFile) -> dict[str, Any]:

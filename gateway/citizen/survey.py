@@ -11,7 +11,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from contracts.errors import MESSAGES
-from contracts.persian import is_national_code, normalize_mobile, normalize_text
+from contracts.normalise import is_blank
+from contracts.persian import is_national_code, normalize_code, normalize_mobile
 from contracts.survey import AXES, QUESTIONS, SCALE, AnswerSurvey, OpenSurvey
 from gateway.common import ApiError, call, form_data, payload
 from gateway.web.templates import render
@@ -47,9 +48,9 @@ def _state(request: Request) -> dict[str, Any] | None:
 def _check_details(form: dict[str, str]) -> dict[str, str]:
     errors = {}
     for name in ("first_name", "last_name"):
-        if not normalize_text(form.get(name, "")):
+        if is_blank(form.get(name, "")):
             errors[name] = "این فیلد را پر کنید."
-    if not is_national_code(normalize_text(form.get("respondent_national_code", ""))):
+    if not is_national_code(normalize_code(form.get("respondent_national_code", ""))):
         errors["respondent_national_code"] = _message("invalid_national_code")
     if normalize_mobile(form.get("mobile", "")) is None:
         errors["mobile"] = _message("invalid_mobile")

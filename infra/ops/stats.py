@@ -1,4 +1,5 @@
-"""`stats`: events per type and per day, the store's size, and each read model's lag."""
+"""`stats`: events per type and per day, the store's size, each read model's lag, and the
+events projections parked (an incident: `pishkhan parked` shows, retries or skips them)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from contracts.eventstore import EventStore
 from infra.db import Database
 from infra.eventstore.schema import events_table
 from infra.eventstore.sql import SqlEventStore
-from infra.projections import Projection, checkpoints_table
+from infra.projections import Projection, checkpoints_table, parked_table
 
 
 @dataclass
@@ -95,3 +96,38 @@ def lags(store: EventStore, service: str, db: Database, projections: list[Projec
                 pending = int(conn.execute(query).scalar_one())
         result.append(Lag(service, projection.name, checkpoint, max(head - checkpoint, 0), pending))
     return result
+
+
+@dataclass(frozen=True)
+class Parked:
+    """The events one projection parked: how many, and the first of them."""
+
+    service: str
+    projection: str
+    count: int
+    first_position: int
+    first_type: str
+
+
+def parked(service: str, db: Database, projections: list[Projection]) -> list[Parked]:
+    """The service's projections that parked events, with their counts (none: an empty list)."""
+    names = [projection.name for projection in projections]
+    first = sa.func.min(parked_table.c.position)
+    query = (
+        sa.select(parked_table.c.projection, sa.func.count(), first)
+        .where(parked_table.c.projection.in_(names))
+        .group_by(parked_table.c.projection)
+    )
+    with db.read.connect() as conn:
+        if not sa.inspect(conn).has_table(parked_table.name):
+            return []
+        rows = conn.execute(query).all()
+        found = []
+        for name, count, position in sorted(rows):
+            kind = conn.execute(
+                sa.select(parked_table.c.event_type).where(
+                    parked_table.c.projection == name, parked_table.c.position == position
+                )
+            ).scalar_one()
+            found.append(Parked(service, str(name), int(count), int(position), str(kind)))
+    return found

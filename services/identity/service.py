@@ -33,7 +33,16 @@ from contracts.identity_rpc import (
 )
 from infra.attachments import AttachmentStore
 from infra.db import Database
-from infra.nameko_glue import ReadModels, Store, invalid_payload, replies, rpc, shared_database, shared_store
+from infra.nameko_glue import (
+    ReadModels,
+    Store,
+    health_rpc,
+    invalid_payload,
+    replies,
+    rpc,
+    shared_database,
+    shared_store,
+)
 from services.identity import (
     captcha,
     codes,
@@ -116,6 +125,8 @@ class IdentityService:
     @rpc  # type: ignore[misc]
     def ping(self) -> str:
         return "pong"
+
+    health = health_rpc()  # the events its projections parked, for /healthz
 
     @rpc  # type: ignore[misc]
     @replies

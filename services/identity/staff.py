@@ -12,7 +12,7 @@ from contracts.errors import DomainError
 from contracts.events import new_event
 from contracts.identity import PasswordSet, RoleGranted, RoleRevoked, StaffCreated
 from contracts.identity_rpc import CreateStaff, Grant
-from contracts.persian import is_national_code, normalize_mobile, normalize_text
+from contracts.persian import is_national_code, normalize_code, normalize_mobile
 from services.identity import queries
 from services.identity.accounts import account_stream, load_account, now_iso, record, staff_id
 from services.identity.deps import Deps
@@ -62,7 +62,7 @@ def _create(
 def bootstrap_admin(deps: Deps) -> str | None:
     """Create the first administrator from ADMIN_NATIONAL_CODE, ADMIN_PASSWORD and ADMIN_MOBILE,
     once: when the account exists already, nothing happens."""
-    code = normalize_text(os.environ.get("ADMIN_NATIONAL_CODE", ""))
+    code = normalize_code(os.environ.get("ADMIN_NATIONAL_CODE", ""))
     mobile = normalize_mobile(os.environ.get("ADMIN_MOBILE", ""))
     password = os.environ.get("ADMIN_PASSWORD", "")
     if not (code and password and mobile and is_national_code(code)):

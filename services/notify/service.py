@@ -12,7 +12,7 @@ from nameko.timer import timer
 from contracts.eventstore import EventStore
 from contracts.notify import ChangeTemplate, SendCode, SendLink
 from infra.db import Database
-from infra.nameko_glue import ReadModels, Store, replies, rpc, shared_store
+from infra.nameko_glue import ReadModels, Store, health_rpc, replies, rpc, shared_store
 from services.notify import commands, one_time, queries
 from services.notify.dispatch import Channels
 from services.notify.email import email_from_env
@@ -53,6 +53,8 @@ class NotifyService:
     @rpc  # type: ignore[misc]
     def ping(self) -> str:
         return "pong"
+
+    health = health_rpc()  # the events its projections parked, for /healthz
 
     @rpc  # type: ignore[misc]
     @replies

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from contracts.catalogue import ServicePublished
+from contracts.catalogue import PROVINCES, ServicePublished
 from contracts.envelope import StreamNotFound, StreamState, WrongExpectedVersion
 from contracts.errors import DomainError
 from contracts.events import new_event, registry
@@ -78,7 +78,10 @@ def _record(store: EventStore, event: RequestSubmitted, actor: str) -> dict[str,
 def submit(store: EventStore, command: SubmitRequest) -> dict[str, str]:
     """Record a submitted request (the JSON API's minimal form); returns its id and tracking
     code (the same again when the command is repeated). No look-up before: a repeat is rare and
-    `_record` finds it."""
+    `_record` finds it. The province names the secretariat whose inbox receives it: one that
+    exists, or no secretariat would ever see the request."""
+    if command.province not in PROVINCES:
+        raise DomainError("invalid_province", f"province: {command.province}")
     request_id = command.derived("request").hex
     event = RequestSubmitted(
         request_id=request_id,

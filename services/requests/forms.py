@@ -86,6 +86,8 @@ def check_wizard_step(
         _required(fields, ("national_code", "first_name", "last_name", "mobile"), errors)
         for name in ("first_name", "last_name"):
             _length(fields, name, 100, errors)
+        if len(fields.get("first_name", "")) + 1 + len(fields.get("last_name", "")) > MAX_NAME:
+            errors.setdefault("last_name", "نام و نام خانوادگی روی هم حداکثر ۲۰۰ نویسه مجاز است.")
         _person(fields, "national_code", "mobile", None, errors)
         landline = fields.get("landline", "")
         if landline and not re.fullmatch(r"0\d{9,10}", re.sub(r"[\s\-]", "", landline)):

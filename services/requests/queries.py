@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from contracts.errors import DomainError
 from contracts.eventstore import EventStore
-from contracts.persian import normalize_mobile, normalize_text
+from contracts.persian import is_national_code, normalize_code, normalize_mobile
 from contracts.tracking import normalize_tracking_code
 from infra.attachments import AttachmentStore
 from infra.db import snapshot
@@ -60,11 +60,14 @@ def track(db_read: sa.Engine, tracking_code: str, national_code: str) -> dict[st
     """One request by its tracking code, for the citizen who filed it (the national code is
     the second factor; a wrong one reads exactly like an unknown code)."""
     code = _code(tracking_code)
+    national_code = normalize_code(national_code)
+    if not is_national_code(national_code):
+        raise DomainError("request_not_found")  # no request holds it: no query to make
     with snapshot(db_read) as conn:
         row = conn.execute(
             sa.select(requests_table).where(
                 requests_table.c.tracking_code == code,
-                requests_table.c.national_code == normalize_text(national_code),
+                requests_table.c.national_code == national_code,
             )
         ).first()
         if row is None:
@@ -81,11 +84,14 @@ def public_track(db_read: sa.Engine, tracking_code: str, second_factor: str) -> 
     """Status and steps of a request by its tracking code and the applicant's mobile or national
     code; nothing personal. A wrong second factor reads exactly like an unknown code."""
     code = _code(tracking_code)
-    factor = normalize_text(second_factor)
+    factor = normalize_code(second_factor)
     mobile = normalize_mobile(factor)
-    match = requests_table.c.national_code == factor
+    matches = [requests_table.c.national_code == factor] if is_national_code(factor) else []
     if mobile is not None:
-        match = sa.or_(match, requests_table.c.mobile == mobile)
+        matches.append(requests_table.c.mobile == mobile)
+    if not matches:
+        raise DomainError("request_not_found")  # neither a mobile nor a national code
+    match = sa.or_(*matches)
     with snapshot(db_read) as conn:
         row = conn.execute(
             sa.select(requests_table).where(requests_table.c.tracking_code == code, match)

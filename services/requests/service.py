@@ -21,7 +21,7 @@ from contracts.requests import (
 from contracts.rpc import SubmitRequest
 from infra.attachments import AttachmentStore
 from infra.db import Database
-from infra.nameko_glue import ReadModels, Store, replies, rpc, shared_database, shared_store
+from infra.nameko_glue import ReadModels, Store, health_rpc, replies, rpc, shared_database, shared_store
 from services.requests import (
     catalogue,
     catalogue_view,
@@ -75,6 +75,8 @@ class RequestsService:
     @rpc  # type: ignore[misc]
     def ping(self) -> str:
         return "pong"
+
+    health = health_rpc()  # the events its projections parked, for /healthz
 
     # -- catalogue -------------------------------------------------------------------------
 

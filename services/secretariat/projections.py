@@ -321,5 +321,6 @@ def _holder_name(rows: Rows, values: dict[str, Any]) -> str:
         return str(values.get("taken_name") or values["taken_by"])
     if values["stage"] == UNIT and values.get("holder_unit"):
         unit = rows.get(units_table, values["holder_unit"])
-        return f"واحد {unit['name'] if unit else values['holder_unit']}"
+        name = f"واحد {unit['name'] if unit else values['holder_unit']}"
+        return name[:200]  # holder_name's width: a unit's name may take all of it
     return secretariat_name(values["province"])

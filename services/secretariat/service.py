@@ -18,7 +18,7 @@ from contracts.secretariat_rpc import (
     WithReason,
 )
 from infra.db import Database
-from infra.nameko_glue import ReadModels, Store, replies, rpc
+from infra.nameko_glue import ReadModels, Store, health_rpc, replies, rpc
 from services.secretariat import canned, commands, lifecycle, queries
 from services.secretariat import overview as figures
 from services.secretariat.projections import Inbox
@@ -35,6 +35,8 @@ class SecretariatService:
     @rpc  # type: ignore[misc]
     def ping(self) -> str:
         return "pong"
+
+    health = health_rpc()  # the events its projections parked, for /healthz
 
     # -- reads ------------------------------------------------------------------------------
 

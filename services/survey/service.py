@@ -7,7 +7,7 @@ from typing import Any
 from contracts.eventstore import EventStore
 from contracts.survey import AnswerSurvey, OpenSurvey
 from infra.db import Database
-from infra.nameko_glue import ReadModels, Store, replies, rpc
+from infra.nameko_glue import ReadModels, Store, health_rpc, replies, rpc
 from services.survey import commands, reports
 from services.survey.projections import Invitations, Responses, is_invited
 
@@ -23,6 +23,8 @@ class SurveyService:
     @rpc  # type: ignore[misc]
     def ping(self) -> str:
         return "pong"
+
+    health = health_rpc()  # the events its projections parked, for /healthz
 
     @rpc  # type: ignore[misc]
     @replies

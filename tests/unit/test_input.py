@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from contracts.persian import (
     is_national_code,
+    normalize_code,
     normalize_mobile,
     normalize_text,
     persian_digits,
@@ -34,8 +35,9 @@ def test_national_code_check_digit() -> None:
     assert not is_national_code("008457594")  # too short
 
 
-def test_arabic_letters_and_digits_become_persian_text_with_latin_digits() -> None:
-    assert normalize_text(" علي كريمي ۱۲٣ ") == "علی کریمی 123"
+def test_free_text_takes_persian_letters_and_keeps_the_digits_typed_while_codes_get_latin_digits() -> None:
+    assert normalize_text(" علي كريمي ۱۲٣ ") == "علی کریمی ۱۲٣"
+    assert normalize_code(" ۰۰۸۴٥۷۵۹۴۸ ") == "0084575948"
     assert persian_digits("1405/12") == "۱۴۰۵/۱۲"
 
 
