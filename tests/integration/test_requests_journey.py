@@ -255,7 +255,7 @@ def test_letters_of_natural_persons_and_companies_and_the_assurance_they_need(
     )
     assert oversized.status_code == 422 and "حجم فایل «بدنه.pdf»" in oversized.text
     kept = citizen.get(f"/drafts/{draft}")
-    assert 'value="ارائه پرونده کلاسه 19736"' in kept.text  # saved before the file was refused
+    assert 'value="ارائه پرونده کلاسه ۱۹۷۳۶"' in kept.text  # saved before the file was refused, as typed
     incomplete = citizen.post(f"/drafts/{draft}", data={**letter, "subject": "", "action": "submit"})
     assert incomplete.status_code == 422 and "این فیلد الزامی است." in incomplete.text
     company = {
