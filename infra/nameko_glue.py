@@ -187,12 +187,13 @@ rpc = Rpc.decorator
 
 def health_rpc() -> Callable[[Any], dict[str, Any]]:
     """The `health` RPC every service declares (`health = health_rpc()` in its class, with its
-    read models as `db`): the events its projections parked, per projection. A parked event is
-    an incident: the gateways' `/healthz` reports the desk degraded while any is parked."""
+    read models as `db`): the events its projections (`<name>.…`) parked, per projection. A
+    parked event is an incident: the gateways' `/healthz` reports the desk degraded while any
+    is parked."""
 
     def health(service: Any) -> dict[str, Any]:
         """`{"parked": {projection: count}}`, only projections with parked events."""
-        return {"parked": parked_counts(service.db)}
+        return {"parked": parked_counts(service.db, service.name)}
 
     entrypoint: Callable[[Any], dict[str, Any]] = rpc(health)
     return entrypoint

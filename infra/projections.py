@@ -373,10 +373,14 @@ class ProjectionRunner:
             return [dict(row._mapping) for row in conn.execute(query)]
 
 
-def parked_counts(db: Database) -> dict[str, int]:
+def parked_counts(db: Database, service: str | None = None) -> dict[str, int]:
     """How many events each projection of this read-model database has parked (only those with
-    any): a parked event is an incident, which health checks report (`nameko_glue.health_rpc`)."""
+    any; with `service`, only its projections, named `<service>.…`, as services may share one
+    database): a parked event is an incident, which health checks report
+    (`nameko_glue.health_rpc`)."""
     query = sa.select(parked_table.c.projection, sa.func.count()).group_by(parked_table.c.projection)
+    if service is not None:
+        query = query.where(parked_table.c.projection.startswith(f"{service}.", autoescape=True))
     with db.read.connect() as conn:
         if not sa.inspect(conn).has_table(parked_table.name):
             return {}  # no runner has set this database up yet: nothing parked

@@ -198,12 +198,14 @@ def test_each_service_answers_its_parked_events_and_stats_lists_them(tmp_path: P
     assert parked_counts(db) == {"requests.citizen_view": 1}
 
     class Service:
+        name = "requests"
         health = health_rpc()
 
         def __init__(self, db: Database) -> None:
             self.db = db
 
     assert Service(db).health() == {"parked": {"requests.citizen_view": 1}}
+    assert parked_counts(db, "secretariat") == {}  # services may share one database
     found = stats.parked("requests", db, [CitizenRequests()])
     assert [(p.projection, p.count, p.first_type) for p in found] == [
         ("requests.citizen_view", 1, "RequestSubmitted")
