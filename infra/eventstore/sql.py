@@ -38,7 +38,7 @@ from contracts.envelope import (
     StreamState,
 )
 from contracts.eventstore import EventStore
-from infra.db import is_sqlite, make_engine, upsert_insert
+from infra.db import is_sqlite, listening_engine, make_engine, upsert_insert
 from infra.eventstore.deciding import PendingAppend, StreamRow, as_read, decide
 from infra.eventstore.pg_append import append_at_once
 from infra.eventstore.schema import (
@@ -62,16 +62,25 @@ WRITTEN_STREAMS_KEPT = 10_000
 class SqlEventStore(EventStore):
     """`EventStore` over SQLAlchemy; the schema is created and migrated on first use."""
 
-    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+    def __init__(self, url: str, *, pool_size: int | None = None) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
-        self.engine = make_engine(url, immediate=True, pool_size=pool_size)
-        self.read_engine = make_engine(url, pool_size=pool_size) if self.sqlite else self.engine
-        self._autocommit = (
-            self.read_engine if self.sqlite else make_engine(url, pool_size=pool_size, autocommit=True)
-        )
-        """PostgreSQL: the store's own single statements (its reads, `es_append`), each one round
-        trip; SQLite: the read engine."""
+        self._listening: sa.Engine | None = None
+        """PostgreSQL: where the connection that LISTENs comes from (outside the pool)."""
+        if self.sqlite:
+            self.engine = make_engine(url, immediate=True, pool_size=pool_size)
+            self.read_engine = make_engine(url, pool_size=pool_size)
+            self._autocommit = self.read_engine
+        else:
+            # One pool (role `store`, `DB_POOL_SIZE` connections). Its connections stay in
+            # autocommit for the store's own single statements (its reads, `es_append`), one
+            # round trip each; the few transactions that take the lock themselves (schema
+            # migrations, deletes, a commit `es_append` could not make) borrow the same
+            # connections in READ COMMITTED, at the price of a `SET` when they switch.
+            self._autocommit = make_engine(url, pool_size=pool_size, autocommit=True, role="store")
+            self.engine = self._autocommit.execution_options(isolation_level="READ COMMITTED")
+            self.read_engine = self.engine
+            self._listening = listening_engine(url)
         self._written: OrderedDict[str, tuple[int | None, bool, int, str | None]] = OrderedDict()
         """PostgreSQL: the streams this store wrote last, as it left them (only the one commit
         leader of the moment touches it)."""
@@ -469,9 +478,10 @@ class SqlEventStore(EventStore):
     def _listen(self) -> None:
         """Turn PostgreSQL NOTIFYs from any process's appends into local wake-ups: LISTEN on the
         channels waiters asked for (at once when one is new), and only those."""
+        assert self._listening is not None
         while not self._closed.is_set():
             try:
-                raw = self.engine.raw_connection()
+                raw = self._listening.raw_connection()
                 try:
                     driver = raw.driver_connection
                     assert driver is not None
@@ -502,11 +512,9 @@ class SqlEventStore(EventStore):
         self._closed.set()
         if self._listener is not None:
             self._listener.join(timeout=2)
-        self.engine.dispose()
-        if self.read_engine is not self.engine:
+        self.engine.dispose()  # on PostgreSQL the one pool, shared by all three
+        if self.sqlite:
             self.read_engine.dispose()
-        if self._autocommit is not self.read_engine:
-            self._autocommit.dispose()
         if self._listener is None or not self._listener.is_alive():  # else it may still select on it
             pipe, (self._channels_changed, self._channels_told) = (
                 (self._channels_changed, self._channels_told),

@@ -90,7 +90,7 @@ class OutboxProvider(SmsProvider):
 
     def __init__(self, url: str | None = None) -> None:
         url = url or os.environ.get("SMS_OUTBOX_URL") or default_url("sms-outbox")
-        self.db = Database(url, synchronous="NORMAL")
+        self.db = Database(url, synchronous="NORMAL", role="outbox")
         self.db.create_tables(outbox_metadata)
         insert = upsert_insert(url, outbox_table)
         self._upsert = insert.on_conflict_do_update(

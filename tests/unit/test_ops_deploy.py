@@ -1,4 +1,5 @@
-"""The cluster manifests validate offline against Kubernetes' schemas; compose names every process."""
+"""The cluster manifests validate offline against Kubernetes' schemas; compose names every process;
+both reach PostgreSQL through PgBouncer in session mode, within the connection budget."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
 from deploy.run import GATEWAYS, SERVICES, SIMULATORS
+from infra.db import PoolSettings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S = DEPLOY / "k8s"
@@ -95,3 +98,47 @@ def test_compose_runs_every_process_from_one_image_with_required_secrets() -> No
     assert (DEPLOY.parent / build["context"].replace("..", ".") / build["dockerfile"]).is_file()
     environment = services[SERVICES[0]]["environment"]
     assert all(":?" in environment[v] for v in ("DATABASE_URL", "AMQP_URI", "SESSION_SECRET"))
+
+
+def _env(container: dict[str, Any]) -> dict[str, str]:
+    return {item["name"]: item.get("value", "") for item in container.get("env", [])}
+
+
+def test_the_cluster_reaches_postgresql_through_a_session_pgbouncer_sized_for_the_services() -> None:
+    secret = _find("Secret", "pishkhan-secrets")["stringData"]
+    for variable in ("DATABASE_URL", "EVENTSTORE_URL"):
+        url = make_url(secret[variable])
+        assert (url.host, url.port, url.database) == ("pgbouncer", 5432, "pishkhan")
+    deployment = _find("Deployment", "pgbouncer")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = _env(container)
+    assert env["POOL_MODE"] == "session"  # the store's listener keeps its connection LISTENing
+    assert (env["DB_HOST"], env["DB_NAME"]) == ("postgres", "pishkhan")
+    password = {item["name"]: item for item in container["env"]}["DB_PASSWORD"]
+    assert password["valueFrom"]["secretKeyRef"] == {"name": "pishkhan-secrets", "key": "POSTGRES_PASSWORD"}
+    service = _find("Service", "pgbouncer")
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert [port["port"] for port in service["spec"]["ports"]] == [5432]
+
+    # The pools read their sizes from the ConfigMap; every service replica at its ceiling fits
+    # in what PgBouncer lets reach the server, which fits in PostgreSQL's default 100.
+    settings = PoolSettings.from_env(_find("ConfigMap", "pishkhan-config")["data"])
+    replicas = sum(_find("Deployment", name)["spec"]["replicas"] for name in SERVICES)
+    server = deployment["spec"]["replicas"] * int(env["MAX_DB_CONNECTIONS"])
+    assert replicas * settings.process_ceiling() <= server < 100
+
+
+def test_compose_reaches_postgresql_through_a_session_pgbouncer() -> None:
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    bouncer = services["pgbouncer"]
+    assert bouncer["environment"]["POOL_MODE"] == "session"
+    assert bouncer["environment"]["DB_HOST"] == "postgres"
+    assert "postgres" in bouncer["depends_on"]
+    for name in [*SERVICES, *GATEWAYS, "ops"]:
+        spec = services[name]
+        assert "pgbouncer" in spec["depends_on"] and "postgres" not in spec["depends_on"]
+        for variable in ("DATABASE_URL", "EVENTSTORE_URL"):
+            assert "@pgbouncer:5432/" in spec["environment"][variable]
+        assert {"DB_POOL_SIZE", "DB_POOL_IDLE_SECONDS"} <= set(spec["environment"])
+    ceiling = len(SERVICES) * PoolSettings().process_ceiling()  # one of each, at the default sizes
+    assert ceiling <= int(bouncer["environment"]["MAX_DB_CONNECTIONS"]) < 100
