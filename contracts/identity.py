@@ -170,6 +170,33 @@ class RoleRevoked(Event):
     at: str
 
 
+@registry.event("AccountDisabled", 1)
+class AccountDisabled(Event):
+    """An administrator disabled an account: it cannot sign in, and every open session of it
+    ends at its next request."""
+
+    account_id: str
+    disabled_by: str
+    reason: str = Field(min_length=1, max_length=500)
+    at: str
+
+
+@registry.event("AccountEnabled", 1)
+class AccountEnabled(Event):
+    """An administrator enabled a disabled account again (its holder signs in anew)."""
+
+    account_id: str
+    enabled_by: str
+    reason: str = Field(min_length=1, max_length=500)
+    at: str
+
+
+SECURITY_EVENTS = ("PasswordSet", "RoleRevoked", "AccountDisabled", "AccountEnabled")
+"""The account events that end its open sessions: a session keeps the account's count of them
+(its security stamp) and is refused once the count differs. A granted role ends none: the
+gateways read a session's roles afresh on every request."""
+
+
 class Scan(Value):
     """One uploaded document of a verification case."""
 
@@ -266,19 +293,27 @@ class LoginSucceeded(Event):
     at: str
 
 
-@registry.event("LoginFailed", 2, terminal=True)
+@registry.event("LoginFailed", 3, terminal=True)
 class LoginFailed(Event):
     """Audit: a sign-in was refused; `identifier` is what was typed (national code or mobile).
 
     v2 adds the reason `not_activated`: the credentials were right but the account still waits
-    for its e-mail to be confirmed (v1 recorded nothing then)."""
+    for its e-mail to be confirmed (v1 recorded nothing then). v3 adds `disabled`: the
+    credentials were right but an administrator had disabled the account."""
 
     identifier: str
     account_id: str | None = None
     method: Literal["password", "code", "mobile_code", "staff", "staff_code"]
     client: str
     reason: Literal[
-        "bad_password", "bad_code", "expired_code", "locked", "no_account", "captcha", "not_activated"
+        "bad_password",
+        "bad_code",
+        "expired_code",
+        "locked",
+        "no_account",
+        "captcha",
+        "not_activated",
+        "disabled",
     ]
     at: str
 
@@ -286,6 +321,11 @@ class LoginFailed(Event):
 @registry.upcaster("LoginFailed", 1)
 def _login_failed_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data  # every v1 reason is a v2 reason
+
+
+@registry.upcaster("LoginFailed", 2)
+def _login_failed_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    return data  # every v2 reason is a v3 reason
 
 
 register_messages(
@@ -339,6 +379,13 @@ register_messages(
             "برای کارشناس دبیرخانه استان و برای پیگیری کننده واحد سازمانی را تعیین کنید.",
         ),
         "staff_exists": (409, "کارمندی با این کد ملی پیش‌تر تعریف شده است."),
+        "account_disabled": (
+            403,
+            "حساب کاربری شما توسط مدیر سامانه غیرفعال شده است؛ "
+            "برای فعال‌سازی دوباره با مدیر سامانه تماس بگیرید.",
+        ),
+        "own_account": (422, "مدیر سامانه نمی‌تواند حساب خود را غیرفعال کند."),
+        "reason_required": (422, "دلیل این کار را بنویسید."),
         "email_required": (422, "پست الکترونیک معتبر وارد کنید؛ لینک فعال‌سازی حساب به آن فرستاده می‌شود."),
         "email_not_activated": (
             403,

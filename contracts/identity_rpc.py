@@ -254,7 +254,7 @@ class CreateStaff(Payload):
 
 
 class Grant(Payload):
-    """An administrator grants (or revokes) a role."""
+    """An administrator grants a role (a clerk's with a province, a representative's with a unit)."""
 
     admin: str = Field(min_length=1, max_length=100)
     account_id: str = Field(min_length=1, max_length=64)
@@ -266,4 +266,26 @@ class Grant(Payload):
     def _scope(self) -> Grant:
         if (self.role == "clerk" and not self.province) or (self.role == "representative" and not self.unit):
             raise ValueError("role_scope_required")
+        return self
+
+
+class Revoke(Payload):
+    """An administrator takes a role away: the role alone names it (whatever its scope)."""
+
+    admin: str = Field(min_length=1, max_length=100)
+    account_id: str = Field(min_length=1, max_length=64)
+    role: Literal["desk_officer", "clerk", "representative", "admin"]
+
+
+class AccountAccess(Payload):
+    """An administrator disables an account (or enables it again), saying why."""
+
+    admin: str = Field(min_length=1, max_length=100)
+    account_id: str = Field(min_length=1, max_length=64)
+    reason: Text | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _reason(self) -> AccountAccess:
+        if not self.reason:
+            raise ValueError("reason_required")
         return self

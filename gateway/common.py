@@ -212,7 +212,7 @@ def build_app(
 ) -> Starlette:
     """A gateway app with health, OpenAPI, sessions, pages, the RPC pools in its lifespan and
     one error table."""
-    from gateway.web.auth import sign_out
+    from gateway.web.auth import SessionUser, sign_out
     from gateway.web.templates import make_templates, render
 
     generator = SchemaGenerator({"openapi": "3.0.3", "info": {"title": title, "version": "1.0"}})
@@ -310,7 +310,8 @@ def build_app(
             max_age=8 * 3600,
             same_site="lax",
             https_only=os.environ.get("COOKIE_SECURE", "0") == "1",
-        )
+        ),
+        Middleware(SessionUser),  # who the session's account is now, asked of identity once
     ]
     app = Starlette(routes=all_routes, lifespan=lifespan, exception_handlers=handlers, middleware=middleware)
     app.state.templates = make_templates(*([templates] if templates else []))

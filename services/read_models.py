@@ -7,7 +7,7 @@ provider (it queues nothing for history anyway).
 from __future__ import annotations
 
 from infra.projections import Projection
-from services.identity.projections import Accounts, Verifications
+from services.identity.projections import Access, Accounts, Verifications
 from services.notify.projections import Planner, Status
 from services.requests.catalogue_view import Catalogue
 from services.requests.drafts_view import Drafts
@@ -19,7 +19,7 @@ from services.survey.projections import Invitations, Responses
 def read_models() -> dict[str, list[Projection]]:
     """Service name → its projections that own tables."""
     return {
-        "identity": [Accounts(), Verifications()],
+        "identity": [Accounts(), Access(), Verifications()],
         "requests": [Catalogue(), Drafts(), CitizenRequests()],
         "secretariat": [Inbox()],
         "notify": [Planner(), Status()],

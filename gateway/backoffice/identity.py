@@ -1,18 +1,21 @@
 """Staff pages of identity: login (password, then a one-time code), the desk officer's cartable of
-identity-verification cases, and the administrator's staff accounts and roles."""
+identity-verification cases, and the administrator's staff accounts, roles and disabled accounts
+(pages, and the same actions as a JSON API)."""
 
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from contracts.catalogue import PROVINCES
-from gateway.common import ApiError, call, form_data
+from contracts.identity_rpc import AccountAccess, Grant
+from gateway.common import ApiError, _check_api_csrf, call, command_id, form_data
 from gateway.web.auth import require_staff, sign_in
 from gateway.web.signin import (
     PASS_THROUGH,
@@ -176,24 +179,131 @@ async def staff(request: Request) -> Response:
     return RedirectResponse("/identity/staff", status_code=303)
 
 
-async def roles(request: Request) -> Response:
-    user = require_staff(request, "admin")
-    fields = await form_data(request)
-    body = {
-        "admin": user.account_id,
-        "account_id": request.path_params["account_id"],
-        "role": fields.get("role", ""),
-        "province": fields.get("province") or None,
-        "unit": fields.get("unit") or None,
-    }
-    method = "revoke_role" if fields.get("action") == "revoke" else "grant_role"
+async def _staff_action(request: Request, method: str, body: dict[str, Any], done: str) -> Response:
+    """Call identity for the staff page's form; back to the page with a notice or the refusal."""
     try:
         await call(request, "identity", method, body)
     except ApiError as error:
         people = await call(request, "identity", "staff_list")
         return refused(request, "staff.html", error, people=people)
-    request.session["identity_notice"] = "نقش‌های کارمند به‌روز شد."
+    request.session["identity_notice"] = done
     return RedirectResponse("/identity/staff", status_code=303)
+
+
+async def roles(request: Request) -> Response:
+    """Grant a role (with its province or unit), or revoke one: the role alone names it."""
+    user = require_staff(request, "admin")
+    fields = await form_data(request)
+    body = {"admin": user.account_id, "account_id": request.path_params["account_id"]}
+    body["role"] = fields.get("role", "")
+    if fields.get("action") == "revoke":
+        return await _staff_action(request, "revoke_role", body, "نقش کارمند لغو شد.")
+    body |= {"province": fields.get("province") or None, "unit": fields.get("unit") or None}
+    return await _staff_action(request, "grant_role", body, "نقش‌های کارمند به‌روز شد.")
+
+
+async def access(request: Request) -> Response:
+    """Disable a staff account (it cannot sign in; its open sessions end) or enable it again."""
+    user = require_staff(request, "admin")
+    fields = await form_data(request)
+    body = {
+        "admin": user.account_id,
+        "account_id": request.path_params["account_id"],
+        "reason": fields.get("reason") or None,
+    }
+    if fields.get("action") == "enable":
+        return await _staff_action(request, "enable_account", body, "حساب کارمند دوباره فعال شد.")
+    return await _staff_action(request, "disable_account", body, "حساب کارمند غیرفعال شد.")
+
+
+async def _admin_body(request: Request, **extra: Any) -> dict[str, Any]:
+    """The JSON body of an administrator's call (CSRF checked) with `extra` from the path and the
+    session. Identity validates it, and answers a broken rule by its own code
+    (`role_scope_required`, `reason_required`) rather than a bare `invalid_input`."""
+    _check_api_csrf(request)
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        raise ApiError("invalid_input", "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError("invalid_input", "the body must be a JSON object")
+    return {**body, **extra, **command_id(request)}
+
+
+async def api_grant(request: Request) -> JSONResponse:
+    """
+    summary: Grant a staff member a role (administrators)
+    description: A clerk's role names a province, a representative's a unit.
+    parameters:
+      - {name: account_id, in: path, required: true, schema: {type: string}}
+    requestBody: {content: {application/json: {schema: {$ref: "#/components/schemas/Grant"}}}}
+    responses:
+      200: {description: the account with its roles}
+      404: {description: no such staff account (account_not_found)}
+      422: {description: a clerk's role without a province or a representative's without a unit}
+    """
+    user = require_staff(request, "admin")
+    account_id = request.path_params["account_id"]
+    body = await _admin_body(request, admin=user.account_id, account_id=account_id)
+    return JSONResponse(await call(request, "identity", "grant_role", body))
+
+
+async def api_revoke(request: Request) -> JSONResponse:
+    """
+    summary: Take a role away from a staff member (administrators); their open sessions end
+    parameters:
+      - {name: account_id, in: path, required: true, schema: {type: string}}
+      - name: role
+        in: path
+        required: true
+        schema: {type: string, enum: [desk_officer, clerk, representative, admin]}
+    responses:
+      200: {description: the account with its remaining roles}
+      404: {description: no such staff account (account_not_found)}
+    """
+    user = require_staff(request, "admin")
+    params = request.path_params
+    body = await _admin_body(
+        request, admin=user.account_id, account_id=params["account_id"], role=params["role"]
+    )
+    return JSONResponse(await call(request, "identity", "revoke_role", body))
+
+
+async def _api_access(request: Request, method: str) -> JSONResponse:
+    user = require_staff(request, "admin")
+    account_id = request.path_params["account_id"]
+    body = await _admin_body(request, admin=user.account_id, account_id=account_id)
+    return JSONResponse(await call(request, "identity", method, body))
+
+
+async def api_disable(request: Request) -> JSONResponse:
+    """
+    summary: Disable an account, a citizen's or a staff member's (administrators)
+    description: A disabled account cannot sign in, and its open sessions end at their next request.
+    parameters:
+      - {name: account_id, in: path, required: true, schema: {type: string}}
+    requestBody: {content: {application/json: {schema: {$ref: "#/components/schemas/AccountAccess"}}}}
+    responses:
+      200: {description: the account, with `disabled`}
+      404: {description: no such account (account_not_found)}
+      422: {description: no reason given (reason_required), or the administrator's own account (own_account)}
+    """
+    return await _api_access(request, "disable_account")
+
+
+async def api_enable(request: Request) -> JSONResponse:
+    """
+    summary: Enable a disabled account again (administrators)
+    parameters:
+      - {name: account_id, in: path, required: true, schema: {type: string}}
+    requestBody: {content: {application/json: {schema: {$ref: "#/components/schemas/AccountAccess"}}}}
+    responses:
+      200: {description: the account, with `disabled`}
+      404: {description: no such account (account_not_found)}
+      422: {description: no reason given (reason_required)}
+    """
+    return await _api_access(request, "enable_account")
 
 
 routes: list[BaseRoute] = [
@@ -207,5 +317,10 @@ routes: list[BaseRoute] = [
     ),
     Route("/identity/staff", staff, methods=["GET", "POST"], include_in_schema=False),
     Route("/identity/staff/{account_id}/roles", roles, methods=["POST"], include_in_schema=False),
+    Route("/identity/staff/{account_id}/access", access, methods=["POST"], include_in_schema=False),
+    Route("/api/identity/staff/{account_id}/roles", api_grant, methods=["POST"]),
+    Route("/api/identity/staff/{account_id}/roles/{role}", api_revoke, methods=["DELETE"]),
+    Route("/api/identity/accounts/{account_id}/disable", api_disable, methods=["POST"]),
+    Route("/api/identity/accounts/{account_id}/enable", api_enable, methods=["POST"]),
 ]
-schemas: dict[str, type[BaseModel]] = {}
+schemas: dict[str, type[BaseModel]] = {"Grant": Grant, "AccountAccess": AccountAccess}

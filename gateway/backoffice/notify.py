@@ -10,13 +10,11 @@ from starlette.routing import BaseRoute, Route
 
 from contracts.errors import MESSAGES
 from contracts.notify import ChangeTemplate
-from gateway.backoffice.secretariat_api import staff_of
 from gateway.common import ApiError, call, form_data, payload, validated
-from gateway.web.auth import require_staff
+from gateway.web.auth import Principal, require_staff
 from gateway.web.templates import render
 
 VIEWERS = ("admin", "clerk", "desk_officer")
-EVERY_MESSAGE = ("admin", "desk_officer")  # not bound to a province; a clerk sees their own requests' SMS
 FILTERS = ("status", "template", "channel", "to", "request_id", "organisation")
 STATUSES = {
     "queued": "در صف",
@@ -36,14 +34,32 @@ def _filters(request: Request) -> dict[str, str]:
     return {k: v.strip() for k, v in request.query_params.items() if k in FILTERS and v.strip()}
 
 
+def sees_every_message(user: Principal) -> bool:
+    """Administrators, and desk officers bound to no province (every case is within their reach),
+    read every message."""
+    if user.has_role("admin"):
+        return True
+    return user.has_role("desk_officer") and not user.scope_of("desk_officer").get("province")
+
+
 async def _allowed(request: Request, request_id: str | None) -> None:
-    """A clerk reads only the messages of one request of their own secretariat (SMS carry
-    tracking codes and mobiles); administrators and desk officers read them all."""
-    if require_staff(request, *VIEWERS).has_role(*EVERY_MESSAGE):
+    """Anyone else reads only the messages of one request they may see, by the secretariat's own
+    rules for its cases (SMS carry tracking codes and mobiles): a clerk their province's, and a
+    desk officer bound to a province none (identity's cases are theirs, not the secretariat's).
+    A list that names no request is only for those who read every message."""
+    user = require_staff(request, *VIEWERS)
+    if sees_every_message(user):
         return
     if not request_id:
         raise ApiError("forbidden")
-    await call(request, "secretariat", "case_file", request_id, staff_of(request))  # 404 outside scope
+    staff = {
+        "account_id": user.account_id,
+        "name": user.display_name,
+        "roles": list(user.roles),
+        "province": user.province,
+        "unit": user.unit,
+    }
+    await call(request, "secretariat", "case_file", request_id, staff)  # 404 outside their reach
 
 
 async def message_list(request: Request) -> Response:

@@ -15,8 +15,8 @@ from starlette.routing import BaseRoute, Route
 from contracts.catalogue import PROVINCES
 from contracts.identity import ASSURANCE_LEVELS
 from gateway.common import ApiError, call, form_data
-from gateway.web.auth import Principal, require_citizen, sign_in
-from gateway.web.signin import PASS_THROUGH, client_address, message, principal_from
+from gateway.web.auth import Principal, renew_stamp, require_citizen
+from gateway.web.signin import PASS_THROUGH, client_address, message
 from gateway.web.templates import render
 from infra.attachments import clean_file_name
 
@@ -25,15 +25,9 @@ MAX_SCAN = 6_000_000  # what UploadedFile.content_base64 can carry; the service'
 
 
 async def _profile(request: Request, user: Principal) -> dict[str, Any]:
-    """The profile, refreshing the session when the level changed (an approval grants access
-    at once, without signing in again)."""
+    """The profile. The session needs no refreshing: its assurance level is read afresh on every
+    request (an approval grants access at once, without signing in again)."""
     view: dict[str, Any] = await call(request, "identity", "profile", user.account_id)
-    if view["assurance_level"] != user.assurance_level or view["display_name"] != user.display_name:
-        fresh = principal_from({k: view[k] for k in Principal.__dataclass_fields__ if k in view})
-        token = request.session.get("csrf")
-        sign_in(request, fresh)
-        if token:
-            request.session["csrf"] = token  # the same person: keep the forms of open tabs valid
     return view
 
 
@@ -84,7 +78,6 @@ async def edit(request: Request) -> Response:
         await call(request, "identity", "update_profile", body)
     except ApiError as error:
         return _refused(request, "edit.html", view, error, values=fields)
-    await _profile(request, user)
     return _done(request, "اطلاعات شخصی شما ذخیره شد.")
 
 
@@ -106,6 +99,7 @@ async def password(request: Request) -> Response:
         await call(request, "identity", "change_password", body)
     except ApiError as error:
         return _refused(request, "password.html", view, error)
+    await renew_stamp(request)  # this session goes on; every other one ends
     return _done(request, "کلمه عبور شما تغییر کرد.")
 
 
@@ -122,7 +116,6 @@ async def mobile(request: Request) -> Response:
             body = {"ticket": ticket, "code": fields.get("code", ""), "client": client_address(request)}
             await call(request, "identity", "finish_mobile_change", body, user.account_id)
             request.session.pop("identity_mobile_ticket", None)
-            await _profile(request, user)
             return _done(request, "شماره تلفن همراه شما تغییر کرد.")
         body = {
             "account_id": user.account_id,
@@ -150,7 +143,6 @@ async def shahkar(request: Request) -> Response:
         if error.code in PASS_THROUGH:
             raise
         return _done(request, message(error))
-    await _profile(request, user)
     return _done(request, "تطبیق کد ملی و شماره موبایل انجام شد.")
 
 
@@ -168,7 +160,6 @@ async def registry(request: Request) -> Response:
         if error.code in PASS_THROUGH:
             raise
         return _done(request, message(error))
-    await _profile(request, user)
     return _done(request, "احراز هویت ثبت احوال انجام شد.")
 
 

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from contracts.errors import MESSAGES
 from contracts.persian import persian_digits
 from gateway.common import ApiError, call
-from gateway.web.auth import Principal
+from gateway.web.auth import Principal, principal_of
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,8 @@ def client_address(request: Request) -> str:
 
 
 def principal_from(result: dict[str, Any]) -> Principal:
-    """The principal identity answered with."""
-    return Principal(**{**result, "roles": tuple(result.get("roles", ()))})
+    """The principal identity answered with (its security stamp too, which the session keeps)."""
+    return principal_of(result)
 
 
 def safe_next(value: str | None, default: str = "/") -> str:

@@ -13,6 +13,9 @@ from contracts.errors import DomainError
 from contracts.events import Event, new_event, registry
 from contracts.eventstore import EventStore
 from contracts.identity import (
+    SECURITY_EVENTS,
+    AccountDisabled,
+    AccountEnabled,
     CitizenRegistered,
     Company,
     EmailActivated,
@@ -88,6 +91,11 @@ class Account:
     activation_links: dict[str, str] = field(default_factory=dict)
     """Every activation link's token hash → when it expires (an older e-mail still works)."""
     email_activated: bool = False
+    disabled: bool = False
+    """An administrator disabled the account: it cannot sign in."""
+    stamp: int = 0
+    """The security stamp: how many of `SECURITY_EVENTS` the account has seen. A session keeps
+    the stamp it signed in with and ends once the account's differs."""
     version: int = -1
 
     @property
@@ -113,6 +121,8 @@ class Account:
 
     def apply(self, event: Event) -> None:
         """Take one event into account."""
+        if event.type_name in SECURITY_EVENTS:
+            self.stamp += 1
         if isinstance(event, CitizenRegistered):
             self.kind, self.person_kind = "citizen", event.kind
             self.national_code, self.mobile, self.full_name = (
@@ -159,6 +169,8 @@ class Account:
         elif isinstance(event, EmailActivated):
             self.email_activated = True
             self.contact["email"] = event.email
+        elif isinstance(event, AccountDisabled | AccountEnabled):
+            self.disabled = isinstance(event, AccountDisabled)
 
     def principal(self) -> dict[str, Any]:
         """What the gateway signs in (`gateway.web.auth.Principal`'s fields)."""
@@ -175,6 +187,8 @@ class Account:
             "province": clerk.get("province"),
             "unit": representative.get("unit"),
             "extra": {"person_kind": self.person_kind} if self.kind == "citizen" else {},
+            "scopes": {role: dict(scope) for role, scope in sorted(self.roles.items())},
+            "stamp": self.stamp,
         }
 
     def view(self) -> dict[str, Any]:
@@ -194,6 +208,7 @@ class Account:
             "has_password": self.password_hash is not None,
             "email_activated": self.email_activated,
             "roles_detail": self.roles,
+            "disabled": self.disabled,
             **self.contact,
         }
 

@@ -32,7 +32,7 @@ from services.identity.registration import redeem, send_code
 
 Method = Literal["password", "code", "mobile_code", "staff", "staff_code"]
 Reason = Literal[
-    "bad_password", "bad_code", "expired_code", "locked", "no_account", "captcha", "not_activated"
+    "bad_password", "bad_code", "expired_code", "locked", "no_account", "captcha", "not_activated", "disabled"
 ]
 
 
@@ -51,6 +51,14 @@ def _fail(
     )
 
 
+def _refuse_disabled(deps: Deps, account: Account, identifier: str, method: Method, client: str) -> None:
+    """A disabled account proved its credentials but does not sign in (said only after the proof,
+    so that nobody learns an account is disabled without its password)."""
+    if account.disabled:
+        _fail(deps, identifier, account.account_id, method, client, "disabled")
+        raise DomainError("account_disabled")
+
+
 def _succeed(
     deps: Deps,
     account: Account,
@@ -58,6 +66,7 @@ def _succeed(
     method: Literal["password", "code", "mobile_code", "staff"],
     client: str,
 ) -> dict[str, Any]:
+    _refuse_disabled(deps, account, identifier, method, client)
     try:
         refuse_until_activated(deps, account)
     except DomainError:
@@ -212,6 +221,7 @@ def staff_login_start(deps: Deps, command: StaffLogin) -> dict[str, Any]:
     guard(deps, identifier, "staff", command.client, solved)
     account = load_account(deps.store, staff_id(command.national_code))
     account = _check_password(deps, account, identifier, command.password, "staff", command.client)
+    _refuse_disabled(deps, account, identifier, "staff", command.client)
     return send_code(
         deps,
         "staff_login",

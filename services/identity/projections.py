@@ -1,4 +1,5 @@
-"""Identity's read models: accounts (find by mobile, staff lists) and the officers' cartable."""
+"""Identity's read models: accounts (find by mobile, staff lists), the accounts an administrator
+disabled, and the officers' cartable."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from contracts.identity import (
+    AccountDisabled,
+    AccountEnabled,
     CitizenRegistered,
     MobileChanged,
     PasswordSet,
@@ -26,6 +29,7 @@ from infra.projections import Context, Projection
 # One MetaData per projection: a replay empties and swaps exactly the tables of the projection
 # it rebuilds (with one shared, rebuilding the accounts switched in an empty cases table).
 accounts_metadata = sa.MetaData()
+access_metadata = sa.MetaData()
 cases_metadata = sa.MetaData()
 
 accounts_table = sa.Table(
@@ -41,6 +45,17 @@ accounts_table = sa.Table(
     sa.Column("level_note", sa.String(40)),
     sa.Column("password_changed_at", sa.String(40)),
     sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
+
+access_table = sa.Table(
+    "identity_account_access",
+    access_metadata,
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("changed_by", sa.String(100), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("changed_at", sa.String(40), nullable=False),
     sa.Column("position", sa.BigInteger, nullable=False),
 )
 
@@ -128,6 +143,28 @@ class Accounts(Projection):
             else:
                 roles.pop(event.role, None)
             conn.execute(accounts_table.update().where(where).values(roles=json.dumps(roles, sort_keys=True)))
+
+
+class Access(Projection):
+    """identity_account_access: each account an administrator disabled or enabled again, with
+    the latest change's who, why and when (an account never changed has no row)."""
+
+    name = "identity.account_access"
+    handles = (AccountDisabled, AccountEnabled)
+    metadata = access_metadata
+
+    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+        disabled = isinstance(event, AccountDisabled)
+        values = {
+            "disabled": disabled,
+            "changed_by": event.disabled_by if disabled else event.enabled_by,
+            "reason": event.reason,
+            "changed_at": event.at,
+            "position": context.recorded.position,
+        }
+        where = access_table.c.account_id == event.account_id
+        if conn.execute(access_table.update().where(where).values(**values)).rowcount == 0:
+            conn.execute(access_table.insert().values(account_id=event.account_id, **values))
 
 
 class Verifications(Projection):

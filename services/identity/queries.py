@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from infra.db import Database
 from infra.projections import checkpoints_table
-from services.identity.projections import accounts_table, cases_table
+from services.identity.projections import access_table, accounts_table, cases_table
 
 
 def wait_for(db: Database, names: tuple[str, ...], position: int, timeout: float = 3.0) -> bool:
@@ -59,17 +59,30 @@ def representatives(db: Database) -> list[dict[str, Any]]:
             "unit": p["roles"]["representative"]["unit"],
         }
         for p in staff(db)
-        if "representative" in p["roles"] and p["roles"]["representative"].get("unit")
+        if "representative" in p["roles"] and p["roles"]["representative"].get("unit") and not p["disabled"]
     ]
 
 
 def staff(db: Database) -> list[dict[str, Any]]:
-    """Every staff account with its roles."""
+    """Every staff account with its roles, and whether (by whom, why, when) it is disabled."""
+    access = access_table.c
     query = (
-        sa.select(accounts_table).where(accounts_table.c.kind == "staff").order_by(accounts_table.c.full_name)
+        sa.select(
+            accounts_table,
+            access.disabled,
+            access.changed_by.label("access_changed_by"),
+            access.reason.label("access_reason"),
+            access.changed_at.label("access_changed_at"),
+        )
+        .select_from(accounts_table.outerjoin(access_table, access.account_id == accounts_table.c.account_id))
+        .where(accounts_table.c.kind == "staff")
+        .order_by(accounts_table.c.full_name)
     )
     with db.read.connect() as conn:
-        return [{**row._mapping, "roles": json.loads(row.roles)} for row in conn.execute(query)]
+        return [
+            {**row._mapping, "roles": json.loads(row.roles), "disabled": bool(row.disabled)}
+            for row in conn.execute(query)
+        ]
 
 
 def cartable(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from contracts.errors import MESSAGES, DomainError
 from contracts.eventstore import EventStore
 from contracts.identity_rpc import (
+    AccountAccess,
     ActivateEmail,
     CaptchaRequest,
     ChangeMobile,
@@ -26,6 +27,7 @@ from contracts.identity_rpc import (
     RequestLoginCode,
     RequestReset,
     ResetPassword,
+    Revoke,
     StaffLogin,
     StartRegistration,
     SubmitVerification,
@@ -56,9 +58,10 @@ from services.identity import (
 )
 from services.identity.adapters import HttpCivilRegistry, HttpShahkar, NotifyCodeSender, NotifyLinkSender
 from services.identity.deps import Deps
-from services.identity.projections import Accounts, Verifications
+from services.identity.principal import current as current_principal
+from services.identity.projections import Access, Accounts, Verifications
 
-PROJECTIONS = (Accounts(), Verifications())
+PROJECTIONS = (Accounts(), Access(), Verifications())
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -270,7 +273,23 @@ class IdentityService:
     @rpc  # type: ignore[misc]
     @replies
     def revoke_role(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return staff.grant(self.deps, parse(Grant, payload), revoke=True)
+        return staff.revoke(self.deps, parse(Revoke, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def disable_account(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return staff.set_access(self.deps, parse(AccountAccess, payload), disabled=True)
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def enable_account(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return staff.set_access(self.deps, parse(AccountAccess, payload), disabled=False)
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def principal(self, account_id: str) -> dict[str, Any] | None:
+        """Who a session's account is now (None: unknown); asked on every request with a session."""
+        return current_principal(self.deps, account_id)
 
     @rpc  # type: ignore[misc]
     @replies

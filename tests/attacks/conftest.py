@@ -33,7 +33,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
 
 
 def citizen_principal(name: str, national_code: str = "0084575948") -> Principal:
-    """A signed-in citizen of assurance level 1 (enough to send letters)."""
+    """A signed-in citizen of assurance level 1 (enough to send letters); `session_cookie`
+    registers the account."""
     return Principal(
         account_id=f"acc-{name}-{uuid.uuid4().hex[:6]}",
         kind="citizen",
@@ -45,14 +46,16 @@ def citizen_principal(name: str, national_code: str = "0084575948") -> Principal
 
 
 def staff_principal(role: str, province: str | None = None, unit: str | None = None) -> Principal:
-    """A signed-in staff member of one role (and province or unit)."""
+    """A signed-in staff member of one role (and province or unit; a desk officer's province
+    too); `session_cookie` makes the account with that role."""
     return Principal(
         account_id=f"{role}-{province or unit or 'x'}",
         kind="staff",
         display_name=f"{role} {province or unit or ''}",
         roles=(role,),
-        province=province,
-        unit=unit,
+        province=province if role == "clerk" else None,
+        unit=unit if role == "representative" else None,
+        scopes={role: {"province": province, "unit": unit}},
     )
 
 

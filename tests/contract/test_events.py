@@ -15,7 +15,7 @@ from contracts.envelope import NewEvent, RecordedEvent
 from contracts.events import Event, EventRegistry, UnknownEventType, new_event, registry
 from infra.eventstore.sql import SqlEventStore
 from infra.projections import Projection
-from services.identity.projections import Accounts, Verifications
+from services.identity.projections import Access, Accounts, Verifications
 from services.notify.projections import Planner, Status
 from services.requests.catalogue_view import Catalogue
 from services.requests.drafts_view import Drafts
@@ -25,6 +25,7 @@ from services.survey.projections import Invitations, Responses
 
 ALL_PROJECTIONS: list[type[Projection]] = [
     Accounts,
+    Access,
     Verifications,
     Catalogue,
     Drafts,
