@@ -189,9 +189,9 @@ def test_the_owner_and_staff_pages_escape_the_stored_html(desk: Desk, pages: dic
 
 
 def test_csv_exports_neutralise_formulas(desk: Desk) -> None:
-    names = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+    names = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1"]
     with client(desk, TEHRAN) as clerk:
-        for unit_name in names:
+        for unit_name in [*names, "\r=1"]:
             request_id = append_request(desk)
             eventually(lambda rid=request_id: clerk.get(f"/api/requests/{rid}").status_code == 200)
             assert clerk.post(f"/api/requests/{request_id}/number").status_code == 201
@@ -207,6 +207,9 @@ def test_csv_exports_neutralise_formulas(desk: Desk) -> None:
             referred = clerk.post(
                 f"/secretariat/cases/{request_id}/refer", data={**form, "command_id": uuid.uuid4().hex}
             )
+            if unit_name.startswith("\r"):  # a lone carriage return is a control character: refused
+                assert referred.status_code == 422, referred.status_code
+                continue
             assert referred.status_code == 303, re.findall(r"id=\"error\">([^<]+)<", referred.text)
         exported = eventually(
             lambda: (text := clerk.get("/secretariat/overview.csv").text).count("SUM(A1)") and text
