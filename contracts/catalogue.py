@@ -16,6 +16,13 @@ from contracts.rpc import Payload
 
 SERVICE_ID_PATTERN = r"^\d{11}$"
 UNIT_ID_PATTERN = r"^[a-z0-9][a-z0-9\-]{1,49}$"
+
+
+def unit_stream(unit_id: str) -> str:
+    """The stream of one organisational unit (written by the requests service's catalogue)."""
+    return f"catalogue-unit-{unit_id}"
+
+
 FILE_TYPES = ("pdf", "png", "jpg", "jpeg", "tiff", "zip", "doc", "docx")
 
 PROVINCES: dict[str, str] = {

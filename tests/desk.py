@@ -33,6 +33,7 @@ from infra.eventstore import open_store
 from services.identity.accounts import Account, account_stream, load_account
 from tests.pg import pg_available, scratch_database
 from tests.rabbit import rabbit_available, scratch_vhost
+from tests.units import TEST_UNITS, define_units_on
 
 DATABASE_VARIABLES = ("EVENTSTORE_URL", "DATABASE_URL", "READMODEL_URL")
 
@@ -90,6 +91,7 @@ def running_desk(folder: Path, backend: str, **env: str) -> Iterator[Desk]:
         )
         try:
             desk.start()
+            define_units_on(desk, TEST_UNITS)
             yield desk
         finally:
             desk.stop()

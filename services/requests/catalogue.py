@@ -17,17 +17,13 @@ from contracts.catalogue import (
     ServicePublished,
     ServiceRetired,
     UnitDefined,
+    unit_stream,
 )
 from contracts.envelope import StreamNotFound, StreamState, WrongExpectedVersion
 from contracts.errors import DomainError
 from contracts.events import Event, new_event, registry
 from contracts.eventstore import EventStore
 from infra.nameko_glue import invalid_payload
-
-
-def unit_stream(unit_id: str) -> str:
-    """The stream of one organisational unit."""
-    return f"catalogue-unit-{unit_id}"
 
 
 def service_stream(service_id: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from contracts.catalogue import UnitDefined, unit_stream
 from contracts.envelope import RecordedEvent, StreamNotFound, StreamState, WrongExpectedVersion
 from contracts.errors import DomainError
 from contracts.events import Event, new_event, registry
@@ -148,8 +149,20 @@ def register(store: EventStore, db_read: sa.Engine, command: CaseCommand) -> dic
     return event.model_dump()
 
 
+def defined_unit_name(store: EventStore, unit_id: str) -> str:
+    """The unit's name as the catalogue's stream defines it now, or `unknown_unit`: a referral
+    to a unit nobody defined would leave the request where no representative will see it."""
+    events = map(registry.decode, _read(store, unit_stream(unit_id)))
+    units = [event for event in events if isinstance(event, UnitDefined)]
+    if not units:
+        raise DomainError("unknown_unit", f"unit: {unit_id}")
+    return units[-1].name
+
+
 def refer(store: EventStore, db_read: sa.Engine, command: Refer) -> dict[str, Any]:
     """Refer to a unit (or one of its representatives) with an instruction."""
+    defined = defined_unit_name(store, command.unit)
+    unit_name = command.unit_name or defined
 
     def decide(case: Case) -> Event:
         clerk_check(case, command)
@@ -159,7 +172,7 @@ def refer(store: EventStore, db_read: sa.Engine, command: Refer) -> dict[str, An
         return CaseReferred(
             request_id=case.request_id,
             unit=command.unit,
-            unit_name=command.unit_name,
+            unit_name=unit_name,
             representative=command.representative or None,
             representative_name=command.representative_name or None,
             instruction=command.instruction,

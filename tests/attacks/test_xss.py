@@ -31,6 +31,7 @@ from tests.attacks.conftest import (
 from tests.e2e.conftest import browser, sign_in_as
 from tests.integration.test_identity_flow import identity_env
 from tests.integration.test_walking_skeleton import eventually
+from tests.units import define_units_on
 
 pytestmark = [pytest.mark.integration, pytest.mark.attacks, pytest.mark.e2e]
 __all__ = ["browser"]  # the fixture, imported for this module's tests
@@ -198,9 +199,11 @@ def test_csv_exports_neutralise_formulas(desk: Desk) -> None:
             eventually(
                 lambda rid=request_id: clerk.get(f"/api/requests/{rid}").json()["case"]["registration_number"]
             )
+            unit = f"u{uuid.uuid4().hex[:6]}"  # one unit per name: the overview has a row per unit
+            define_units_on(desk, {unit: "واحد آزمایشی"})
             form = {
                 **TOKEN,
-                "unit": f"u{uuid.uuid4().hex[:6]}",
+                "unit": unit,
                 "unit_name": unit_name,
                 "instruction": "بررسی",
             }

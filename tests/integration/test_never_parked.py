@@ -64,6 +64,7 @@ from services.secretariat import canned
 from services.secretariat import commands as secretariat
 from services.survey import commands as survey
 from tests.pg import required_database
+from tests.units import define_units
 
 pytestmark = pytest.mark.integration
 
@@ -153,6 +154,7 @@ def _cause(trace: str) -> str:
 @contextlib.contextmanager
 def _world(folder: Path, url: str | None) -> Iterator[World]:
     store = SqlEventStore(url or f"sqlite:///{folder / 'events.db'}")
+    define_units(store)
     outbox = OutboxProvider(f"sqlite:///{folder / 'outbox.db'}")
     databases: dict[str, Database] = {}
     runners = []

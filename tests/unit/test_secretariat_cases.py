@@ -34,6 +34,7 @@ from services.secretariat import commands, lifecycle, queries
 from services.secretariat.overview import overview
 from services.secretariat.projections import Inbox
 from services.secretariat.workdays import to_jalali
+from tests.units import define_units
 
 CLERK = Staff(account_id="clerk-1", name="سارا دبیری", roles=("clerk",), province="tehran")
 CLERK_2 = Staff(account_id="clerk-2", name="علی منشی", roles=("clerk",), province="tehran")
@@ -93,6 +94,7 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
     store = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
     runner = ProjectionRunner(store, Database(f"sqlite:///{tmp_path / 'secretariat.db'}"), [Inbox()])
     runner.setup()
+    define_units(store)
     yield Desk(store, runner)
     store.close()
 
@@ -125,6 +127,23 @@ def test_a_clerk_sees_only_their_secretariat(desk: Desk) -> None:
     assert refused.value.code == "request_not_found"
     admin = Staff(account_id="admin", roles=("admin",))
     assert set(desk.folder(admin, "all")) == {tehran, isfahan}
+
+
+def test_a_referral_to_a_unit_the_catalogue_does_not_define_is_refused_and_records_nothing(
+    desk: Desk,
+) -> None:
+    request_id = desk.submit()
+    desk.do(commands.register, CaseCommand(request_id=request_id, staff=CLERK))
+    before = desk.store.stream_version(f"case-{request_id}")
+    refer = Refer(request_id=request_id, staff=CLERK, unit="atlantis-office", instruction="بررسی شود")
+    with pytest.raises(DomainError) as refused:
+        desk.do(commands.refer, refer)
+    assert refused.value.code == "unknown_unit"
+    assert desk.store.stream_version(f"case-{request_id}") == before
+    named = desk.do(
+        commands.refer, Refer(request_id=request_id, staff=CLERK, unit="permits", instruction="x")
+    )
+    assert named["event"]["unit_name"] == "صدور مجوز"  # the catalogue's name when the form sends none
 
 
 def test_a_representative_sees_only_what_was_referred_to_their_unit(desk: Desk) -> None:
