@@ -39,11 +39,19 @@ class CaptchaAnswer(BaseModel):
 
 class CaptchaRequest(Payload):
     """A form about to be shown asks whether it needs a captcha (and gets one if so); `force`
-    asks for one anyway (the form was just refused)."""
+    asks for one anyway (the form was just refused). Public tracking (`track`) always forces:
+    its limit is kept by the requests service, which the gateway asks first."""
 
-    purpose: Literal["login", "staff_login", "login_code", "mobile_code", "reset", "register"]
+    purpose: Literal["login", "staff_login", "login_code", "mobile_code", "reset", "register", "track"]
     client: Client = "unknown"
     force: bool = False
+
+
+class CaptchaCheck(Payload):
+    """A form whose limit another service keeps (public tracking) asks identity whether its
+    captcha was solved; the check spends the challenge."""
+
+    captcha: CaptchaAnswer
 
 
 class CompanyInput(Payload):

@@ -30,6 +30,11 @@ async def submit_request(request: Request) -> JSONResponse:
 async def track_request(request: Request) -> JSONResponse:
     """
     summary: Follow a request by its tracking code, with the applicant's national code
+    description: >
+      Failed look-ups are counted per client address (TRACK_ATTEMPTS, default 20 per 600 s).
+      Past the limit this API, which cannot show a captcha, answers 429 track_limited until the
+      oldest failure leaves the window; its Persian message points to the tracking page (/track),
+      which lets citizens behind the same address (an office, a carrier's NAT) through with a captcha.
     parameters:
       - {name: tracking_code, in: path, required: true, schema: {type: string}}
       - {name: national_code, in: query, required: true, schema: {type: string}}
@@ -37,7 +42,7 @@ async def track_request(request: Request) -> JSONResponse:
       200: {description: "status, registration number, replies and SMS of the request"}
       404: {description: no request with this code and national code}
       422: {description: malformed or mistyped tracking code}
-      429: {description: too many failed look-ups from this address (track_limited)}
+      429: {description: "track_limited: too many failed look-ups from this address (see above)"}
     """
     national_code = request.query_params.get("national_code", "")
     if not national_code:

@@ -3,8 +3,10 @@ replies and history, the printable reply, correction and resubmission, and publi
 
 Public tracking sends the client's address with each look-up: the requests service counts the
 failed ones per address, shared by every gateway process, and once `TRACK_ATTEMPTS` (default 20
-per 600 seconds) is reached answers `track_limited`, shown in Persian (see
-`services.requests.lookups`), so tracking codes cannot be enumerated.
+per 600 seconds) is reached answers `track_limited` (see `services.requests.lookups`), so
+tracking codes cannot be enumerated. The page then shows identity's captcha instead of refusing
+(many citizens may share one address): a look-up whose captcha identity says was solved is sent
+with `captcha_passed`, and goes through; its failures still count.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from contracts.requests import MAX_UPLOAD_BYTES
 from gateway.citizen.requests_labels import FOLDERS, HISTORY, STATUS, timeline
 from gateway.common import ApiError, call, form_data
 from gateway.web.auth import require_citizen
-from gateway.web.signin import client_address
+from gateway.web.signin import Captcha, captcha_answer, captcha_for, client_address
 from gateway.web.templates import render
 from infra.attachments import clean_file_name
 
@@ -115,13 +117,37 @@ async def attachment(request: Request) -> Response:
     )
 
 
+async def _track_captcha(request: Request, needed: bool | None = True) -> Captcha | None:
+    """A new captcha for the tracking form when `needed` (None: when the requests service says
+    this address used up its failed look-ups)."""
+    if needed is None:
+        needed = await call(request, "requests", "track_captcha_needed", client_address(request))
+    return await captcha_for(request, "track", force=True) if needed else None
+
+
 async def track_page(request: Request) -> Response:
-    """The public tracking form."""
-    return render(request, "requests/track.html", {"form": {}, **LABELS})
+    """The public tracking form, with a captcha once this address used up its failed look-ups."""
+    captcha = await _track_captcha(request, None)
+    return render(request, "requests/track.html", {"form": {}, "captcha": captcha, **LABELS})
+
+
+async def _captcha_passed(request: Request, fields: dict[str, str]) -> bool:
+    """Whether the form carried a captcha identity says was solved (spending it)."""
+    answer = captcha_answer(fields)
+    if answer is None:
+        return False
+    try:
+        await call(request, "identity", "check_captcha", {"captcha": answer})
+    except ApiError as error:
+        if error.code not in ("captcha_required", "invalid_input"):
+            raise
+        return False
+    return True
 
 
 async def track(request: Request) -> Response:
-    """Status and steps by tracking code and mobile or national code; nothing personal."""
+    """Status and steps by tracking code and mobile or national code; nothing personal. Past the
+    address's failed look-ups, the form asks for a captcha and keeps what was typed."""
     fields = await form_data(request)
     form = {
         "tracking_code": fields.get("tracking_code", ""),
@@ -135,12 +161,15 @@ async def track(request: Request) -> Response:
             form["tracking_code"],
             form["second_factor"],
             client=client_address(request),
+            captcha_passed=await _captcha_passed(request, fields),
         )
     except ApiError as error:
         if error.code not in ("request_not_found", "invalid_tracking_code", "track_limited", "invalid_input"):
             raise
-        context = {"form": form, "error": MESSAGES[error.code][1], **LABELS}
-        return render(request, "requests/track.html", context, MESSAGES[error.code][0])
+        code = "captcha_required" if error.code == "track_limited" else error.code
+        captcha = await _track_captcha(request, True if code == "captcha_required" else None)
+        context = {"form": form, "error": MESSAGES[code][1], "captcha": captcha, **LABELS}
+        return render(request, "requests/track.html", context, MESSAGES[code][0])
     context = {"form": form, "found": view, "steps": timeline(view["history"]), **LABELS}
     return render(request, "requests/track.html", context)
 

@@ -135,3 +135,11 @@ def address_limit(deps: Deps, key: str, most: int, captcha_ok: bool) -> None:
     if codes.count(deps.db, now, key, deps.limits) >= most and not captcha_ok:
         raise DomainError("captcha_required")
     codes.record(deps.db, now, key)
+
+
+def check(deps: Deps, answer: CaptchaAnswer) -> dict[str, Any]:
+    """`{"ok": True}` when `answer` solves its challenge, else `captcha_required`; spends it either
+    way. For forms whose per-address limit another service keeps (public tracking)."""
+    if not solved(deps, answer):
+        raise DomainError("captcha_required")
+    return {"ok": True}

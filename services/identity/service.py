@@ -14,6 +14,7 @@ from contracts.eventstore import EventStore
 from contracts.identity_rpc import (
     AccountAccess,
     ActivateEmail,
+    CaptchaCheck,
     CaptchaRequest,
     ChangeMobile,
     ChangePassword,
@@ -162,6 +163,12 @@ class IdentityService:
     def captcha_challenge(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Whether a sign-in form sent from this address needs a captcha now; a new one if so."""
         return captcha.challenge(self.deps, parse(CaptchaRequest, payload))
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def check_captcha(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """`{"ok": True}` when the captcha was solved, else `captcha_required`; spends it."""
+        return captcha.check(self.deps, parse(CaptchaCheck, payload).captcha)
 
     @rpc  # type: ignore[misc]
     @replies

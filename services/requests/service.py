@@ -183,14 +183,25 @@ class RequestsService:
 
     @rpc  # type: ignore[misc]
     @replies
-    def public_track(self, tracking_code: str, second_factor: str, client: str = "") -> dict[str, Any]:
-        """Status and steps by code and mobile or national code; `client` as for `track`."""
+    def public_track(
+        self, tracking_code: str, second_factor: str, client: str = "", captcha_passed: bool = False
+    ) -> dict[str, Any]:
+        """Status and steps by code and mobile or national code; `client` as for `track`.
+        `captcha_passed`: the tracking page's captcha was solved (identity said so to the gateway),
+        which lets a look-up through past the address's limit (it still counts if it fails)."""
         return lookups.limited(
             self.db,
             self.track_limit,
             str(client),
             lambda: queries.public_track(self.db.read, str(tracking_code), str(second_factor)),
+            captcha_passed=captcha_passed is True,
         )
+
+    @rpc  # type: ignore[misc]
+    @replies
+    def track_captcha_needed(self, client: str) -> bool:
+        """Whether the tracking page must show a captcha to `client` (past its failed look-ups)."""
+        return bool(client) and lookups.is_limited(self.db, self.track_limit, str(client))
 
     @rpc  # type: ignore[misc]
     @replies

@@ -174,7 +174,8 @@ def test_wizard_to_receipt_cartable_correction_and_public_tracking(desk: Desk, c
         for _ in range(3):
             assert stranger.post("/track", data={**form, "second_factor": "09120000000"}).status_code == 404
         limited = stranger.post("/track", data={**form, "second_factor": "09123456789"})
-        assert limited.status_code == 429 and "بیش از حد مجاز" in limited.text
+        assert limited.status_code == 422 and "کد امنیتی را درست وارد کنید" in limited.text
+        assert 'name="captcha_token"' in limited.text  # a captcha, never a flat refusal
         # one count for every entry point: the API refuses the address too
         api_limited = stranger.get(f"/api/requests/{tracking}", params={"national_code": "0084575948"})
         assert api_limited.status_code == 429

@@ -68,6 +68,34 @@ def test_failed_look_ups_per_address_are_limited_in_a_sliding_window(tmp_path: P
     other_instance.dispose()
 
 
+def test_a_solved_captcha_lets_a_look_up_through_past_the_limit_and_its_failures_still_count(
+    tmp_path: Path,
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'requests.db'}")
+    lookups.setup(db)
+    clock, limit = Clock(), lookups.TrackLimit(failures=2, seconds=60)
+
+    def ask(found: bool, captcha_passed: bool = False) -> str:
+        return lookups.limited(db, limit, "1.2.3.4", _look_up(found), clock, captcha_passed=captcha_passed)
+
+    for _ in range(2):
+        with pytest.raises(DomainError, match="request_not_found"):
+            ask(found=False)
+    assert lookups.is_limited(db, limit, "1.2.3.4", clock)
+    with pytest.raises(DomainError, match="track_limited"):
+        ask(found=True)
+    assert ask(found=True, captcha_passed=True) == "the request"
+    clock.now += 30
+    for _ in range(2):
+        with pytest.raises(DomainError, match="request_not_found"):
+            ask(found=False, captcha_passed=True)
+    clock.now += 31  # the first two failures left the window; the two with a captcha did not
+    assert lookups.is_limited(db, limit, "1.2.3.4", clock)
+    with pytest.raises(DomainError, match="track_limited"):
+        ask(found=True)
+    db.dispose()
+
+
 def test_the_limit_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRACK_ATTEMPTS", "5/30")
     assert lookups.TrackLimit.from_env() == lookups.TrackLimit(5, 30.0)
