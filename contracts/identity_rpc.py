@@ -20,7 +20,7 @@ from contracts.fields import (
     check_full_name,
 )
 from contracts.identity import Company
-from contracts.rpc import Payload
+from contracts.rpc import COMMAND_FIELDS, Payload
 
 Client = Annotated[str, Field(min_length=1, max_length=64)]
 Ticket = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
@@ -72,7 +72,7 @@ class CompanyInput(Payload):
 
     def value(self) -> Company:
         """As the event value."""
-        return Company(**self.model_dump(exclude={"command_id"}))
+        return Company(**self.model_dump(exclude=set(COMMAND_FIELDS)))
 
 
 class RegistryInquiry(Payload):

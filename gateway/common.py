@@ -27,7 +27,9 @@ from starlette.schemas import SchemaGenerator
 from starlette.staticfiles import StaticFiles
 
 from contracts.errors import MESSAGES, DomainError
+from contracts.rpc import COMMAND_FIELDS
 from gateway.async_rpc import AsyncRpc
+from gateway.body import NotJson, fingerprint, json_object
 from gateway.rpc import ServiceUnavailable, amqp_config
 from infra.nameko_glue import invalid_payload
 
@@ -84,45 +86,77 @@ async def call_cached(request: Request, service: str, method: str, *args: Any) -
 
 
 async def payload(request: Request, model: type[BaseModel], **extra: Any) -> dict[str, Any]:
-    """The JSON body validated by `model` (plus `extra` fields), or an `invalid_input` error.
+    """The JSON body validated by `model` (plus `extra` fields, which the gateway knows: the path's
+    ids, the signed-in user), with the command id and fingerprint of the client's
+    `Idempotency-Key`; `invalid_json` when the body is not one JSON object (see `gateway.body`),
+    `invalid_input` when a field is wrong.
 
-    A call made with a signed-in session cookie must carry the session's CSRF token in the
-    `X-CSRF-Token` header."""
+    A `command_id` or `fingerprint` in the body is ignored: a client never names a command's
+    internal id (else anyone could ask for someone else's command and get its answer), only its
+    key, scoped to the caller. A call made with a signed-in session cookie must carry the
+    session's CSRF token in the `X-CSRF-Token` header."""
     _check_api_csrf(request)
+    data = validated(model, {**await json_body(request), **extra})
+    given = {key: value for key, value in data.items() if key not in extra and key not in COMMAND_FIELDS}
+    return data | command_id(request, given)
+
+
+async def json_body(request: Request, *, optional: bool = False) -> dict[str, Any]:
+    """The request's body as one JSON object, without the command's own fields (`command_id`,
+    `fingerprint`: a client names its command by its key alone), or `invalid_json` (400). With
+    `optional`, an empty body reads as `{}`."""
+    raw = await request.body()
+    if optional and not raw.strip():
+        return {}
     try:
-        body = await request.json()
-    except ValueError:
-        raise ApiError("invalid_input", "the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError("invalid_input", "the body must be a JSON object")
-    return validated(model, {**body, **extra, **command_id(request)})
+        body = json_object(raw)
+    except NotJson as error:
+        raise ApiError("invalid_json", str(error)) from None
+    return {key: value for key, value in body.items() if key not in COMMAND_FIELDS}
 
 
-def command_id(request: Request) -> dict[str, str]:
-    """The command id for the client's `Idempotency-Key`, when it sent one: a retry with the same
-    key records nothing twice. Without one, each call is a new command (the service derives its
-    ids from a fresh command id, which still makes an RPC redelivery harmless)."""
+def command_id(request: Request, body: dict[str, Any], *, key: str | None = None) -> dict[str, str]:
+    """The command id and fingerprint for the client's `Idempotency-Key` (or `key`, the key a page's
+    form carries), when it sent one; else nothing, and each call is a new command (the service
+    derives its ids from a fresh command id, which still makes an RPC redelivery harmless).
+
+    The id is derived from the caller's scope and the key, so one key names a command of one
+    caller; the fingerprint (`gateway.body.fingerprint` of the method, path and `body`: what the
+    client chose, without what the gateway adds) goes with it, and the service that owns the
+    command answers a repeat with other input `idempotency_key_reused` instead of the first
+    answer."""
     from gateway.web.auth import current_user
 
-    key = request.headers.get("idempotency-key")
+    key = key if key is not None else request.headers.get("idempotency-key")
     if not key:
         return {}
     if not IDEMPOTENCY_KEY.fullmatch(key):
         raise ApiError("invalid_input", "Idempotency-Key: 8 to 100 letters, digits, '_' or '-'")
     user = current_user(request)
-    return {"command_id": scoped_command_id(user.account_id if user else "", key)}
+    return {
+        "command_id": scoped_command_id(user.account_id if user else "", key),
+        "fingerprint": fingerprint(request.method, request.url.path, body),
+    }
 
 
 IDEMPOTENCY_KEY = re.compile(r"[\w\-]{8,100}")
 
 
 def scoped_command_id(account_id: str, key: str) -> str:
-    """The command id of a signed-in user's `key`: derived from both, so the same key sent by
-    two accounts names two commands (else the second would be answered with the first's
-    request id and tracking code)."""
-    if not account_id:
-        return key
+    """The command id of `key` sent by the account `account_id` ("" for a caller who is not signed
+    in): derived from both, so the same key sent by two callers names two commands (else the
+    second would be answered with the first's request id and tracking code). No account id is
+    empty and no key holds ':', so no two scopes share an id."""
     return uuid.uuid5(uuid.NAMESPACE_OID, f"{account_id}:{key}").hex
+
+
+def client_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s JSON schema as a client sends it: without the command's own fields, which
+    `payload` ignores in a body (the `Idempotency-Key` header names the command)."""
+    schema = model.model_json_schema()
+    for field in COMMAND_FIELDS:
+        schema.get("properties", {}).pop(field, None)
+    return schema
 
 
 def _check_api_csrf(request: Request) -> None:
@@ -224,9 +258,7 @@ def build_app(
           200: {description: the document}
         """
         document = generator.get_schema(routes=request.app.routes)
-        document["components"] = {
-            "schemas": {name: model.model_json_schema() for name, model in schemas.items()}
-        }
+        document["components"] = {"schemas": {name: client_schema(model) for name, model in schemas.items()}}
         return JSONResponse(document)
 
     @contextlib.asynccontextmanager

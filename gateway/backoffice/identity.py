@@ -5,7 +5,6 @@ identity-verification cases, and the administrator's staff accounts, roles and d
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from contracts.catalogue import PROVINCES
 from contracts.identity_rpc import AccountAccess, Grant
-from gateway.common import ApiError, _check_api_csrf, call, command_id, form_data
+from gateway.common import ApiError, _check_api_csrf, call, command_id, form_data, json_body
 from gateway.web.auth import require_staff, sign_in
 from gateway.web.signin import (
     PASS_THROUGH,
@@ -221,14 +220,8 @@ async def _admin_body(request: Request, **extra: Any) -> dict[str, Any]:
     session. Identity validates it, and answers a broken rule by its own code
     (`role_scope_required`, `reason_required`) rather than a bare `invalid_input`."""
     _check_api_csrf(request)
-    raw = await request.body()
-    try:
-        body = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        raise ApiError("invalid_input", "the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError("invalid_input", "the body must be a JSON object")
-    return {**body, **extra, **command_id(request)}
+    body = await json_body(request, optional=True)
+    return {**body, **extra, **command_id(request, body)}
 
 
 async def api_grant(request: Request) -> JSONResponse:

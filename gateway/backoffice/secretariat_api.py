@@ -66,7 +66,7 @@ async def assign_number(request: Request) -> JSONResponse:
     body = {
         "request_id": request.path_params["request_id"],
         "staff": staff_of(request),
-        **command_id(request),
+        **command_id(request, {}),  # no body: the path names the request
     }
     return JSONResponse(await call(request, "secretariat", "register", body), status_code=201)
 

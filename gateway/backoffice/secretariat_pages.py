@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import filetype
@@ -20,7 +21,8 @@ from gateway.backoffice import secretariat_reports
 from gateway.backoffice.secretariat_api import staff_of
 from gateway.backoffice.secretariat_charts import workflow_svg
 from gateway.backoffice.secretariat_labels import FOLDERS, NOTICES, STATUSES
-from gateway.common import ApiError, call, call_cached, form_data, validated
+from gateway.common import ApiError, call, call_cached, command_id, form_data, validated
+from gateway.web.csrf import FORM_FIELD
 from gateway.web.templates import render
 from infra.attachments import AttachmentStore, clean_file_name
 
@@ -113,8 +115,6 @@ async def case_action(request: Request) -> Response:
             body[field] = form[field]
     if form.get("expected_version", "").lstrip("-").isdigit():
         body["expected_version"] = int(form["expected_version"])
-    if form.get("command_id"):
-        body["command_id"] = form["command_id"]
     try:
         if name == "refer":
             body["unit_name"] = form.get("unit_name", "")
@@ -123,6 +123,7 @@ async def case_action(request: Request) -> Response:
             body["attachments"] = await _attachments(request)
             if form.get("canned_id"):
                 body = await _with_canned(request, body, form["canned_id"])
+        body |= _command(request, name, form, body.get("attachments", ()))
         answer = await call(request, "secretariat", method, body)
     except ApiError as refused:
         message = MESSAGES.get(refused.code, MESSAGES["internal_error"])[1]
@@ -131,6 +132,19 @@ async def case_action(request: Request) -> Response:
     version = answer.get("version") if isinstance(answer, dict) else None
     target = f"/secretariat/cases/{request_id}?done={name}" + (f"&v={version}" if version is not None else "")
     return RedirectResponse(target, status_code=303)
+
+
+def _command(
+    request: Request, action: str, form: dict[str, str], attachments: Sequence[dict[str, Any]]
+) -> dict[str, str]:
+    """The command of one form of the page, named by the key the page put in it: each form its
+    own (the key and the action), scoped to the signed-in account (another account's key names
+    another command), and fingerprinted with what was typed and uploaded, so a form sent twice
+    is one command and a key sent again with other input is refused."""
+    key = form.get("command_id")
+    typed = {name: value for name, value in form.items() if name not in ("command_id", FORM_FIELD)}
+    sent = typed | {"attachments": [file["sha256"] for file in attachments]}
+    return command_id(request, sent, key=f"{key}-{action}") if key else {}
 
 
 async def _with_representative(request: Request, body: dict[str, Any]) -> dict[str, Any]:

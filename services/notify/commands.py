@@ -14,6 +14,7 @@ from contracts.errors import DomainError
 from contracts.events import new_event, registry
 from contracts.eventstore import EventStore
 from contracts.notify import ChangeTemplate, SmsTemplateChanged
+from infra.commands import append_command
 from services.notify.dispatch import Channels, dispatch, record_receipt
 from services.notify.lifecycle import Policy
 from services.notify.projections import status_table
@@ -42,10 +43,12 @@ def change_template(store: EventStore, command: ChangeTemplate) -> dict[str, Any
         admin=command.admin,
     )
     try:
-        store.append(
+        append_command(
+            store,
             stream,
             [new_event(changed, event_id=command.derived("template"), actor=f"admin:{command.admin}")],
             history[-1].revision if history else StreamState.NO_STREAM,
+            command,
         )
     except WrongExpectedVersion:
         raise DomainError("conflict") from None

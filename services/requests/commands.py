@@ -19,7 +19,7 @@ from contracts.requests import (
     TrackingCodeIssued,
     Visit,
 )
-from contracts.rpc import SubmitRequest
+from contracts.rpc import Payload, SubmitRequest
 from contracts.tracking import new_tracking_code
 from services.requests import forms
 from services.requests.catalogue import load_service
@@ -54,22 +54,27 @@ def _already(store: EventStore, request_id: str) -> dict[str, str] | None:
     return _first_answer(store, request_id)
 
 
-def _first_answer(store: EventStore, request_id: str) -> dict[str, str] | None:
+def _first_answer(
+    store: EventStore, request_id: str, command: Payload | None = None
+) -> dict[str, str] | None:
     try:
         first = store.read_stream(request_stream(request_id), limit=1)[0]
     except StreamNotFound:
         return None
+    if command is not None:
+        command.check_repeat(first)  # a key sent again with another request is not a retry
     return {"request_id": request_id, "tracking_code": first.data["tracking_code"]}
 
 
-def _record(store: EventStore, event: RequestSubmitted, actor: str) -> dict[str, str]:
+def _record(store: EventStore, event: RequestSubmitted, actor: str, command: Payload) -> dict[str, str]:
     """Append the submission as its stream's first event. A repeated command (its answer lost, or
     the same button twice at once) finds the stream there and answers with the first one's
-    tracking code; the code it reserved stays unused."""
+    tracking code, if it carries the same input; the code it reserved stays unused."""
+    envelope = command.marked(new_event(event, actor=actor))
     try:
-        store.append(request_stream(event.request_id), [new_event(event, actor=actor)], StreamState.NO_STREAM)
+        store.append(request_stream(event.request_id), [envelope], StreamState.NO_STREAM)
     except WrongExpectedVersion:
-        if (first := _first_answer(store, event.request_id)) is None:
+        if (first := _first_answer(store, event.request_id, command)) is None:
             raise
         return first
     return {"request_id": event.request_id, "tracking_code": event.tracking_code}
@@ -94,7 +99,7 @@ def submit(store: EventStore, command: SubmitRequest) -> dict[str, str]:
         text=command.text,
         submitted_at=datetime.now(UTC).isoformat(),
     )
-    return _record(store, event, f"citizen:{command.national_code}")
+    return _record(store, event, f"citizen:{command.national_code}", command)
 
 
 def _applicant(draft: Draft) -> Applicant:
@@ -179,7 +184,7 @@ def submit_draft(store: EventStore, command: SubmitDraft) -> dict[str, str]:
         attachments=draft.attachments,
         visit=_visit(draft, card),
     )
-    return _record(store, event, f"citizen:{command.account_id}")
+    return _record(store, event, f"citizen:{command.account_id}", command)
 
 
 def load_request(store: EventStore, request_id: str, account_id: str) -> tuple[RequestSubmitted, int]:

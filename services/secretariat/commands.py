@@ -34,6 +34,7 @@ from contracts.secretariat_rpc import (
     Staff,
     WithReason,
 )
+from infra.commands import append_command
 from infra.projections import caught_up
 from services.secretariat.case import Case
 from services.secretariat.numbering import take_number
@@ -89,7 +90,7 @@ def _append(store: EventStore, case: Case, command: CaseCommand, event: Event) -
     envelope.metadata["actor_name"] = command.staff.label
     expected = StreamState.NO_STREAM if case.version is None else case.version
     try:
-        result = store.append(case_stream(case.request_id), [envelope], expected)
+        result = append_command(store, case_stream(case.request_id), [envelope], expected, command)
     except WrongExpectedVersion:
         raise DomainError("conflict") from None
     return {"version": result.revision, "event": event.model_dump(mode="json")}
@@ -111,7 +112,8 @@ def act(
     while True:
         case, seen = load_case(store, db_read, command.request_id)
         earlier = seen.get(command.derived("case"))
-        if earlier is not None:  # the same command again: the first answer
+        if earlier is not None:  # the same command again: the first answer (if the same input)
+            command.check_repeat(earlier)
             return {"version": earlier.revision, "event": registry.decode(earlier).model_dump(mode="json")}
         try:
             return _append(store, case, command, decide(case))
@@ -145,6 +147,7 @@ def register(store: EventStore, db_read: sa.Engine, command: CaseCommand) -> dic
         staff.account_id,
         actor_name=staff.label,
         command_id=command.command_id,
+        fingerprint=command.fingerprint,
     )
     return event.model_dump()
 

@@ -28,6 +28,7 @@ from contracts.envelope import DuplicateEventIds, StreamNotFound, StreamState, W
 from contracts.errors import DomainError
 from contracts.events import new_event, registry
 from contracts.eventstore import EventStore
+from contracts.rpc import check_same_input
 from contracts.secretariat import NumberAssigned
 from services.secretariat.workdays import TEHRAN
 
@@ -128,10 +129,12 @@ def take_number(
     actor_name: str = "",
     year: int = 0,
     command_id: str = "",
+    fingerprint: str = "",
 ) -> NumberAssigned:
     """Append the next number of the book to `request_id`, retrying when another process wins the
     race; `already_numbered` when the request holds a number already (unless this very command
-    gave it: then its number again)."""
+    gave it: then its number again, or `idempotency_key_reused` when its `fingerprint`, the
+    client's input with its key, is not the first one's)."""
     year = year or jalali_year()
     stream = book_stream(secretariat, year)
     command_id = command_id or uuid.uuid4().hex
@@ -141,6 +144,8 @@ def take_number(
             event = book.assign(request_id, clerk)
             envelope = new_event(event, event_id=number_event_id(request_id), actor=f"staff:{clerk}")
             envelope.metadata.update(command=command_id, actor_name=actor_name or clerk)
+            if fingerprint:
+                envelope.metadata["fingerprint"] = fingerprint
             expected = StreamState.NO_STREAM if book.version is None else book.version
             try:
                 result = store.append(stream, [envelope], expected)
@@ -155,6 +160,7 @@ def take_number(
         (stored,) = store.read_stream(stream, result.revision, limit=1)
         if stored.id != envelope.id or stored.metadata.get("command") != command_id:
             raise DomainError("already_numbered")
+        check_same_input(fingerprint, stored)
         decoded = registry.decode(stored)
         assert isinstance(decoded, NumberAssigned)
         return decoded

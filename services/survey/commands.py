@@ -8,13 +8,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contracts.envelope import DuplicateEventIds, StreamState, WrongExpectedVersion
+from contracts.envelope import StreamState, WrongExpectedVersion
 from contracts.errors import DomainError
 from contracts.events import new_event
 from contracts.eventstore import EventStore
 from contracts.persian import normalize_mobile
 from contracts.survey import AnswerSurvey, OpenSurvey, Respondent, SurveyAnswered
 from contracts.tracking import normalize_tracking_code
+from infra.commands import append_command
 from services.survey.projections import requests_table
 
 
@@ -89,11 +90,13 @@ def answer_survey(store: EventStore, db_read: sa.Engine, command: AnswerSurvey) 
         answered_at=datetime.now(UTC).isoformat(),
     )
     try:
-        store.append(
+        append_command(
+            store,
             survey_stream(row.request_id),
             [new_event(event, event_id=command.derived("survey-answered"), actor="citizen")],
             StreamState.NO_STREAM,
+            command,
         )
-    except (WrongExpectedVersion, DuplicateEventIds):
+    except WrongExpectedVersion:
         raise DomainError("survey_already_answered") from None
     return {"request_id": row.request_id, "answered_at": event.answered_at}

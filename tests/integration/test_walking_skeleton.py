@@ -134,4 +134,4 @@ def test_gateways_answer_health_openapi_and_clear_errors(citizen: httpx.Client, 
         anonymous = stranger.post("/api/requests/nope/number")
     assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (401, "not_signed_in")
     not_json = citizen.post("/api/requests", content=b"{", headers={"content-type": "application/json"})
-    assert (not_json.status_code, not_json.json()["error"]["code"]) == (422, "invalid_input")
+    assert (not_json.status_code, not_json.json()["error"]["code"]) == (400, "invalid_json")
