@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -36,7 +37,9 @@ def _click(browser: webdriver.Chrome, element_id: str) -> None:
 
 
 def _wait_text(browser: webdriver.Chrome, element_id: str, text: str) -> None:
-    WebDriverWait(browser, 10).until(
+    # The element may belong to the page being replaced while the form's answer loads (Chromium
+    # then says "Node with given id does not belong to the document"): look again.
+    WebDriverWait(browser, 20, ignored_exceptions=(WebDriverException,)).until(
         expected_conditions.text_to_be_present_in_element((By.ID, element_id), text)
     )
 
