@@ -42,7 +42,7 @@ def upsert_insert(url: str, table: sa.Table) -> Any:
 class PoolSettings:
     """How many PostgreSQL connections a pool may hold and how long one may rest unused."""
 
-    size: int = 2
+    size: int = 3
     """`DB_POOL_SIZE`: the most connections one pool holds at once (a caller beyond waits)."""
     idle_seconds: float = 30.0
     """`DB_POOL_IDLE_SECONDS`: a connection unused this long is closed."""

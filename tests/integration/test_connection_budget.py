@@ -24,16 +24,16 @@ from sqlalchemy.engine import make_url
 
 from bench.common import citizen, submission
 from deploy.run import SERVICES, Desk
-from infra.db import PoolSettings, application_name
+from infra.db import PoolSettings, RestingPool, application_name, make_engine
 from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie
-from tests.pg import ADMIN_URL
+from tests.pg import ADMIN_URL, required_database
 
 pytestmark = pytest.mark.integration
 
 POOLS = PoolSettings()
 """The default sizes, which the documented budget is worked out for."""
 PEAK = len(SERVICES) * POOLS.process_ceiling()
-"""A desk's ceiling: every service's two pools full, and its listening connection (25)."""
+"""A desk's ceiling: every service's two pools full, and its listening connection (35)."""
 AT_REST = 3 * len(SERVICES)
 """A resting desk: per service its listener, the store connection its projections check the
 store with once a second, and one more for a periodic task (15)."""
@@ -133,6 +133,46 @@ def _burst(desk: Desk, clients: int, each: int) -> Counter[int]:
 
     with ThreadPoolExecutor(clients) as pool:
         return Counter(code for codes in pool.map(submit_all, range(clients)) for code in codes)
+
+
+def _held(database: str, name: str, expected: int) -> int:
+    """How many connections named `name` the server holds on `database`, once it is `expected`
+    (a closed connection's server process takes a moment to leave pg_stat_activity)."""
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = :database AND application_name = :name"
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        with _admin.connect() as conn:
+            held = int(conn.execute(query, {"database": database, "name": name}).scalar_one())
+        if held == expected or time.monotonic() > deadline:
+            return held
+        time.sleep(0.05)
+
+
+def test_a_pool_gives_back_the_connections_that_rested_and_keeps_the_one_in_use() -> None:
+    with required_database() as url:
+        engine = make_engine(url, pool_size=2, role="budget")
+        pool = engine.pool
+        assert isinstance(pool, RestingPool)
+        database, name = make_url(url).database or "", application_name("budget")
+        try:
+            with engine.connect() as first, engine.connect() as second:
+                for conn in (first, second):
+                    conn.execute(sa.text("SELECT 1"))
+                assert _held(database, name, 2) == 2  # both named for this process and role
+            assert _held(database, name, 2) == 2  # given back, not closed: a burst reuses them
+            in_use = engine.connect()
+            later = time.monotonic() + pool.idle + 1  # as the reaper sees them once they rested
+            assert pool.close_rested(later) == 1  # the one resting, not the one in use
+            assert _held(database, name, 1) == 1
+            in_use.close()
+            assert pool.close_rested(time.monotonic() + pool.idle + 1) == 1
+            assert _held(database, name, 0) == 0
+            with engine.connect() as again:  # a new one when needed
+                assert again.execute(sa.text("SELECT 1")).scalar_one() == 1
+        finally:
+            engine.dispose()
 
 
 def test_a_desk_holds_few_connections_at_rest_a_bounded_number_in_a_burst_and_gives_them_back(
