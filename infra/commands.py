@@ -11,12 +11,30 @@ metadata (`Payload.marked`), tells them apart.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from typing import Protocol
 
-from contracts.envelope import AppendResult, DuplicateEventIds, ExpectedVersion, NewEvent
+from contracts.envelope import AppendResult, DuplicateEventIds, ExpectedVersion, NewEvent, RecordedEvent
 from contracts.errors import DomainError
 from contracts.eventstore import EventStore
-from contracts.rpc import Payload
+
+
+class Identified(Protocol):
+    """A command as its idempotency needs it (`contracts.rpc.Payload` is one): its id, the
+    fingerprint of its input, and the checks they allow."""
+
+    @property
+    def command_id(self) -> str: ...
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def derived(self, purpose: str) -> uuid.UUID: ...
+
+    def marked(self, event: NewEvent) -> NewEvent: ...
+
+    def check_repeat(self, recorded: RecordedEvent) -> None: ...
 
 
 def append_command(
@@ -24,7 +42,7 @@ def append_command(
     stream: str,
     events: Sequence[NewEvent],
     expected: ExpectedVersion,
-    command: Payload,
+    command: Identified,
 ) -> AppendResult:
     """Append `events`, which `command` decided, marked with its id and fingerprint.
 
