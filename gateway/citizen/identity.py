@@ -238,8 +238,8 @@ async def register_registry(request: Request) -> Response:
     if fields.get("action") == "inquire":
         try:
             record = await _inquire(request, fields, captcha_answer(fields))
-        except ApiError as error:
-            return await _registration_refused(request, "register_registry.html", fields, error)
+        except ApiError as refusal:
+            return await _registration_refused(request, "register_registry.html", fields, refusal)
         captcha = await captcha_for(request, "register")
         return page(request, "register_registry.html", fields, record=record, captcha=captcha)
     # Registering inquires the registry again inside identity (with the captcha, if one is

@@ -34,7 +34,7 @@ FOLDERS = {"awaiting": "در انتظار اقدام", "progress": "در حال 
 
 def timeline(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The workflow's four steps, each done (with its date) or still ahead."""
-    first = {}
+    first: dict[str, Any] = {}
     for item in history:
         first.setdefault(item["step"], item["at"])
     reply = first.get("interim_reply") or first.get("final_reply")

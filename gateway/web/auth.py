@@ -102,8 +102,9 @@ async def load_user(request: Request) -> Principal | None:
         log.info("session of %s ended: account unknown, disabled or changed", account_id)
         sign_out(request)
         return None
-    request.state.user = principal_of(found)
-    return request.state.user  # type: ignore[no-any-return]
+    user = principal_of(found)
+    request.state.user = user
+    return user
 
 
 async def renew_stamp(request: Request) -> None:

@@ -59,5 +59,4 @@ def render(
 
     templates: Jinja2Templates = request.app.state.templates
     values = {"user": current_user(request), **(context or {})}
-    response = templates.TemplateResponse(request, name, values, status_code=status_code)
-    return response  # type: ignore[no-any-return]
+    return templates.TemplateResponse(request, name, values, status_code=status_code)
