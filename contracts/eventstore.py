@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import abc
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
-from contracts.envelope import AppendResult, ExpectedVersion, NewEvent, RecordedEvent, StreamState
+from contracts.envelope import (
+    AppendResult,
+    ExpectedVersion,
+    NewEvent,
+    RecordedEvent,
+    StreamNotFound,
+    StreamState,
+)
 
 
 class EventStore(abc.ABC):
@@ -54,6 +62,38 @@ class EventStore(abc.ABC):
         limit: int = 1000,
     ) -> list[RecordedEvent]:
         """Up to `limit` events of `$all` with a position greater than `after`, in order."""
+
+    def find_event(self, event_id: uuid.UUID, *, types: Iterable[str] | None = None) -> RecordedEvent | None:
+        """The recorded event with this id, in whatever stream holds it; None when there is
+        none, or when `read_stream` would not show it (its stream deleted, or truncated past it).
+
+        `types` is a hint for stores with no index by event id (EventStoreDB, which searches
+        `$all` for events of these types only): the caller knows the event is one of them.
+        Every store honours it, so an event of another type is not found anywhere; a wrong
+        hint then shows on every backend, not only in production on EventStoreDB.
+
+        Lets a caller read one fact whose id it can compute (a deterministic event id) without
+        knowing its stream. Adapters override this with a look-up by id; the fallback here
+        reads `$all` from the start, which is correct but costs a scan of the whole store.
+        """
+        wanted = None if types is None else frozenset(types)
+        if wanted is not None and not wanted:
+            return None
+        position = 0
+        while page := self.read_all(position, types=wanted, limit=1000):
+            for event in page:
+                if event.id == event_id:
+                    return event if self._readable(event) else None
+            position = page[-1].position
+        return None
+
+    def _readable(self, event: RecordedEvent) -> bool:
+        """True when `read_stream` still shows `event` (not deleted, nor truncated away)."""
+        try:
+            shown = self.read_stream(event.stream, event.revision, limit=1)
+        except StreamNotFound:
+            return False
+        return bool(shown) and shown[0].id == event.id
 
     @abc.abstractmethod
     def wait_for_events(self, after: int, timeout: float, types: Iterable[str] | None = None) -> bool:

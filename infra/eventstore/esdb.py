@@ -26,6 +26,8 @@ Where EventStoreDB and the SQL adapter part ways (the contract suite notes the s
   `last_position`, so `append` refuses such names.
 - `truncate_stream` never lowers a truncation already in place (EventStoreDB may already have
   scavenged the events below it).
+- `find_event` has no index by event id to use: it reads `$all` backwards, filtered to the
+  `types` its caller names, until it meets the event (an unknown id reads them all).
 - Positions in `read_stream` results need EventStoreDB 22.10 or later (older servers send none;
   they read as 0).
 
@@ -561,6 +563,51 @@ class EsdbEventStore(EventStore):
         found = [decode_event(recorded) for recorded in self._read_all_records(after, types, limit)]
         self._remember(event.position for event in found[-1:])
         return found
+
+    def find_event(self, event_id: uuid.UUID, *, types: Iterable[str] | None = None) -> RecordedEvent | None:
+        """The event with this id, found by reading `$all` backwards (filtered on the server to
+        `types` when given, else to non-system events) and stopping at it; then the event is
+        read again from its stream, since soft deletes and truncations hide events from
+        streams but not from `$all`.
+
+        EventStoreDB keeps no index by event id: the cost grows with how far back the event
+        lies among events of `types`, and an id that is nowhere reads all of them (all of
+        `$all` without `types`). With the same id appended to several streams (EventStoreDB
+        writes it again), the newest is the one found.
+        """
+        wanted = frozenset(types) if types is not None else None
+        if wanted is not None and not wanted:
+            return None
+        recorded = self._call(self._newest_with_id, event_id, wanted)
+        if recorded is None:
+            return None
+        try:
+            shown = self._call(
+                self._client.get_stream,
+                recorded.stream_name,
+                stream_position=recorded.stream_position,
+                limit=1,
+            )
+        except (NotFound, StreamIsDeleted):
+            return None
+        if not shown or shown[0].id != event_id:
+            return None  # truncated away, or its stream deleted and written again
+        event = decode_event(recorded)
+        self._remember([event.position])
+        return event
+
+    def _newest_with_id(self, event_id: uuid.UUID, wanted: frozenset[str] | None) -> EsdbRecordedEvent | None:
+        include = (type_filter(wanted),) if wanted else ()
+        exclude = () if wanted else SYSTEM_TYPES  # esdbclient applies one or the other
+        with self._client.read_all(
+            backwards=True, filter_include=include, filter_exclude=exclude
+        ) as response:
+            for recorded in response:
+                if recorded.id != event_id or is_system_event(recorded):
+                    continue
+                if wanted is None or recorded.type in wanted:
+                    return recorded
+        return None
 
     def read_links(self, after: int = 0, *, limit: int = 1000) -> list[StoredLink]:
         """Events of `$all` after `after` with the hash-chain link kept in their metadata, for

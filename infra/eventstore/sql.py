@@ -392,6 +392,18 @@ class SqlEventStore(EventStore):
         with self._autocommit.connect() as conn:
             return _recorded(conn, _READ_ALL if types is None else _READ_ALL_OF_TYPES, params)
 
+    def find_event(self, event_id: uuid.UUID, *, types: Iterable[str] | None = None) -> RecordedEvent | None:
+        """One query by the unique index on event ids, the stream's row joined in to leave out
+        what `read_stream` hides (a deleted stream, revisions below its truncation)."""
+        params: dict[str, Any] = {"event_id": str(event_id)}
+        if types is not None:
+            params["types"] = sorted(set(types))
+            if not params["types"]:
+                return None
+        with self._autocommit.connect() as conn:
+            found = _recorded(conn, _FIND_EVENT if types is None else _FIND_EVENT_OF_TYPES, params)
+        return found[0] if found else None
+
     def last_position(self) -> int:
         with self._autocommit.connect() as conn:
             return self._last_position(conn)
@@ -584,6 +596,16 @@ _READ_ALL = (
     .limit(sa.bindparam("limit"))
 )
 _READ_ALL_OF_TYPES = _READ_ALL.where(events_table.c.type.in_(sa.bindparam("types", expanding=True)))
+_FIND_EVENT = (
+    sa.select(*RECORDED_COLUMNS)
+    .select_from(events_table.join(streams_table, streams_table.c.stream == events_table.c.stream))
+    .where(
+        events_table.c.event_id == sa.bindparam("event_id"),
+        streams_table.c.deleted.is_(False),
+        events_table.c.revision >= streams_table.c.truncate_before,
+    )
+)
+_FIND_EVENT_OF_TYPES = _FIND_EVENT.where(events_table.c.type.in_(sa.bindparam("types", expanding=True)))
 _KNOWN_IDS = sa.select(
     events_table.c.event_id, events_table.c.stream, events_table.c.revision, events_table.c.position
 ).where(events_table.c.event_id.in_(sa.bindparam("ids", expanding=True)))

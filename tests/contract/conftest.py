@@ -57,8 +57,10 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "esdb"])
+@pytest.fixture(params=["sqlite", "postgresql", "esdb", "memory"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "memory":
+        return "memory://"  # a new, empty store for each test
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'events.db'}"
     if request.param == "postgresql":

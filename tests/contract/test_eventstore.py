@@ -10,6 +10,7 @@ import pytest
 from contracts.envelope import (
     DuplicateEventIds,
     NewEvent,
+    RecordedEvent,
     StreamNotFound,
     StreamState,
     WrongExpectedVersion,
@@ -284,3 +285,65 @@ def test_an_append_that_cannot_be_stored_fails_alone_and_leaves_nothing(store: E
     assert [e.type for e in store.read_stream(stream)] == ["Noted"]
     assert len(store.read_stream(neighbour)) == 5
     assert store.append(stream, _events(1), 0).revision == 1
+
+
+def _same_event(found: RecordedEvent | None, read: RecordedEvent) -> None:
+    assert found is not None
+    fields = ("id", "type", "version", "stream", "revision", "position", "data", "metadata")
+    assert [getattr(found, f) for f in fields] == [getattr(read, f) for f in fields]
+    assert (found.correlation_id, found.causation_id) == (read.correlation_id, read.causation_id)
+
+
+def test_find_event_finds_an_event_by_id_in_its_stream(store: EventStore) -> None:
+    stream = _stream()
+    cause = NewEvent("Asked", {"q": "چرا؟"})
+    store.append(_stream(), [cause])
+    events = [*_events(2), NewEvent("Noted", {"n": 2}, causation_id=cause.id, metadata={"by": "clerk"})]
+    store.append(stream, events)
+    stored = store.read_stream(stream)
+    for event, read in zip(events, stored, strict=True):
+        _same_event(store.find_event(event.id), read)
+    found = store.find_event(events[2].id)
+    assert found is not None
+    assert (found.stream, found.revision, found.data, found.metadata) == (
+        stream,
+        2,
+        {"n": 2},
+        {"by": "clerk"},
+    )
+    assert found.causation_id == cause.id
+
+
+def test_find_event_of_an_unknown_id_is_none(store: EventStore) -> None:
+    store.append(_stream(), _events(1))
+    assert store.find_event(uuid.uuid4(), types=[f"Kind{uuid.uuid4().hex[:8]}"]) is None
+    assert store.find_event(uuid.uuid4()) is None
+
+
+def test_find_event_honours_the_types_hint(store: EventStore) -> None:
+    kind = f"Kind{uuid.uuid4().hex[:8]}"
+    stream = _stream()
+    wanted = NewEvent(kind, {"i": 0})
+    store.append(stream, [wanted, NewEvent("Other", {"i": 1})])
+    store.append(_stream(), [NewEvent(kind, {"i": 2})])  # a newer event of the type, elsewhere
+    _same_event(store.find_event(wanted.id, types=[kind]), store.read_stream(stream)[0])
+    _same_event(store.find_event(wanted.id, types=iter(["Other", kind])), store.read_stream(stream)[0])
+    # The hint is a promise: an event of another type is not found, on every store alike.
+    assert store.find_event(wanted.id, types=["Other"]) is None
+    assert store.find_event(wanted.id, types=[]) is None
+
+
+def test_find_event_does_not_find_what_read_stream_hides(store: EventStore) -> None:
+    stream = _stream()
+    old = _events(3)
+    store.append(stream, old)
+    store.truncate_stream(stream, 1)
+    assert store.find_event(old[0].id) is None
+    assert store.find_event(old[1].id) is not None
+    store.delete_stream(stream)
+    assert [store.find_event(event.id) for event in old] == [None, None, None]
+    assert store.find_event(old[2].id, types=["Noted"]) is None
+    new = NewEvent("Noted", {"n": 3})
+    store.append(stream, [new], StreamState.NO_STREAM)
+    assert store.find_event(old[2].id) is None  # the stream lives again, its old events do not
+    _same_event(store.find_event(new.id, types=["Noted"]), store.read_stream(stream)[0])
