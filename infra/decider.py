@@ -71,9 +71,16 @@ class Decided(Generic[State]):
     revision: int | None
     repeated: bool = False
     recorded: tuple[RecordedEvent, ...] = field(default=(), repr=False)
+    position: int | None = None
+    """The `$all` position of the command's last event (None when it decided nothing): what a
+    service waits for its read models to reach before it answers from them."""
 
 
 Loader = Callable[[EventStore, str], list[RecordedEvent]]
+Causes = Callable[[Sequence[NewEvent]], Cause | None]
+"""The cause of each event an append records, given the events it records before that one."""
+Found = Callable[[EventStore], Sequence[RecordedEvent]]
+"""Events an aggregate folds that are not a stream read whole (one found by its id)."""
 
 
 def read_whole(store: EventStore, stream: str) -> list[RecordedEvent]:
@@ -108,12 +115,13 @@ def handle(
     identity: Identified | None = None,
     purpose: str = "event",
     ids: Callable[[int], Sequence[uuid.UUID]] | None = None,
-    also: Sequence[str] = (),
+    also: Sequence[str | Found] = (),
     load: Loader = read_whole,
     new_stream: bool = False,
+    after: Decided[State] | None = None,
     actor: str | None = None,
     metadata: dict[str, Any] | None = None,
-    cause: Cause | None = None,
+    cause: Cause | Causes | None = None,
     attempts: int = CONFLICT_ATTEMPTS,
 ) -> Decided[State]:
     """Decide `command` on the aggregate in `stream` and append what it decided.
@@ -122,29 +130,37 @@ def handle(
       is not that payload itself; the events' ids are derived from it (`event_ids`), or given by
       `ids(count)` when the aggregate has its own idempotency key (a request's number).
     - `also`: streams read to build the state but not written (a case folds its request's
-      stream); all are folded in their global order.
+      stream), or functions finding such events another way (a case's number, by its id in
+      whatever book holds it); all are folded in their global order.
     - `load`: how the written stream is read (`read_last` for a long stream whose last event
       is its state).
     - `new_stream`: the command usually starts the stream: decide on the initial state without
       reading, and read only when the append finds the stream there (the hot path of a
       submission pays no read).
-    - `actor`, `metadata`, `cause`: what every recorded event's envelope carries.
+    - `after`: what the caller's previous command on this stream left (its `Decided`): decide
+      on that state and revision without reading, and read only when the append finds the
+      stream moved on (a message's outcome, recorded right after its claim).
+    - `actor`, `metadata`, `cause`: what every recorded event's envelope carries; `cause` may
+      also name each event's cause from the events recorded before it in the same append (a
+      message's claim, appended with the message, is caused by it).
 
     Raises the decision's `DomainError`, or `DomainError("conflict")` after `attempts` lost
     races."""
     who = identity if identity is not None else _as_identified(command)
-    skip_read = new_stream
+    skip_read = new_stream or after is not None
     for attempt in range(attempts):
         if skip_read:
             own: list[RecordedEvent] = []
-            state, version = decider.initial(), None
+            state, version = (decider.initial(), None) if after is None else (after.state, after.revision)
         else:
             own = load(store, stream)
-            state, version = _fold(decider, own, [read_whole(store, name) for name in also])
+            state, version = _fold(decider, own, [_read_also(store, source) for source in also])
         if own and (earlier := _earlier(who, purpose, ids, own)):
             who.check_repeat(earlier[0])
             events = tuple(registry.decode(r) for r in earlier)
-            return Decided(events, state, version, repeated=True, recorded=tuple(earlier))
+            return Decided(
+                events, state, version, repeated=True, recorded=tuple(earlier), position=earlier[-1].position
+            )
         decided = tuple(decider.decide(command, state))
         if not decided:
             return Decided((), state, version)
@@ -156,8 +172,12 @@ def handle(
             skip_read = False
             time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
             continue
-        return Decided(decided, decider.fold(decided, state), result.revision)
+        return Decided(decided, decider.fold(decided, state), result.revision, position=result.position)
     raise DomainError("conflict", f"{stream} stayed busy")
+
+
+def _read_also(store: EventStore, source: str | Found) -> list[RecordedEvent]:
+    return read_whole(store, source) if isinstance(source, str) else list(source(store))
 
 
 def _as_identified(command: object) -> Identified:
@@ -202,12 +222,13 @@ def _envelopes(
     ids: Callable[[int], Sequence[uuid.UUID]] | None,
     actor: str | None,
     metadata: dict[str, Any] | None,
-    cause: Cause | None,
+    cause: Cause | Causes | None,
 ) -> list[NewEvent]:
     chosen = ids(len(decided)) if ids is not None else event_ids(who, purpose, len(decided))
-    envelopes = []
+    envelopes: list[NewEvent] = []
     for event, event_id in zip(decided, chosen, strict=True):
-        envelope = new_event(event, event_id=event_id, cause=cause, actor=actor)
+        named = cause(envelopes) if callable(cause) else cause
+        envelope = new_event(event, event_id=event_id, cause=named, actor=actor)
         envelope.metadata.update(metadata or {})
         envelopes.append(envelope)
     return envelopes
