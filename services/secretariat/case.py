@@ -1,15 +1,20 @@
 """One request as the secretariat handles it: who holds it, where it is, what may happen next.
 
-The state is folded from the request's own stream (submission, resubmissions) and the
-secretariat's case stream; the registration number comes from the book (see `numbering`).
+The case is an aggregate folded from three sources in their global order: the request's own
+stream (submission, resubmissions), the secretariat's case stream, and the request's number,
+found by its id in whatever registry book holds it (see `numbering`). `evolve` is the only way
+its state changes; each staff action is a `Decision` whose rule (`rules`) decides on it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Sequence, Set
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 from contracts.errors import DomainError
+from contracts.events import Event
 from contracts.requests import RequestResubmitted, RequestSubmitted
 from contracts.secretariat import (
     CaseArchived,
@@ -18,13 +23,31 @@ from contracts.secretariat import (
     CaseReleased,
     CaseReopened,
     CaseTaken,
+    InternalNoteAdded,
+    NumberAssigned,
     ReplyPosted,
+    RequestStatusSet,
     ReturnedForCorrection,
 )
-from contracts.secretariat_rpc import Staff
+from contracts.secretariat_rpc import CaseCommand, Staff
+from infra.decider import Decider
 
 SECRETARIAT, UNIT, CITIZEN, DONE = "secretariat", "unit", "citizen", "done"
 """Stages: at the secretariat's desk, at a unit, waiting for the citizen, finished."""
+
+CASE_EVENTS = (
+    CaseReferred,
+    CaseTaken,
+    CaseReleased,
+    InternalNoteAdded,
+    RequestStatusSet,
+    ReturnedForCorrection,
+    ReplyPosted,
+    CaseClosed,
+    CaseArchived,
+    CaseReopened,
+)
+"""What the case stream holds: each is one revision of it (the version a page shows)."""
 
 
 def holder_token(stage: str, place: str, person: str | None) -> str:
@@ -40,11 +63,12 @@ def parse_holder(token: str) -> tuple[str, str, str | None]:
     return parts[0], parts[1], parts[2] if len(parts) > 2 else None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Case:
     """The secretariat's view of one request, enough to decide any action on it."""
 
-    request_id: str
+    request_id: str = ""
+    submitted: bool = False  # the request's stream holds its submission
     province: str = ""
     service_unit: str | None = None
     registration_number: str | None = None
@@ -53,7 +77,7 @@ class Case:
     holder_unit: str | None = None
     holder_person: str | None = None
     taken_by: str | None = None
-    referred_units: set[str] = field(default_factory=set)
+    referred_units: Set[str] = frozenset()
     finished: bool = False
     archived: bool = False
     returned_to: str | None = None
@@ -61,42 +85,6 @@ class Case:
     resubmissions: int = 0
     replies: int = 0
     final_replied: bool = False
-
-    def apply(self, event: Any) -> None:
-        """Take one recorded event into account."""
-        if isinstance(event, RequestSubmitted):
-            self.province, self.service_unit = event.province, event.unit
-        elif isinstance(event, RequestResubmitted):
-            self.resubmissions += 1
-            if self.returned_to is not None and self.resubmissions >= self.returns:
-                self.stage, place, person = parse_holder(self.returned_to)
-                self.holder_unit = place if self.stage == UNIT else None
-                self.holder_person = person if self.stage == UNIT else None
-                self.taken_by = person
-                self.returned_to = None
-        elif isinstance(event, CaseReferred):
-            self.stage, self.holder_unit = UNIT, event.unit
-            self.holder_person, self.taken_by = event.representative, event.representative
-            self.referred_units.add(event.unit)
-        elif isinstance(event, CaseTaken):
-            self.taken_by = event.actor
-        elif isinstance(event, CaseReleased):
-            self.taken_by = None
-        elif isinstance(event, ReturnedForCorrection):
-            self.returns += 1
-            self.returned_to, self.stage = event.holder, CITIZEN
-        elif isinstance(event, ReplyPosted):
-            self.replies += 1
-            if event.kind == "final":
-                self.stage, self.finished, self.taken_by = DONE, True, None
-                self.final_replied = True
-        elif isinstance(event, CaseClosed):
-            self.stage, self.finished, self.taken_by = DONE, True, None
-        elif isinstance(event, CaseArchived):
-            self.archived = True
-        elif isinstance(event, CaseReopened):
-            self.stage, self.finished, self.archived, self.final_replied = SECRETARIAT, False, False, False
-            self.holder_unit = self.holder_person = self.taken_by = None
 
     # -- who may do what ------------------------------------------------------------------
 
@@ -130,6 +118,11 @@ class Case:
             return holder_token(UNIT, self.holder_unit or "", self.holder_person or self.taken_by)
         return holder_token(SECRETARIAT, self.province, self.taken_by)
 
+    def check_exists(self) -> None:
+        """Refuse a request the requests service never submitted (no such stream)."""
+        if not self.submitted:
+            raise DomainError("request_not_found")
+
     def check(self, staff: Staff, expected_version: int | None, *, needs_open: bool = True) -> None:
         """Refuse what the actor may not do now: not theirs to see, not at their desk, held by a
         colleague, finished, or changed since their page showed it."""
@@ -148,7 +141,113 @@ class Case:
         if self.taken_by not in (None, staff.account_id) and not staff.has("admin"):
             raise DomainError("held_by_other")
 
+    def check_clerk(self, command: CaseCommand, *, needs_open: bool = True) -> None:
+        """`check`, and only the secretariat's clerks (or an administrator) may."""
+        self.check(command.staff, command.expected_version, needs_open=needs_open)
+        if not self.is_clerk_of(command.staff):
+            raise DomainError("forbidden")
+
     def check_active(self) -> None:
         """Refuse while the request waits for the citizen's correction."""
         if self.stage == CITIZEN:
             raise DomainError("waiting_for_citizen")
+
+
+def evolve(case: Case, event: Event) -> Case:
+    """The case after one more event of its request, its case stream or its number."""
+    if isinstance(event, CASE_EVENTS):
+        case = replace(case, version=0 if case.version is None else case.version + 1)
+    return _evolved(case, event)
+
+
+def _evolved(case: Case, event: Any) -> Case:
+    if isinstance(event, RequestSubmitted):
+        return replace(
+            case,
+            request_id=event.request_id,
+            submitted=True,
+            province=event.province,
+            service_unit=event.unit,
+        )
+    if isinstance(event, RequestResubmitted):
+        return _resubmitted(replace(case, resubmissions=case.resubmissions + 1))
+    if isinstance(event, NumberAssigned):
+        return replace(case, registration_number=event.registration_number)
+    if isinstance(event, CaseReferred):
+        return replace(
+            case,
+            stage=UNIT,
+            holder_unit=event.unit,
+            holder_person=event.representative,
+            taken_by=event.representative,
+            referred_units=case.referred_units | {event.unit},
+        )
+    if isinstance(event, CaseTaken):
+        return replace(case, taken_by=event.actor)
+    if isinstance(event, CaseReleased):
+        return replace(case, taken_by=None)
+    if isinstance(event, ReturnedForCorrection):
+        return replace(case, returns=case.returns + 1, returned_to=event.holder, stage=CITIZEN)
+    if isinstance(event, ReplyPosted):
+        if event.kind == "final":
+            return replace(
+                case, replies=case.replies + 1, stage=DONE, finished=True, taken_by=None, final_replied=True
+            )
+        return replace(case, replies=case.replies + 1)
+    if isinstance(event, CaseClosed):
+        return replace(case, stage=DONE, finished=True, taken_by=None)
+    if isinstance(event, CaseArchived):
+        return replace(case, archived=True)
+    if isinstance(event, CaseReopened):
+        return replace(
+            case,
+            stage=SECRETARIAT,
+            finished=False,
+            archived=False,
+            final_replied=False,
+            holder_unit=None,
+            holder_person=None,
+            taken_by=None,
+        )
+    return case
+
+
+def _resubmitted(case: Case) -> Case:
+    """A correction sent once every return is answered: back to whoever held the request."""
+    if case.returned_to is None or case.resubmissions < case.returns:
+        return case
+    stage, place, person = parse_holder(case.returned_to)
+    return replace(
+        case,
+        stage=stage,
+        holder_unit=place if stage == UNIT else None,
+        holder_person=person if stage == UNIT else None,
+        taken_by=person,
+        returned_to=None,
+    )
+
+
+P = TypeVar("P", bound=CaseCommand)
+
+
+@dataclass(frozen=True)
+class Decision(Generic[P]):
+    """One staff action on a case: the rule that decides it (`rules`), the RPC payload it came
+    with, and what deciding needs from outside the case: when it happens, and for a referral
+    the unit's name as the catalogue defines it."""
+
+    rule: Callable[[Decision[P], Case], Sequence[Event]]
+    payload: P
+    at: datetime
+    unit_name: str = ""
+
+
+def decide(decision: Decision[Any], case: Case) -> Sequence[Event]:
+    """What the action decides on the case as it stands: its rule's events, or a refusal."""
+    case.check_exists()
+    return decision.rule(decision, case)
+
+
+CASE: Decider[Decision[Any], Case] = Decider(initial=Case, evolve=evolve, decide=decide)
+"""The case aggregate: its stream is `case-<request id>`, folded with the request's stream
+and its number."""

@@ -1,39 +1,42 @@
 """Registration numbers: unique, gapless and increasing per secretariat per Jalali year.
 
-The book of one secretariat for one year is a stream; its events are the numbers given, so the
-n-th number sits at revision n-1. A clerk's append names the book's version it decided on, so
-two clerks (or two service instances) deciding at once cannot both take the same number: one
-append wins, the other reads the book's last number again and takes the next.
+The book of one secretariat for one year is an aggregate whose stream holds the numbers given,
+so the n-th number sits at revision n-1. Its state is its last number, loaded from its last
+event alone however long the year (`read_last`); `decide` gives the next one. `handle` appends
+with the book's version decided on, so two clerks (or two service instances) deciding at once
+cannot both take the same number: one append wins, the other decides again on the new end.
 
-Loading the book reads only its last event (backwards, limit 1), however long the year. That a
-request is numbered at most once rests on the event id, derived from the request alone: the
-store refuses the id in another book, and in the same book answers with the earlier append,
-whose recorded command is not this one.
+That a request is numbered at most once rests on the event id, derived from the request alone
+(`number_event_id`): the store refuses the id in another book, and in the same book answers
+with the earlier append; either way the number found by that id is the request's, given by
+this command (its first answer again) or by another (`already_numbered`).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import random
 import threading
-import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import jdatetime
 
-from contracts.envelope import DuplicateEventIds, StreamNotFound, StreamState, WrongExpectedVersion
+from contracts.envelope import RecordedEvent
 from contracts.errors import DomainError
-from contracts.events import new_event, registry
+from contracts.events import Event, registry
 from contracts.eventstore import EventStore
-from contracts.rpc import check_same_input
+from contracts.rpc import Payload
 from contracts.secretariat import NumberAssigned
+from infra.commands import Identified
+from infra.decider import Decider, Found, handle, read_last
+from infra.settings import SecretariatSettings
 from services.secretariat.workdays import TEHRAN
 
 DEFAULT_FORMAT = "{year}/{secretariat}/{sequence}"
 CONFLICT_RETRIES = 200
+"""A hot book (every clerk of a province, two processes) may lose many races in a row."""
+NUMBER_TYPES = (NumberAssigned.type_name,)
 
 
 def book_stream(secretariat: str, year: int) -> str:
@@ -55,58 +58,74 @@ def jalali_year() -> int:
 def number_format(secretariat: str) -> str:
     """The format of a secretariat's numbers: its entry in `REGISTRATION_NUMBER_FORMATS` (a JSON
     object, secretariat → format), else `REGISTRATION_NUMBER_FORMAT`, else year/secretariat/sequence."""
-    per_secretariat = json.loads(os.environ.get("REGISTRATION_NUMBER_FORMATS") or "{}")
-    if secretariat in per_secretariat:
-        return str(per_secretariat[secretariat])
-    return os.environ.get("REGISTRATION_NUMBER_FORMAT", DEFAULT_FORMAT)
+    settings = SecretariatSettings.load()
+    if secretariat in settings.REGISTRATION_NUMBER_FORMATS:
+        return settings.REGISTRATION_NUMBER_FORMATS[secretariat]
+    return settings.REGISTRATION_NUMBER_FORMAT
+
+
+def render_number(pattern: str, secretariat: str, year: int, sequence: int) -> str:
+    """A registration number as printed by `pattern`, e.g. `{year}/{secretariat}/{sequence:05d}`;
+    the fields are year, yy (two digits), secretariat and sequence."""
+    return pattern.format(year=year, yy=f"{year % 100:02d}", secretariat=secretariat, sequence=sequence)
 
 
 def format_number(secretariat: str, year: int, sequence: int) -> str:
-    """The registration number as printed, e.g. `{year}/{secretariat}/{sequence:05d}`; the fields
-    are year, yy (two digits), secretariat and sequence."""
-    return number_format(secretariat).format(
-        year=year, yy=f"{year % 100:02d}", secretariat=secretariat, sequence=sequence
-    )
+    """The registration number as the secretariat's configured format prints it."""
+    return render_number(number_format(secretariat), secretariat, year, sequence)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RegistryBook:
-    """The end of one secretariat's book for one year: its last sequence and revision."""
+    """The end of one secretariat's book for one year: its last sequence (0 for an empty book)."""
 
+    last_sequence: int = 0
+
+
+@dataclass(frozen=True)
+class TakeNumber:
+    """Give `request_id` the next number of `secretariat`'s book for `year`, printed by `pattern`
+    (the secretariat's configured format, read before deciding)."""
+
+    request_id: str
     secretariat: str
     year: int
-    last_sequence: int = 0
-    version: int | None = None  # the stream revision of the last number; None for an empty book
+    clerk: str
+    pattern: str = DEFAULT_FORMAT
 
-    def apply(self, event: NumberAssigned, revision: int) -> None:
-        """Take the book's last recorded number into account."""
-        self.last_sequence, self.version = event.sequence, revision
 
-    def assign(self, request_id: str, clerk: str) -> NumberAssigned:
-        """Decide the next number for `request_id`."""
-        sequence = self.last_sequence + 1
-        return NumberAssigned(
-            request_id=request_id,
-            secretariat=self.secretariat,
-            year=self.year,
+def evolve(book: RegistryBook, event: Event) -> RegistryBook:
+    """The book after one more number."""
+    return RegistryBook(event.sequence) if isinstance(event, NumberAssigned) else book
+
+
+def decide(command: TakeNumber, book: RegistryBook) -> Sequence[Event]:
+    """The next number: one more than the book's last, whoever asks."""
+    sequence = book.last_sequence + 1
+    return [
+        NumberAssigned(
+            request_id=command.request_id,
+            secretariat=command.secretariat,
+            year=command.year,
             sequence=sequence,
-            registration_number=format_number(self.secretariat, self.year, sequence),
-            clerk=clerk,
+            registration_number=render_number(command.pattern, command.secretariat, command.year, sequence),
+            clerk=command.clerk,
         )
+    ]
 
 
-def load_book(store: EventStore, secretariat: str, year: int) -> RegistryBook:
-    """The book's end, from its last event alone."""
-    book = RegistryBook(secretariat, year)
-    try:
-        last = store.read_stream(book_stream(secretariat, year), backwards=True, limit=1)
-    except StreamNotFound:
-        return book
-    if last:
-        event = registry.decode(last[0])
-        assert isinstance(event, NumberAssigned)
-        book.apply(event, last[0].revision)
-    return book
+BOOK: Decider[TakeNumber, RegistryBook] = Decider(initial=RegistryBook, evolve=evolve, decide=decide)
+"""A registry book: its stream is `registry-<secretariat>-<year>`, loaded from its last event."""
+
+
+def number_of(request_id: str) -> Found:
+    """The request's number for a case to fold: one look-up by its id, in whatever book holds it."""
+
+    def found(store: EventStore) -> list[RecordedEvent]:
+        recorded = store.find_event(number_event_id(request_id), types=NUMBER_TYPES)
+        return [] if recorded is None else [recorded]
+
+    return found
 
 
 _book_locks: dict[str, threading.Lock] = {}
@@ -128,40 +147,49 @@ def take_number(
     *,
     actor_name: str = "",
     year: int = 0,
-    command_id: str = "",
-    fingerprint: str = "",
+    key: Identified | None = None,
 ) -> NumberAssigned:
-    """Append the next number of the book to `request_id`, retrying when another process wins the
-    race; `already_numbered` when the request holds a number already (unless this very command
-    gave it: then its number again, or `idempotency_key_reused` when its `fingerprint`, the
-    client's input with its key, is not the first one's)."""
+    """Append the next number of the book to `request_id`; `already_numbered` when the request
+    holds a number already (unless `key`, the command asking, gave it: then its number again,
+    or `idempotency_key_reused` when its fingerprint, the client's input with its key, is not
+    the first one's)."""
     year = year or jalali_year()
+    key = key or Payload()
     stream = book_stream(secretariat, year)
-    command_id = command_id or uuid.uuid4().hex
-    for attempt in range(CONFLICT_RETRIES):
+    command = TakeNumber(request_id, secretariat, year, clerk, number_format(secretariat))
+    try:
         with _book_lock(stream):
-            book = load_book(store, secretariat, year)
-            event = book.assign(request_id, clerk)
-            envelope = new_event(event, event_id=number_event_id(request_id), actor=f"staff:{clerk}")
-            envelope.metadata.update(command=command_id, actor_name=actor_name or clerk)
-            if fingerprint:
-                envelope.metadata["fingerprint"] = fingerprint
-            expected = StreamState.NO_STREAM if book.version is None else book.version
-            try:
-                result = store.append(stream, [envelope], expected)
-            except WrongExpectedVersion:
-                result = None
-            except DuplicateEventIds:
-                raise DomainError("already_numbered") from None
-        if result is None:  # another process took a number first: decide again on the new end
-            time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 20)))
-            continue
-        # The id is the request's: the store may answer with an earlier append of it.
-        (stored,) = store.read_stream(stream, result.revision, limit=1)
-        if stored.id != envelope.id or stored.metadata.get("command") != command_id:
-            raise DomainError("already_numbered")
-        check_same_input(fingerprint, stored)
-        decoded = registry.decode(stored)
-        assert isinstance(decoded, NumberAssigned)
-        return decoded
-    raise DomainError("conflict", "the registry book stayed busy")
+            decided = handle(
+                store,
+                BOOK,
+                command,
+                stream,
+                identity=key,
+                ids=lambda _count: [number_event_id(request_id)],
+                load=read_last,
+                actor=f"staff:{clerk}",
+                metadata={"command": key.command_id, "actor_name": actor_name or clerk},
+                attempts=CONFLICT_RETRIES,
+            )
+    except DomainError as error:
+        if error.code != "idempotency_key_reused":
+            raise
+        return earlier_number(store, request_id, key)  # the id was in another book already
+    (event,) = decided.events
+    assert isinstance(event, NumberAssigned)
+    # The n-th number sits at revision n-1: elsewhere, the store answered an earlier append.
+    if decided.repeated or decided.revision != event.sequence - 1:
+        return earlier_number(store, request_id, key)
+    return event
+
+
+def earlier_number(store: EventStore, request_id: str, key: Identified) -> NumberAssigned:
+    """The number the request holds already: the one `key` gave (again, if its input is the same),
+    else `already_numbered`."""
+    found = store.find_event(number_event_id(request_id), types=NUMBER_TYPES)
+    if found is None or found.metadata.get("command") != key.command_id:
+        raise DomainError("already_numbered")
+    key.check_repeat(found)
+    event = registry.decode(found)
+    assert isinstance(event, NumberAssigned)
+    return event

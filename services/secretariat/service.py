@@ -18,7 +18,8 @@ from contracts.secretariat_rpc import (
     WithReason,
 )
 from infra.db import Database
-from infra.nameko_glue import ReadModels, Store, health_rpc, replies, rpc
+from infra.nameko_glue import ReadModels, Settings, Store, health_rpc, replies, rpc
+from infra.settings import SecretariatSettings
 from services.secretariat import canned, commands, lifecycle, queries
 from services.secretariat import overview as figures
 from services.secretariat.projections import Inbox
@@ -30,6 +31,7 @@ class SecretariatService:
     name = "secretariat"
 
     store: EventStore = Store()
+    settings: SecretariatSettings = Settings(SecretariatSettings)
     db: Database = ReadModels(*PROJECTIONS, every=0.1)  # the cartable: within 300 ms of a submission
 
     @rpc  # type: ignore[misc]
@@ -70,59 +72,57 @@ class SecretariatService:
     @rpc  # type: ignore[misc]
     @replies
     def register(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return commands.register(self.store, self.db.read, CaseCommand.model_validate(payload))
+        return commands.register(self.store, CaseCommand.model_validate(payload))
 
     @rpc  # type: ignore[misc]
     @replies
     def refer(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return commands.refer(self.store, self.db.read, Refer.model_validate(payload))
+        return commands.refer(self.store, Refer.model_validate(payload))
 
     @rpc  # type: ignore[misc]
     @replies
     def take(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return commands.take(self.store, self.db.read, CaseCommand.model_validate(payload))
+        return commands.take(self.store, CaseCommand.model_validate(payload))
 
     @rpc  # type: ignore[misc]
     @replies
     def release(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return commands.release(self.store, self.db.read, WithReason.model_validate(payload))
+        return commands.release(self.store, WithReason.model_validate(payload))
 
     @rpc  # type: ignore[misc]
     @replies
     def add_note(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return commands.add_note(self.store, self.db.read, AddNote.model_validate(payload))
+        return commands.add_note(self.store, AddNote.model_validate(payload))
 
     @rpc  # type: ignore[misc]
     @replies
     def return_to_applicant(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return commands.return_to_applicant(
-            self.store, self.db.read, ReturnToApplicant.model_validate(payload)
-        )
+        return commands.return_to_applicant(self.store, ReturnToApplicant.model_validate(payload))
 
     @rpc  # type: ignore[misc]
     @replies
     def set_request_status(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return commands.set_request_status(self.store, self.db.read, SetRequestStatus.model_validate(payload))
+        return commands.set_request_status(self.store, SetRequestStatus.model_validate(payload))
 
     @rpc  # type: ignore[misc]
     @replies
     def reply(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return commands.reply(self.store, self.db.read, Reply.model_validate(payload))
+        return commands.reply(self.store, Reply.model_validate(payload))
 
     @rpc  # type: ignore[misc]
     @replies
     def close(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return lifecycle.close(self.store, self.db.read, WithReason.model_validate(payload))
+        return lifecycle.close(self.store, WithReason.model_validate(payload))
 
     @rpc  # type: ignore[misc]
     @replies
     def archive(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return lifecycle.archive(self.store, self.db.read, WithReason.model_validate(payload))
+        return lifecycle.archive(self.store, WithReason.model_validate(payload))
 
     @rpc  # type: ignore[misc]
     @replies
     def reopen(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return lifecycle.reopen(self.store, self.db.read, WithReason.model_validate(payload))
+        return lifecycle.reopen(self.store, WithReason.model_validate(payload))
 
     # -- ready-made replies -----------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -28,10 +28,8 @@ CITIZEN = {
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Desk]:
-    store = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
-    yield build_desk(store, tmp_path)
-    store.close()
+def desk(store: SqlEventStore, tmp_path: Path) -> Desk:
+    return build_desk(store, tmp_path)
 
 
 def _submit(desk: Desk) -> dict[str, str]:
@@ -47,13 +45,11 @@ def test_a_request_travels_from_citizen_to_reply_with_three_sms(desk: Desk) -> N
 
     number = secretariat_commands.assign_number(
         desk.store,
-        desk.secretariat.db.read,
         AssignNumber(request_id=submitted["request_id"], clerk="clerk-1"),
     )
     desk.catch_up()
     secretariat_commands.post_reply(
         desk.store,
-        desk.secretariat.db.read,
         PostReply(request_id=submitted["request_id"], clerk="clerk-1", body="پاسخ نهایی"),
     )
     desk.catch_up()
@@ -85,16 +81,12 @@ def test_a_request_is_numbered_once_and_numbers_have_no_gaps(desk: Desk) -> None
     ids = [_submit(desk)["request_id"] for _ in range(3)]
     desk.catch_up()
     numbers = [
-        secretariat_commands.assign_number(
-            desk.store, desk.secretariat.db.read, AssignNumber(request_id=i, clerk="c")
-        )["sequence"]
+        secretariat_commands.assign_number(desk.store, AssignNumber(request_id=i, clerk="c"))["sequence"]
         for i in ids
     ]
     assert numbers == [1, 2, 3]
     with pytest.raises(DomainError) as refused:
-        secretariat_commands.assign_number(
-            desk.store, desk.secretariat.db.read, AssignNumber(request_id=ids[0], clerk="c")
-        )
+        secretariat_commands.assign_number(desk.store, AssignNumber(request_id=ids[0], clerk="c"))
     assert refused.value.code == "already_numbered"
 
 
@@ -103,24 +95,20 @@ def test_reply_needs_a_number_and_only_one_final(desk: Desk) -> None:
     desk.catch_up()
     reply = PostReply(request_id=request_id, clerk="c", body="پاسخ")
     with pytest.raises(DomainError, match="not_numbered"):
-        secretariat_commands.post_reply(desk.store, desk.secretariat.db.read, reply)
-    secretariat_commands.assign_number(
-        desk.store, desk.secretariat.db.read, AssignNumber(request_id=request_id, clerk="c")
-    )
+        secretariat_commands.post_reply(desk.store, reply)
+    secretariat_commands.assign_number(desk.store, AssignNumber(request_id=request_id, clerk="c"))
     desk.catch_up()
-    secretariat_commands.post_reply(desk.store, desk.secretariat.db.read, reply)
+    secretariat_commands.post_reply(desk.store, reply)
     another = PostReply(request_id=request_id, clerk="c", body="پاسخ دوم")
     with pytest.raises(DomainError, match="already_final"):
-        secretariat_commands.post_reply(desk.store, desk.secretariat.db.read, another)
+        secretariat_commands.post_reply(desk.store, another)
 
 
 def test_rebuilding_read_models_from_zero_gives_the_same_rows(desk: Desk) -> None:
     for _ in range(3):
         request_id = _submit(desk)["request_id"]
         desk.catch_up()
-        secretariat_commands.assign_number(
-            desk.store, desk.secretariat.db.read, AssignNumber(request_id=request_id, clerk="c")
-        )
+        secretariat_commands.assign_number(desk.store, AssignNumber(request_id=request_id, clerk="c"))
     desk.catch_up()
 
     def dump(runner_db: sa.Engine, tables: list[sa.Table]) -> list[list[tuple[object, ...]]]:
@@ -141,13 +129,11 @@ def test_a_repeated_command_records_nothing_twice_and_answers_the_same(desk: Des
     assert requests_commands.submit(desk.store, command) == first
     desk.catch_up()
     assert len(secretariat_commands.inbox(desk.secretariat.db.read, "tehran")) == 1
-    secretariat_commands.assign_number(
-        desk.store, desk.secretariat.db.read, AssignNumber(request_id=first["request_id"], clerk="c")
-    )
+    secretariat_commands.assign_number(desk.store, AssignNumber(request_id=first["request_id"], clerk="c"))
     desk.catch_up()
     reply = PostReply(request_id=first["request_id"], clerk="c", kind="interim", body="در حال بررسی")
-    posted = secretariat_commands.post_reply(desk.store, desk.secretariat.db.read, reply)
-    assert secretariat_commands.post_reply(desk.store, desk.secretariat.db.read, reply) == posted
+    posted = secretariat_commands.post_reply(desk.store, reply)
+    assert secretariat_commands.post_reply(desk.store, reply) == posted
     desk.catch_up()
     sent = desk.outbox.messages()
     assert len(sent) == 3 and all(m["requests"] == 1 for m in sent)
