@@ -311,19 +311,18 @@ def _draft(
 
 def _secretariat(world: World, t: dict[str, str], request_id: str, *, final: bool) -> None:
     """Register, refer, take, note, reply (interim or final), status, canned replies."""
-    db = world.db("secretariat")
     case = {"request_id": request_id, "staff": CLERK}
-    secretariat.register(world.store, db, CaseCommand(**case))
+    secretariat.register(world.store, CaseCommand(**case))
     world.catch_up()
     plain = {"unit_name": "صدور مجوز", "instruction": "بررسی شود", "text": "یادداشت", "reason": "علت"}
     refer = {**case, "unit": "permits", "unit_name": t["unit_name"], "instruction": t["instruction"]}
-    secretariat.refer(world.store, db, _accepted(Refer, refer, plain))
+    secretariat.refer(world.store, _accepted(Refer, refer, plain))
     world.catch_up()
     on_case = {"request_id": request_id, "staff": REP}
-    secretariat.take(world.store, db, CaseCommand(**on_case))
-    secretariat.add_note(world.store, db, _accepted(AddNote, {**on_case, "text": t["note"]}, plain))
+    secretariat.take(world.store, CaseCommand(**on_case))
+    secretariat.add_note(world.store, _accepted(AddNote, {**on_case, "text": t["note"]}, plain))
     status = {**on_case, "value": "yes", "reason": t["reason"]}
-    _try(lambda: secretariat.set_request_status(world.store, db, _accepted(SetRequestStatus, status, plain)))
+    _try(lambda: secretariat.set_request_status(world.store, _accepted(SetRequestStatus, status, plain)))
     reply = {
         **on_case,
         "kind": "final" if final else "interim",
@@ -337,10 +336,10 @@ def _secretariat(world: World, t: dict[str, str], request_id: str, *, final: boo
     }
     fallback = {"body": "پاسخ", "legal_basis": None, "appeal_authority": None, "appeal_deadline": None}
     fallback |= {"notes": None, "reply_number": None, "reply_date": None}
-    secretariat.reply(world.store, db, _accepted(Reply, reply, fallback))
+    secretariat.reply(world.store, _accepted(Reply, reply, fallback))
     if not final:
         release = {**on_case, "reason": t["reason"]}
-        _try(lambda: secretariat.release(world.store, db, _accepted(WithReason, release, plain)))
+        _try(lambda: secretariat.release(world.store, _accepted(WithReason, release, plain)))
     saved = {
         "staff": CLERK,
         "service_id": LETTER_SERVICE,
@@ -359,12 +358,11 @@ def _secretariat(world: World, t: dict[str, str], request_id: str, *, final: boo
 
 def _correction(world: World, t: dict[str, str], request_id: str, account: str) -> None:
     """The clerk returns the letter; the citizen corrects and sends it again."""
-    db = world.db("secretariat")
     case = {"request_id": request_id, "staff": CLERK}
-    secretariat.register(world.store, db, CaseCommand(**case))
+    secretariat.register(world.store, CaseCommand(**case))
     world.catch_up()
     back = _accepted(ReturnToApplicant, {**case, "reason": t["reason"]}, {"reason": "ناقص است"})
-    secretariat.return_to_applicant(world.store, db, back)
+    secretariat.return_to_applicant(world.store, back)
     world.catch_up()
     again = {"request_id": request_id, "account_id": account, "subject": t["subject"], "text": t["text"]}
     corrected = _accepted(Resubmit, again, {"subject": "اصلاح‌شده", "text": "متن"})
