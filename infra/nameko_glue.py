@@ -8,11 +8,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import amqp.exceptions
 import kombu.exceptions
+import nameko.extensions
 import nameko.rpc
+import nameko.timer
 from nameko.constants import (
     AMQP_SSL_CONFIG_KEY,
     AMQP_URI_CONFIG_KEY,
@@ -20,7 +22,6 @@ from nameko.constants import (
     LOGIN_METHOD_CONFIG_KEY,
     SERIALIZER_CONFIG_KEY,
 )
-from nameko.extensions import DependencyProvider
 from pydantic import ValidationError
 
 from contracts.errors import DomainError
@@ -33,6 +34,40 @@ from infra.eventstore import open_store, store_url
 from infra.projections import TRANSIENT_ERRORS, Projection, ProjectionRunner, parked_counts
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Nameko has no types: what the services use of it is typed here, once, so that a service
+# imports its providers and entrypoints from this module and needs no `type: ignore` of its own.
+if TYPE_CHECKING:
+
+    class DependencyProvider(nameko.extensions.DependencyProvider):  # type: ignore[misc]
+        """Nameko's `DependencyProvider` with the hooks a provider overrides, so that an override
+        is checked. An instance stands in the service class for what it injects (its base is
+        untyped, so it may): the attribute says which (`files: AttachmentStore = Files()`)."""
+
+        container: Any
+        """The service's `ServiceContainer`: `service_name`, `config`, `spawn_managed_thread`."""
+
+        def setup(self) -> None: ...
+        def start(self) -> None: ...
+        def stop(self) -> None: ...
+        def kill(self) -> None: ...
+        def get_dependency(self, worker_ctx: Any) -> Any: ...
+        def worker_setup(self, worker_ctx: Any) -> None: ...
+        def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None: ...
+        def worker_teardown(self, worker_ctx: Any) -> None: ...
+
+    class RpcProxy(DependencyProvider):
+        """Nameko's `RpcProxy`: each worker gets a proxy whose methods call `target_service`'s.
+        Only the caller knows which it uses: give the attribute a protocol of them."""
+
+        def __init__(self, target_service: str, **options: Any) -> None: ...
+
+else:
+    DependencyProvider = nameko.extensions.DependencyProvider
+    RpcProxy = nameko.rpc.RpcProxy
 
 if "eventlet" in sys.modules:
     from eventlet import patcher
@@ -66,7 +101,7 @@ def shared_database(service: str) -> Database:
         return _databases[url]
 
 
-class Store(DependencyProvider):  # type: ignore[misc]
+class Store(DependencyProvider):
     """Injects the event store."""
 
     def setup(self) -> None:
@@ -80,7 +115,7 @@ STOP_GRACE = 10.0
 """Seconds a graceful stop waits for the projection runners to end their passes."""
 
 
-class ReadModels(DependencyProvider):  # type: ignore[misc]
+class ReadModels(DependencyProvider):
     """Injects the service's read-model database and keeps its projections running.
 
     The projections run in one managed green thread per service instance, beside the RPC
@@ -181,8 +216,18 @@ class Rpc(nameko.rpc.Rpc):  # type: ignore[misc]
         return result, exc_info
 
 
-rpc = Rpc.decorator
-"""Use instead of `nameko.rpc.rpc` (see `Rpc`)."""
+def rpc(method: Callable[P, R]) -> Callable[P, R]:
+    """Declare a service method an RPC entrypoint: use instead of `nameko.rpc.rpc` (see `Rpc`).
+    The method is registered and returned as it is, its signature kept for the type checker."""
+    entrypoint: Callable[P, R] = Rpc.decorator(method)
+    return entrypoint
+
+
+def timer(interval: float, eager: bool = False) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Nameko's `timer`: run a service method every `interval` seconds (`eager`: at start too),
+    its signature kept for the type checker."""
+    register: Callable[[Callable[P, R]], Callable[P, R]] = nameko.timer.timer(interval, eager=eager)
+    return register
 
 
 def health_rpc() -> Callable[[Any], dict[str, Any]]:

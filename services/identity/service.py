@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 from pydantic import BaseModel, ValidationError
 
 from contracts.errors import MESSAGES, DomainError
@@ -37,7 +35,9 @@ from contracts.identity_rpc import (
 from infra.attachments import AttachmentStore
 from infra.db import Database
 from infra.nameko_glue import (
+    DependencyProvider,
     ReadModels,
+    RpcProxy,
     Store,
     health_rpc,
     invalid_payload,

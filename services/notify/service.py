@@ -6,13 +6,19 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from nameko.extensions import DependencyProvider
-from nameko.timer import timer
-
 from contracts.eventstore import EventStore
 from contracts.notify import ChangeTemplate, SendCode, SendLink
 from infra.db import Database
-from infra.nameko_glue import ReadModels, Store, health_rpc, replies, rpc, shared_store
+from infra.nameko_glue import (
+    DependencyProvider,
+    ReadModels,
+    Store,
+    health_rpc,
+    replies,
+    rpc,
+    shared_store,
+    timer,
+)
 from services.notify import commands, one_time, queries
 from services.notify.dispatch import Channels
 from services.notify.email import email_from_env

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from nameko.extensions import DependencyProvider
-
 from contracts.catalogue import DefineUnit, PublishService, RetireService
 from contracts.eventstore import EventStore
 from contracts.requests import (
@@ -21,7 +19,16 @@ from contracts.requests import (
 from contracts.rpc import SubmitRequest
 from infra.attachments import AttachmentStore
 from infra.db import Database
-from infra.nameko_glue import ReadModels, Store, health_rpc, replies, rpc, shared_database, shared_store
+from infra.nameko_glue import (
+    DependencyProvider,
+    ReadModels,
+    Store,
+    health_rpc,
+    replies,
+    rpc,
+    shared_database,
+    shared_store,
+)
 from services.requests import (
     catalogue,
     catalogue_view,
