@@ -15,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.settings import CommonSettings
+
 MAX_NAME = 200
 
 
@@ -46,8 +48,7 @@ class AttachmentStore:
     """Files under one folder (`ATTACHMENTS_DIR`, default `var/attachments`)."""
 
     def __init__(self, folder: Path | None = None) -> None:
-        default = Path(os.environ.get("PISHKHAN_VAR", "var")) / "attachments"
-        self.folder = folder or Path(os.environ.get("ATTACHMENTS_DIR", str(default)))
+        self.folder = folder or CommonSettings.load().ATTACHMENTS_DIR
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def _path(self, attachment_id: str) -> Path:

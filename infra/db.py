@@ -8,7 +8,6 @@ in docs/operations/connections.md.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -22,6 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, QueuePool
+
+from infra.settings import CommonSettings, sqlite_file
 
 
 def is_sqlite(url: str) -> bool:
@@ -49,14 +50,10 @@ class PoolSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PoolSettings:
-        """The settings in `env` (the process's environment by default): the one place the
-        pool variables are read."""
-        env = os.environ if env is None else env
-        size = int(env.get("DB_POOL_SIZE") or cls.size)
-        idle = float(env.get("DB_POOL_IDLE_SECONDS") or cls.idle_seconds)
-        if size < 1 or idle <= 0:
-            raise ValueError("DB_POOL_SIZE must be at least 1 and DB_POOL_IDLE_SECONDS above 0")
-        return cls(size=size, idle_seconds=idle)
+        """The settings in `env` (the process's environment by default), as `CommonSettings`
+        reads and checks them."""
+        settings = CommonSettings.load(env)
+        return cls(size=settings.DB_POOL_SIZE, idle_seconds=settings.DB_POOL_IDLE_SECONDS)
 
     def process_ceiling(self) -> int:
         """The most PostgreSQL connections one service process holds: its two pools full (the
@@ -197,7 +194,7 @@ def make_engine(
             pool_size=sqlite_pool,
             max_overflow=sqlite_pool,
         )
-        synchronous = synchronous or os.environ.get("SQLITE_SYNCHRONOUS", "FULL")
+        synchronous = synchronous or CommonSettings.load().SQLITE_SYNCHRONOUS
 
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -289,8 +286,7 @@ def _ping_after_idle(engine: sa.Engine) -> None:
 
 def default_url(name: str) -> str:
     """The embedded default: a SQLite file under `./var/` (or `$PISHKHAN_VAR`)."""
-    var = Path(os.environ.get("PISHKHAN_VAR", "var"))
-    return f"sqlite:///{var / name}.db"
+    return sqlite_file(CommonSettings.load().PISHKHAN_VAR, name)
 
 
 class Database:
@@ -333,7 +329,7 @@ def readmodel_url(service: str) -> str:
     `./var/<service>.db`. Table names carry the service's name, so services can share one
     PostgreSQL database. SQLite files are never shared with the store: a projection that appends
     to the store while holding its read model's write lock would wait on itself."""
-    url = os.environ.get("READMODEL_URL") or os.environ.get("DATABASE_URL")
+    url = CommonSettings.load().READMODEL_URL  # else DATABASE_URL
     if url and is_sqlite(url):
         database = make_url(url).database or ""
         return f"sqlite:///{Path(database).with_name(service + '.db')}"

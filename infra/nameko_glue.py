@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 import amqp.exceptions
 import kombu.exceptions
@@ -32,6 +32,7 @@ from infra.amqp import UnconfirmedPublisher
 from infra.db import Database, is_sqlite, readmodel_url
 from infra.eventstore import open_store, store_url
 from infra.projections import TRANSIENT_ERRORS, Projection, ProjectionRunner, parked_counts
+from infra.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,24 @@ class Store(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> EventStore:
         return self.store
+
+
+SettingsT = TypeVar("SettingsT", bound=CommonSettings)
+
+
+class Settings(DependencyProvider, Generic[SettingsT]):
+    """Injects the service's settings (`settings = Settings(SecretariatSettings)`), read from the
+    environment and checked when the service starts: a wrong value stops it at once with an
+    error naming the variable, not the first call that needs it."""
+
+    def __init__(self, kind: type[SettingsT]) -> None:
+        self.kind = kind
+
+    def setup(self) -> None:
+        self.settings = self.kind.load()
+
+    def get_dependency(self, worker_ctx: Any) -> SettingsT:
+        return self.settings
 
 
 STOP_GRACE = 10.0
