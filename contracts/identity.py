@@ -8,7 +8,6 @@ a one-time code or a hash of a code; `PasswordSet` carries only the Argon2 hash 
 
 from __future__ import annotations
 
-import os
 from typing import Any, Literal
 
 from pydantic import Field
@@ -16,6 +15,7 @@ from pydantic import Field
 from contracts.errors import register_messages
 from contracts.events import Event, Value, registry
 from contracts.requests import AttachmentRef
+from infra.settings import CommonSettings, IdentitySettings
 
 ROLES = ("desk_officer", "clerk", "representative", "admin")
 """Staff roles: desk officer, secretariat clerk (bound to a province), follow-up representative
@@ -35,7 +35,7 @@ def required_level(action: str) -> int:
     """The assurance level `action` needs: `IDENTITY_ASSURANCE_LEVELS` ("submit_request=1,
     formal_letter=3") overrides the defaults, so each organisation sets its own bar."""
     levels = dict(DEFAULT_REQUIRED_LEVELS)
-    for item in os.environ.get("IDENTITY_ASSURANCE_LEVELS", "").split(","):
+    for item in IdentitySettings.load().IDENTITY_ASSURANCE_LEVELS.split(","):
         name, _, value = item.partition("=")
         if name.strip() and value.strip().isdigit():
             levels[name.strip()] = int(value)
@@ -280,7 +280,7 @@ class EmailActivated(Event):
 def email_activation_required() -> bool:
     """Whether this organisation activates new citizen accounts by an e-mailed link (seed 004):
     `EMAIL_ACTIVATION=required`. Off by default (the mobile code already proves the holder)."""
-    return os.environ.get("EMAIL_ACTIVATION", "off").strip().lower() == "required"
+    return CommonSettings.load().EMAIL_ACTIVATION == "required"
 
 
 @registry.event("LoginSucceeded", 1, terminal=True)

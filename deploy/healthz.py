@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from deploy.run import ROOT, service_command
+from infra.settings import CommonSettings
 
 
 class Probe:
@@ -46,7 +46,7 @@ class Probe:
                 if self._cluster is None:
                     from nameko.standalone.rpc import ClusterRpcProxy
 
-                    config = {"AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/")}
+                    config = {"AMQP_URI": CommonSettings.load().AMQP_URI}
                     self._proxy = ClusterRpcProxy(config, timeout=3)
                     self._cluster = self._proxy.start()
                 getattr(self._cluster, self.service).ping()
@@ -87,7 +87,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("service")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("HEALTHZ_PORT", "8080")))
+    parser.add_argument("--port", type=int, default=CommonSettings.load().HEALTHZ_PORT)
     args = parser.parse_args()
     child = subprocess.Popen(service_command(args.service), cwd=ROOT)
     server = ThreadingHTTPServer(("0.0.0.0", args.port), _handler(Probe(args.service, child)))

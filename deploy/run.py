@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.settings import GatewaySettings
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("identity", "requests", "secretariat", "notify", "survey")
 GATEWAYS = {"citizen": 8000, "backoffice": 8001}
@@ -74,7 +76,7 @@ def uvicorn_command(app: str, port: int) -> list[str]:
         "uvicorn",
         app,
         "--host",
-        os.environ.get("GATEWAY_HOST", "127.0.0.1"),
+        GatewaySettings.load().GATEWAY_HOST,
         "--port",
         str(port),
         "--log-level",
@@ -205,7 +207,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.parse_args()
-    env = dict(os.environ)
+    env = dict(os.environ)  # handed on to every child process, which reads its own settings
     admin = demo_admin(env)
     desk = Desk(env=env)
     print("starting services and gateways …", flush=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
 import secrets
 import time
@@ -32,6 +31,7 @@ from gateway.async_rpc import AsyncRpc
 from gateway.body import NotJson, fingerprint, json_object
 from gateway.rpc import ServiceUnavailable, amqp_config
 from infra.nameko_glue import invalid_payload
+from infra.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ async def call(request: Request, service: str, method: str, *args: Any, **kwargs
     return reply
 
 
-CACHED_FOR = float(os.environ.get("GATEWAY_CACHE_SECONDS", "10"))
+CACHED_FOR = GatewaySettings.load().GATEWAY_CACHE_SECONDS
 """How long a gateway keeps a slow-changing list (the catalogue's units and services)."""
 
 
@@ -220,9 +220,10 @@ async def healthz(request: Request) -> JSONResponse:
 
 def session_secret() -> str:
     """`SESSION_SECRET`, else a random secret kept in `var/session-secret` (made once)."""
-    if os.environ.get("SESSION_SECRET"):
-        return os.environ["SESSION_SECRET"]
-    path = Path(os.environ.get("PISHKHAN_VAR", "var")) / "session-secret"
+    settings = GatewaySettings.load()
+    if settings.SESSION_SECRET.get_secret_value():
+        return settings.SESSION_SECRET.get_secret_value()
+    path = settings.PISHKHAN_VAR / "session-secret"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         with contextlib.suppress(FileExistsError), open(path, "x") as file:
@@ -341,7 +342,7 @@ def build_app(
             session_cookie=f"pishkhan_{name}",
             max_age=8 * 3600,
             same_site="lax",
-            https_only=os.environ.get("COOKIE_SECURE", "0") == "1",
+            https_only=GatewaySettings.load().COOKIE_SECURE,
         ),
         Middleware(SessionUser),  # who the session's account is now, asked of identity once
     ]

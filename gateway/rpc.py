@@ -8,7 +8,6 @@ that timed out or lost its connection is replaced rather than reused.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 from typing import Any
 
@@ -18,6 +17,7 @@ from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from infra.amqp import UnconfirmedServiceProxy
+from infra.settings import CommonSettings
 
 BROKER_ERRORS: tuple[type[BaseException], ...] = (
     RpcTimeout,
@@ -39,10 +39,8 @@ class ServiceUnavailable(Exception):
 
 def amqp_config() -> dict[str, Any]:
     """Nameko config from the environment (`AMQP_URI`, `RPC_EXCHANGE`)."""
-    return {
-        "AMQP_URI": os.environ.get("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"),
-        "rpc_exchange": os.environ.get("RPC_EXCHANGE", "nameko-rpc"),
-    }
+    settings = CommonSettings.load()
+    return {"AMQP_URI": settings.AMQP_URI, "rpc_exchange": settings.RPC_EXCHANGE}
 
 
 class RpcPool:

@@ -6,7 +6,6 @@ from Debian's fonts-dejavu-core does; `REPLY_PDF_FONT` names another TTF file).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from fpdf import FPDF
 
 from contracts.persian import persian_digits
 from gateway.web.templates import jalali
+from infra.settings import GatewaySettings
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/vazirmatn/Vazirmatn-Regular.ttf",
@@ -24,8 +24,8 @@ FONT_CANDIDATES = (
 
 def font_path() -> str:
     """The TTF used for replies: `REPLY_PDF_FONT`, else the first installed candidate."""
-    configured = os.environ.get("REPLY_PDF_FONT")
-    for candidate in ((configured,) if configured else ()) + FONT_CANDIDATES:
+    configured = GatewaySettings.load().REPLY_PDF_FONT
+    for candidate in ((str(configured),) if configured else ()) + FONT_CANDIDATES:
         if Path(candidate).exists():
             return candidate
     raise RuntimeError("no font with Persian glyphs: install fonts-dejavu-core or set REPLY_PDF_FONT")

@@ -11,16 +11,15 @@ from __future__ import annotations
 import abc
 import json
 import logging
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from contracts.errors import DomainError
 from contracts.identity import RegistryRecord
+from infra.settings import IdentitySettings
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +92,9 @@ class HttpCivilRegistry(CivilRegistry):
     """`CIVIL_REGISTRY_URL` + `/inquiry`, time-out `CIVIL_REGISTRY_TIMEOUT` seconds (default 3)."""
 
     def __init__(self, url: str | None = None, timeout: float | None = None) -> None:
-        self.url = (url or os.environ.get("CIVIL_REGISTRY_URL", "http://127.0.0.1:8101")).rstrip("/")
-        self.timeout = timeout or float(os.environ.get("CIVIL_REGISTRY_TIMEOUT", "3"))
+        settings = IdentitySettings.load()
+        self.url = (url or settings.CIVIL_REGISTRY_URL).rstrip("/")
+        self.timeout = timeout or settings.CIVIL_REGISTRY_TIMEOUT
 
     def inquire(self, national_code: str, birth_date: str) -> RegistryRecord:
         body = {"national_code": national_code, "birth_date": birth_date}
@@ -116,8 +116,9 @@ class HttpShahkar(Shahkar):
     """`SHAHKAR_URL` + `/match`, time-out `SHAHKAR_TIMEOUT` seconds (default 3)."""
 
     def __init__(self, url: str | None = None, timeout: float | None = None) -> None:
-        self.url = (url or os.environ.get("SHAHKAR_URL", "http://127.0.0.1:8102")).rstrip("/")
-        self.timeout = timeout or float(os.environ.get("SHAHKAR_TIMEOUT", "3"))
+        settings = IdentitySettings.load()
+        self.url = (url or settings.SHAHKAR_URL).rstrip("/")
+        self.timeout = timeout or settings.SHAHKAR_TIMEOUT
 
     def matches(self, national_code: str, mobile: str) -> bool:
         body = {"national_code": national_code, "mobile": mobile}
@@ -175,7 +176,7 @@ def _accepted(method: str, send: Callable[[], Any]) -> bool:
 def _write_test_code(mobile: str, code: str, purpose: str) -> None:
     """TEST ONLY: with `IDENTITY_TEST_CODES_FILE` set (never in production), codes are also
     appended to that file, so tests can read them while notify cannot send them yet."""
-    path = os.environ.get("IDENTITY_TEST_CODES_FILE")
+    path = IdentitySettings.load().IDENTITY_TEST_CODES_FILE
     if path:
-        with Path(path).open("a", encoding="utf-8") as file:
+        with path.open("a", encoding="utf-8") as file:
             file.write(f"{mobile} {purpose} {code}\n")

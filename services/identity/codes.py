@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import sqlalchemy as sa
 from contracts.errors import DomainError
 from infra import attempts
 from infra.db import Database
+from infra.settings import IdentitySettings
 from services.identity.keys import identity_secret
 
 metadata = sa.MetaData()
@@ -54,24 +54,26 @@ captchas_spent_table = sa.Table(
 """Captcha challenges already tried (see `services.identity.captcha`), until they expire."""
 
 
-def _setting(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+def _setting(name: str) -> int:
+    """A limit of identity's settings (`IdentitySettings`, where its default is)."""
+    value: int = getattr(IdentitySettings.load(), name)
+    return value
 
 
 @dataclass(frozen=True)
 class Limits:
     """Rate limits (from the environment, so each organisation can tune them)."""
 
-    code_seconds: int = _setting("IDENTITY_CODE_SECONDS", 300)
-    max_code_tries: int = _setting("IDENTITY_MAX_CODE_TRIES", 5)
-    window: int = _setting("IDENTITY_LOCK_SECONDS", 900)
-    codes_per_mobile: int = _setting("IDENTITY_CODES_PER_MOBILE", 5)
-    codes_per_client: int = _setting("IDENTITY_CODES_PER_CLIENT", 30)
-    failures_per_account: int = _setting("IDENTITY_FAILURES_PER_ACCOUNT", 5)
-    failures_per_client: int = _setting("IDENTITY_FAILURES_PER_CLIENT", 20)
+    code_seconds: int = _setting("IDENTITY_CODE_SECONDS")
+    max_code_tries: int = _setting("IDENTITY_MAX_CODE_TRIES")
+    window: int = _setting("IDENTITY_LOCK_SECONDS")
+    codes_per_mobile: int = _setting("IDENTITY_CODES_PER_MOBILE")
+    codes_per_client: int = _setting("IDENTITY_CODES_PER_CLIENT")
+    failures_per_account: int = _setting("IDENTITY_FAILURES_PER_ACCOUNT")
+    failures_per_client: int = _setting("IDENTITY_FAILURES_PER_CLIENT")
     """Past this many failures from one address its captcha gets one more digit (an address is
     never locked out: many citizens may share it)."""
-    captcha_after: int = _setting("IDENTITY_CAPTCHA_AFTER", 3)
+    captcha_after: int = _setting("IDENTITY_CAPTCHA_AFTER")
 
 
 LIMITS = Limits()

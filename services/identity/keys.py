@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
-from pathlib import Path
+
+from infra.settings import IdentitySettings
 
 
 def identity_secret() -> bytes:
     """`IDENTITY_SECRET`, else a random secret kept in `var/identity-secret` (made once)."""
-    if os.environ.get("IDENTITY_SECRET"):
-        return os.environ["IDENTITY_SECRET"].encode()
-    path = Path(os.environ.get("PISHKHAN_VAR", "var")) / "identity-secret"
+    settings = IdentitySettings.load()
+    if settings.IDENTITY_SECRET.get_secret_value():
+        return settings.IDENTITY_SECRET.get_secret_value().encode()
+    path = settings.PISHKHAN_VAR / "identity-secret"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         with contextlib.suppress(FileExistsError), open(path, "x") as file:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import abc
 import json
-import os
 import smtplib
 import urllib.request
 from email.message import EmailMessage
 from urllib.parse import urlparse
 
+from infra.settings import NotifySettings
 from services.notify.providers import Delivery, PermanentFailure, TransientFailure
 
 
@@ -76,12 +76,13 @@ class SimulatedSmtpProvider(SmtpProvider):
 def email_from_env() -> EmailProvider | None:
     """`SMTP_URL` (smtp://host:port, smtp+starttls://…), else the test server at
     `SMTP_SIMULATOR_URL`, else none (e-mails then fail for good, visibly)."""
-    sender = os.environ.get("MAIL_FROM", "no-reply@pishkhan.local")
-    if os.environ.get("SMTP_URL"):
-        url = urlparse(os.environ["SMTP_URL"])
+    settings = NotifySettings.load()
+    sender = settings.MAIL_FROM
+    if settings.SMTP_URL:
+        url = urlparse(settings.SMTP_URL)
         return SmtpProvider(
             url.hostname or "127.0.0.1", url.port or 25, sender, use_tls=url.scheme.endswith("starttls")
         )
-    if os.environ.get("SMTP_SIMULATOR_URL"):
-        return SimulatedSmtpProvider(os.environ["SMTP_SIMULATOR_URL"], sender)
+    if settings.SMTP_SIMULATOR_URL:
+        return SimulatedSmtpProvider(settings.SMTP_SIMULATOR_URL, sender)
     return None

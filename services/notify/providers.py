@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import abc
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 import sqlalchemy as sa
 
-from infra.db import Database, default_url, upsert_insert
+from infra.db import Database, upsert_insert
+from infra.settings import NotifySettings
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class OutboxProvider(SmsProvider):
     name = "outbox"
 
     def __init__(self, url: str | None = None) -> None:
-        url = url or os.environ.get("SMS_OUTBOX_URL") or default_url("sms-outbox")
+        url = url or NotifySettings.load().SMS_OUTBOX_URL  # else var/sms-outbox.db
         self.db = Database(url, synchronous="NORMAL", role="outbox")
         self.db.create_tables(outbox_metadata)
         insert = upsert_insert(url, outbox_table)
@@ -118,17 +118,18 @@ def provider_from_env() -> SmsProvider:
     `KAVENEGAR_API_KEY` and `KAVENEGAR_SENDER`)."""
     from services.notify.http_providers import HttpSmsProvider, KavenegarProvider
 
-    name = os.environ.get("SMS_PROVIDER", "outbox")
-    timeout = float(os.environ.get("SMS_TIMEOUT", "5"))
+    settings = NotifySettings.load()
+    name = settings.SMS_PROVIDER
+    timeout = settings.SMS_TIMEOUT
     if name == "outbox":
         return OutboxProvider()
     if name == "http":
-        return HttpSmsProvider(os.environ["SMS_HTTP_URL"], timeout=timeout)
+        return HttpSmsProvider(settings.SMS_HTTP_URL, timeout=timeout)
     if name == "kavenegar":
         return KavenegarProvider(
-            os.environ.get("KAVENEGAR_URL") or os.environ.get("SMS_HTTP_URL") or "https://api.kavenegar.com",
-            os.environ.get("KAVENEGAR_API_KEY", ""),
-            os.environ.get("KAVENEGAR_SENDER", ""),
+            settings.KAVENEGAR_URL,  # else SMS_HTTP_URL, else Kavenegar's own
+            settings.KAVENEGAR_API_KEY.get_secret_value(),
+            settings.KAVENEGAR_SENDER,
             timeout=timeout,
         )
     raise ValueError(f"unknown SMS_PROVIDER {name!r}")

@@ -15,7 +15,6 @@ edge; the overshoot is bounded by the calls one address has in flight.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import sqlalchemy as sa
 from contracts.errors import DomainError
 from infra import attempts
 from infra.db import Database
+from infra.settings import RequestsSettings
 
 metadata = sa.MetaData()
 failures_table = attempts.attempts_table("requests_track_failures", metadata)
@@ -46,7 +46,7 @@ class TrackLimit:
     @classmethod
     def from_env(cls) -> TrackLimit:
         """`TRACK_ATTEMPTS`: `failures/seconds`, e.g. `20/600`."""
-        count, _, seconds = os.environ.get("TRACK_ATTEMPTS", "20/600").partition("/")
+        count, _, seconds = RequestsSettings.load().TRACK_ATTEMPTS.partition("/")
         return cls(int(count), float(seconds or 600))
 
 

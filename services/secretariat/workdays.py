@@ -8,16 +8,15 @@ file (`HOLIDAYS_FILE`, one date a line, `#` comments) may hold the same list.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
-from pathlib import Path
 from typing import TypeVar
 
 import jdatetime
 
 from contracts.persian import latin_digits
+from infra.settings import SecretariatSettings
 
 TEHRAN = timezone(timedelta(hours=3, minutes=30))
 
@@ -144,13 +143,14 @@ def _configured(holidays: str, weekend: str) -> WorkingCalendar:
 def configured_calendar() -> WorkingCalendar:
     """The calendar of `HOLIDAYS`/`HOLIDAYS_FILE` and `WEEKEND_DAYS` (default: Fridays and the
     fixed solar holidays)."""
-    holidays = os.environ.get("HOLIDAYS", DEFAULT_HOLIDAYS)
-    file = os.environ.get("HOLIDAYS_FILE")
-    if file and Path(file).exists():
-        holidays = holidays + "," + Path(file).read_text(encoding="utf-8")
-    return _configured(holidays, os.environ.get("WEEKEND_DAYS", "fri"))
+    settings = SecretariatSettings.load()
+    holidays = DEFAULT_HOLIDAYS if settings.HOLIDAYS is None else settings.HOLIDAYS  # "": none
+    file = settings.HOLIDAYS_FILE
+    if file and file.exists():
+        holidays = holidays + "," + file.read_text(encoding="utf-8")
+    return _configured(holidays, settings.WEEKEND_DAYS)
 
 
 def default_expected_days() -> int:
     """`DEFAULT_EXPECTED_DAYS`: the working days a service gets when the catalogue names none."""
-    return int(os.environ.get("DEFAULT_EXPECTED_DAYS", "15"))
+    return SecretariatSettings.load().DEFAULT_EXPECTED_DAYS

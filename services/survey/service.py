@@ -7,7 +7,8 @@ from typing import Any
 from contracts.eventstore import EventStore
 from contracts.survey import AnswerSurvey, OpenSurvey
 from infra.db import Database
-from infra.nameko_glue import ReadModels, Store, health_rpc, replies, rpc
+from infra.nameko_glue import ReadModels, Settings, Store, health_rpc, replies, rpc
+from infra.settings import SurveySettings
 from services.survey import commands, reports
 from services.survey.projections import Invitations, Responses, is_invited
 
@@ -18,6 +19,7 @@ class SurveyService:
     name = "survey"
 
     store: EventStore = Store()
+    settings: SurveySettings = Settings(SurveySettings)
     db: Database = ReadModels(*PROJECTIONS, every=1.0)  # invitations: a reply's survey can wait
 
     @rpc  # type: ignore[misc]
