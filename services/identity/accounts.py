@@ -1,16 +1,17 @@
-"""An account, rebuilt from its stream and its verification case: the only source of truth a
-login or a decision reads (read models may lag; streams do not)."""
+"""The account aggregate: its state folded from its stream and its verification case by the pure
+`evolve`, the only source of truth a login or a decision reads (read models may lag; streams do
+not). Each module decides its own commands on it (`account_decider`) and appends through the one
+command handler (`on_account`, `infra.decider.handle`)."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, TypeVar
 
-from contracts.envelope import AppendResult, StreamNotFound, WrongExpectedVersion
-from contracts.errors import DomainError
-from contracts.events import Event, new_event, registry
+from contracts.events import Event, registry
 from contracts.eventstore import EventStore
 from contracts.identity import (
     SECURITY_EVENTS,
@@ -30,7 +31,13 @@ from contracts.identity import (
     ShahkarChecked,
     StaffCreated,
     VerificationApproved,
+    VerificationRejected,
+    VerificationSubmitted,
 )
+from infra.commands import Identified
+from infra.decider import Decided, Decider, handle, read_whole
+
+C = TypeVar("C")
 
 NAMESPACE = uuid.UUID("6a1c5d1e-2f1b-4f5e-9a53-7d1c9e0b4a11")
 
@@ -65,11 +72,25 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
-@dataclass
-class Account:
-    """What identity knows about one account."""
+@dataclass(frozen=True)
+class Case:
+    """The account's verification case as its stream tells it (`verification-<case>`)."""
 
-    account_id: str
+    case_id: str = ""
+    account_id: str = ""
+    status: Literal["none", "submitted", "approved", "rejected"] = "none"
+    round: int = 0
+    province: str | None = None
+    """The province of the latest submission: whose desk officers review it (None: anyone's)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """What identity knows about one account: the state its decisions are taken on. Only
+    `evolve` makes a new one from an event; nothing changes one in place."""
+
+    account_id: str = ""
+    """Empty until the account is opened (`CitizenRegistered` or `StaffCreated`)."""
     kind: str = "citizen"  # citizen | staff
     person_kind: str = "natural"  # natural | legal
     national_code: str = ""
@@ -84,11 +105,11 @@ class Account:
     shahkar_mobile: str | None = None
     registry_verified: bool = False
     officer_verified: bool = False
-    roles: dict[str, dict[str, str | None]] = field(default_factory=dict)
-    contact: dict[str, str | None] = field(default_factory=dict)
+    roles: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
+    contact: Mapping[str, str | None] = field(default_factory=dict)
     activation: EmailLinkIssued | None = None
     """The latest e-mailed activation link (seed 004), when one was sent."""
-    activation_links: dict[str, str] = field(default_factory=dict)
+    activation_links: Mapping[str, str] = field(default_factory=dict)
     """Every activation link's token hash → when it expires (an older e-mail still works)."""
     email_activated: bool = False
     disabled: bool = False
@@ -96,7 +117,14 @@ class Account:
     stamp: int = 0
     """The security stamp: how many of `SECURITY_EVENTS` the account has seen. A session keeps
     the stamp it signed in with and ends once the account's differs."""
+    case: Case = Case()
     version: int = -1
+    """The account stream's revision when `load_account` read it (-1 otherwise)."""
+
+    @property
+    def exists(self) -> bool:
+        """The account was opened (a state folded from nothing, or from its case alone, was not)."""
+        return bool(self.account_id)
 
     @property
     def activation_pending(self) -> bool:
@@ -118,59 +146,6 @@ class Account:
         if self.person_kind == "legal" and self.company is not None:
             return f"{self.company.company_name} ({self.full_name})"
         return self.full_name
-
-    def apply(self, event: Event) -> None:
-        """Take one event into account."""
-        if event.type_name in SECURITY_EVENTS:
-            self.stamp += 1
-        if isinstance(event, CitizenRegistered):
-            self.kind, self.person_kind = "citizen", event.kind
-            self.national_code, self.mobile, self.full_name = (
-                event.national_code,
-                event.mobile,
-                event.full_name,
-            )
-            self.first_name, self.last_name, self.birth_date = (
-                event.first_name,
-                event.last_name,
-                event.birth_date,
-            )
-            self.registry, self.company = event.registry, event.company
-            self.registry_verified = event.registry is not None
-        elif isinstance(event, StaffCreated):
-            self.kind, self.national_code = "staff", event.national_code
-            self.full_name, self.mobile = event.full_name, event.mobile
-        elif isinstance(event, PasswordSet):
-            self.password_hash = event.password_hash
-        elif isinstance(event, MobileChanged):
-            self.mobile = event.mobile
-        elif isinstance(event, ShahkarChecked):
-            self.shahkar_mobile = event.mobile if event.matched else None
-        elif isinstance(event, RegistryVerified):
-            self.registry, self.registry_verified = event.registry, True
-            self.first_name, self.last_name = event.registry.first_name, event.registry.last_name
-            self.full_name = f"{self.first_name} {self.last_name}"
-        elif isinstance(event, ProfileUpdated):
-            self.contact.update(email=event.email, address=event.address, landline=event.landline)
-            if event.first_name and event.last_name:
-                self.first_name, self.last_name = event.first_name, event.last_name
-                self.full_name = f"{event.first_name} {event.last_name}"
-            if event.company is not None:
-                self.company, self.person_kind = event.company, "legal"
-        elif isinstance(event, RoleGranted):
-            self.roles[event.role] = {"province": event.province, "unit": event.unit}
-        elif isinstance(event, RoleRevoked):
-            self.roles.pop(event.role, None)
-        elif isinstance(event, VerificationApproved):
-            self.officer_verified = True
-        elif isinstance(event, EmailLinkIssued):
-            self.activation = event
-            self.activation_links[event.token_hash] = event.expires_at
-        elif isinstance(event, EmailActivated):
-            self.email_activated = True
-            self.contact["email"] = event.email
-        elif isinstance(event, AccountDisabled | AccountEnabled):
-            self.disabled = isinstance(event, AccountDisabled)
 
     def principal(self) -> dict[str, Any]:
         """What the gateway signs in (`gateway.web.auth.Principal`'s fields)."""
@@ -207,38 +182,135 @@ class Account:
             "officer_verified": self.officer_verified,
             "has_password": self.password_hash is not None,
             "email_activated": self.email_activated,
-            "roles_detail": self.roles,
+            "roles_detail": {role: dict(scope) for role, scope in self.roles.items()},
             "disabled": self.disabled,
             **self.contact,
         }
 
 
-def record(store: EventStore, account: Account, event: Event, actor: str | None) -> AppendResult:
-    """Append `event` to the account's stream right after what `account` was loaded from;
-    `conflict` when something else was recorded on it meanwhile."""
-    try:
-        return store.append(
-            account_stream(account.account_id), [new_event(event, actor=actor)], account.version
-        )
-    except WrongExpectedVersion:
-        raise DomainError("conflict") from None
+def evolve(state: Account, event: Event) -> Account:
+    """The account after `event` (of its stream or of its verification case)."""
+    if event.type_name in SECURITY_EVENTS:
+        state = replace(state, stamp=state.stamp + 1)
+    match event:
+        case CitizenRegistered():
+            return replace(
+                state,
+                account_id=event.account_id,
+                kind="citizen",
+                person_kind=event.kind,
+                national_code=event.national_code,
+                mobile=event.mobile,
+                full_name=event.full_name,
+                first_name=event.first_name,
+                last_name=event.last_name,
+                birth_date=event.birth_date,
+                registry=event.registry,
+                company=event.company,
+                registry_verified=event.registry is not None,
+            )
+        case StaffCreated():
+            return replace(
+                state,
+                account_id=event.account_id,
+                kind="staff",
+                national_code=event.national_code,
+                full_name=event.full_name,
+                mobile=event.mobile,
+            )
+        case PasswordSet():
+            return replace(state, password_hash=event.password_hash)
+        case MobileChanged():
+            return replace(state, mobile=event.mobile)
+        case ShahkarChecked():
+            return replace(state, shahkar_mobile=event.mobile if event.matched else None)
+        case RegistryVerified():
+            first, last = event.registry.first_name, event.registry.last_name
+            return replace(
+                state,
+                registry=event.registry,
+                registry_verified=True,
+                first_name=first,
+                last_name=last,
+                full_name=f"{first} {last}",
+            )
+        case ProfileUpdated():
+            return _profile_updated(state, event)
+        case RoleGranted():
+            scope = {"province": event.province, "unit": event.unit}
+            return replace(state, roles={**state.roles, event.role: scope})
+        case RoleRevoked():
+            return replace(state, roles={r: s for r, s in state.roles.items() if r != event.role})
+        case EmailLinkIssued():
+            links = {**state.activation_links, event.token_hash: event.expires_at}
+            return replace(state, activation=event, activation_links=links)
+        case EmailActivated():
+            return replace(state, email_activated=True, contact={**state.contact, "email": event.email})
+        case AccountDisabled() | AccountEnabled():
+            return replace(state, disabled=isinstance(event, AccountDisabled))
+        case VerificationSubmitted():
+            case = Case(event.case_id, event.account_id, "submitted", event.round, event.province)
+            return replace(state, case=case)
+        case VerificationApproved():
+            return replace(state, officer_verified=True, case=replace(state.case, status="approved"))
+        case VerificationRejected():
+            return replace(state, case=replace(state.case, status="rejected"))
+    return state
 
 
-def _read(store: EventStore, stream: str) -> list[Any]:
-    try:
-        return store.read_stream(stream)
-    except StreamNotFound:
-        return []
+def _profile_updated(state: Account, event: ProfileUpdated) -> Account:
+    contact = {**state.contact, "email": event.email, "address": event.address, "landline": event.landline}
+    state = replace(state, contact=contact)
+    if event.first_name and event.last_name:
+        full_name = f"{event.first_name} {event.last_name}"
+        state = replace(state, first_name=event.first_name, last_name=event.last_name, full_name=full_name)
+    if event.company is not None:
+        state = replace(state, company=event.company, person_kind="legal")
+    return state
+
+
+def account_decider(decide: Callable[[C, Account], Sequence[Event]]) -> Decider[C, Account]:
+    """The account aggregate deciding one module's commands (registration, sign-in, profile,
+    staff, verification): they all share its state and `evolve`."""
+    return Decider(initial=Account, evolve=evolve, decide=decide)
+
+
+def on_account(
+    store: EventStore,
+    decider: Decider[C, Account],
+    command: C,
+    account_id: str,
+    identity: Identified,
+    *,
+    actor: str | None,
+    purpose: str = "event",
+    new_stream: bool = False,
+) -> Decided[Account]:
+    """Decide `command` on the account `account_id`, folded with its verification case (an
+    officer's approval is part of its assurance level), and append what it decided to the
+    account's stream. `purpose` tells apart the appends one command makes (a registration
+    records the account, then Shahkar's answer, then an activation link)."""
+    return handle(
+        store,
+        decider,
+        command,
+        account_stream(account_id),
+        identity=identity,
+        purpose=purpose,
+        also=(case_stream(case_id(account_id)),),
+        new_stream=new_stream,
+        actor=actor,
+    )
 
 
 def load_account(store: EventStore, account_id: str) -> Account | None:
-    """The account from its stream (and its verification case), or None."""
-    recorded = _read(store, account_stream(account_id))
+    """The account from its stream (and its verification case), or None: for answers, queries
+    and the checks a command's service code makes before deciding."""
+    recorded = read_whole(store, account_stream(account_id))
     if not recorded:
         return None
-    account = Account(account_id=account_id, version=recorded[-1].revision)
-    for item in recorded:
-        account.apply(registry.decode(item))
-    for item in _read(store, case_stream(case_id(account_id))):
-        account.apply(registry.decode(item))
-    return account
+    case = read_whole(store, case_stream(case_id(account_id)))
+    state = Account()
+    for item in [*recorded, *case]:
+        state = evolve(state, registry.decode(item))
+    return replace(state, account_id=account_id, version=recorded[-1].revision)

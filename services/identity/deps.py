@@ -6,11 +6,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from contracts.events import Event, new_event
 from contracts.eventstore import EventStore
 from infra.attachments import AttachmentStore
 from infra.db import Database
+from infra.decider import Decided
 from services.identity.adapters import CivilRegistry, CodeSender, LinkSender, Shahkar
 from services.identity.codes import LIMITS, Limits
 
@@ -32,6 +34,11 @@ class Deps:
     that list what was just recorded); a no-op in unit tests."""
     mail: LinkSender | None = None
     """The e-mail channel for activation links; without it no link can go out."""
+
+    def settled(self, decided: Decided[Any]) -> None:
+        """`settle` past what a command recorded (nothing to wait for when it recorded nothing)."""
+        if decided.position is not None:
+            self.settle(decided.position)
 
     def audit(self, event: Event, actor: str | None = None) -> None:
         """Record a login success or failure in the day's audit stream."""

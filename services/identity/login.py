@@ -3,9 +3,11 @@ and changed passwords. Every answer to a failure is the same whether or not the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from contracts.errors import DomainError
+from contracts.events import Event
 from contracts.identity import LoginFailed, LoginSucceeded, PasswordSet
 from contracts.identity_rpc import (
     ChangePassword,
@@ -16,13 +18,15 @@ from contracts.identity_rpc import (
     ResetPassword,
     StaffLogin,
 )
+from infra.commands import Identified
 from services.identity import captcha, codes, queries
 from services.identity.accounts import (
     Account,
+    account_decider,
     citizen_id,
     load_account,
     now_iso,
-    record,
+    on_account,
     staff_id,
 )
 from services.identity.deps import Deps
@@ -64,11 +68,12 @@ def _succeed(
     account: Account,
     identifier: str,
     method: Literal["password", "code", "mobile_code", "staff"],
+    command: Identified,
     client: str,
 ) -> dict[str, Any]:
     _refuse_disabled(deps, account, identifier, method, client)
     try:
-        refuse_until_activated(deps, account)
+        refuse_until_activated(deps, account, command)
     except DomainError:
         _fail(deps, identifier, account.account_id, method, client, "not_activated")
         raise
@@ -113,7 +118,7 @@ def login_password(deps: Deps, command: PasswordLogin) -> dict[str, Any]:
     account = _check_password(
         deps, account, command.national_code, command.password, "password", command.client
     )
-    return _succeed(deps, account, command.national_code, "password", command.client)
+    return _succeed(deps, account, command.national_code, "password", command, command.client)
 
 
 def request_login_code(deps: Deps, command: RequestLoginCode) -> dict[str, Any]:
@@ -156,7 +161,7 @@ def login_with_code(deps: Deps, command: CodeAnswer) -> dict[str, Any]:
     account = load_account(deps.store, row["account_id"])
     assert account is not None
     codes.clear(deps.db, f"fail:id:{identifier}")
-    return _succeed(deps, account, identifier, method, command.client)
+    return _succeed(deps, account, identifier, method, command, command.client)
 
 
 def request_reset(deps: Deps, command: RequestReset) -> dict[str, Any]:
@@ -176,14 +181,39 @@ def request_reset(deps: Deps, command: RequestReset) -> dict[str, Any]:
     )
 
 
+@dataclass(frozen=True)
+class SetPassword:
+    """A new password for the account, already checked and hashed."""
+
+    password_hash: str
+    reason: Literal["change", "reset"]
+    at: str
+
+
+def decide_password(command: SetPassword, state: Account) -> list[Event]:
+    """The new password replaces the old one (and ends every open session: a new stamp)."""
+    if not state.exists:
+        raise DomainError("account_not_found")
+    return [
+        PasswordSet(
+            account_id=state.account_id,
+            password_hash=command.password_hash,
+            reason=command.reason,
+            at=command.at,
+        )
+    ]
+
+
+SET_PASSWORD = account_decider(decide_password)
+
+
 def _set_password(
-    deps: Deps, account: Account, password: str, reason: Literal["change", "reset", "admin"]
+    deps: Deps, account: Account, password: str, reason: Literal["change", "reset"], identity: Identified
 ) -> None:
     check_new_password(password, account.national_code, account.mobile[1:])
-    event = PasswordSet(
-        account_id=account.account_id, password_hash=hash_password(password), reason=reason, at=now_iso()
-    )
-    record(deps.store, account, event, f"{account.kind}:{account.account_id}")
+    command = SetPassword(password_hash=hash_password(password), reason=reason, at=now_iso())
+    actor = f"{account.kind}:{account.account_id}"
+    on_account(deps.store, SET_PASSWORD, command, account.account_id, identity, actor=actor)
 
 
 def reset_password(deps: Deps, command: ResetPassword) -> dict[str, Any]:
@@ -196,7 +226,7 @@ def reset_password(deps: Deps, command: ResetPassword) -> dict[str, Any]:
     row = redeem(deps, command, "reset_password")
     account = load_account(deps.store, row["account_id"])
     assert account is not None
-    _set_password(deps, account, command.new_password, "reset")
+    _set_password(deps, account, command.new_password, "reset", command)
     codes.clear(deps.db, f"fail:id:{account.national_code}")
     return {"changed": True}
 
@@ -210,7 +240,7 @@ def change_password(deps: Deps, command: ChangePassword) -> dict[str, Any]:
     _check_password(
         deps, account, account.national_code, command.current_password, "password", command.client
     )
-    _set_password(deps, account, command.new_password, "change")
+    _set_password(deps, account, command.new_password, "change", command)
     return {"changed": True}
 
 
@@ -245,4 +275,4 @@ def staff_login_finish(deps: Deps, command: CodeAnswer) -> dict[str, Any]:
         raise
     account = load_account(deps.store, row["account_id"])
     assert account is not None
-    return _succeed(deps, account, identifier, "staff", command.client)
+    return _succeed(deps, account, identifier, "staff", command, command.client)

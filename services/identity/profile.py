@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 from contracts.errors import DomainError
 from contracts.events import Event
-from contracts.identity import MobileChanged, ProfileUpdated, RegistryVerified, required_level
+from contracts.identity import MobileChanged, ProfileUpdated, RegistryRecord, RegistryVerified, required_level
 from contracts.identity_rpc import ChangeMobile, CodeAnswer, RegistryCheck, UpdateProfile
+from contracts.rpc import Payload
 from services.identity import queries, registration
-from services.identity.accounts import Account, load_account, now_iso, record
+from services.identity.accounts import Account, account_decider, load_account, now_iso, on_account
 from services.identity.deps import Deps
 from services.identity.verification import status
 
@@ -22,9 +24,9 @@ def _account(deps: Deps, account_id: str) -> Account:
     return account
 
 
-def _append(deps: Deps, account: Account, event: Event) -> None:
-    appended = record(deps.store, account, event, f"citizen:{account.account_id}")
-    deps.settle(appended.position)
+def _existing(state: Account) -> None:
+    if not state.exists:
+        raise DomainError("account_not_found")
 
 
 def profile(deps: Deps, account_id: str) -> dict[str, Any]:
@@ -38,22 +40,42 @@ def profile(deps: Deps, account_id: str) -> dict[str, Any]:
     return view
 
 
+@dataclass(frozen=True)
+class EditProfile:
+    """The holder's edit of their contact details (and names), and when."""
+
+    form: UpdateProfile
+    at: str
+
+
+def decide_edit(command: EditProfile, state: Account) -> list[Event]:
+    """Contact details always; names only while no registry or officer has confirmed them."""
+    _existing(state)
+    form = command.form
+    names = form.first_name and form.last_name and state.level < 3
+    return [
+        ProfileUpdated(
+            account_id=state.account_id,
+            email=form.email or None,
+            address=form.address or None,
+            landline=form.landline or None,
+            first_name=form.first_name if names else None,
+            last_name=form.last_name if names else None,
+            company=form.company.value() if form.company else None,
+            at=command.at,
+        )
+    ]
+
+
+EDIT = account_decider(decide_edit)
+
+
 def update(deps: Deps, command: UpdateProfile) -> dict[str, Any]:
     """Contact details; names only while no registry or officer has confirmed them."""
-    account = _account(deps, command.account_id)
-    names = command.first_name and command.last_name and account.level < 3
-    event = ProfileUpdated(
-        account_id=account.account_id,
-        email=command.email or None,
-        address=command.address or None,
-        landline=command.landline or None,
-        first_name=command.first_name if names else None,
-        last_name=command.last_name if names else None,
-        company=command.company.value() if command.company else None,
-        at=now_iso(),
-    )
-    _append(deps, account, event)
-    return profile(deps, account.account_id)
+    edit = EditProfile(command, now_iso())
+    actor = f"citizen:{command.account_id}"
+    deps.settled(on_account(deps.store, EDIT, edit, command.account_id, command, actor=actor))
+    return profile(deps, command.account_id)
 
 
 def start_mobile_change(deps: Deps, command: ChangeMobile) -> dict[str, Any]:
@@ -67,34 +89,72 @@ def start_mobile_change(deps: Deps, command: ChangeMobile) -> dict[str, Any]:
     )
 
 
+@dataclass(frozen=True)
+class ChangeMobileTo:
+    """The mobile the holder proved with the code sent to it."""
+
+    mobile: str
+    at: str
+
+
+def decide_mobile(command: ChangeMobileTo, state: Account) -> list[Event]:
+    """The proven mobile replaces the account's (whose Shahkar match no longer holds)."""
+    _existing(state)
+    return [
+        MobileChanged(
+            account_id=state.account_id, mobile=command.mobile, previous_mobile=state.mobile, at=command.at
+        )
+    ]
+
+
+CHANGE_MOBILE = account_decider(decide_mobile)
+
+
 def finish_mobile_change(deps: Deps, command: CodeAnswer, account_id: str) -> dict[str, Any]:
     """Record the proven mobile, then ask Shahkar about it (best effort)."""
     row = registration.redeem(deps, command, "verify_mobile")
     if row["account_id"] != account_id:
         raise DomainError("bad_code")
-    account = _account(deps, account_id)
-    event = MobileChanged(
-        account_id=account_id, mobile=row["data"]["mobile"], previous_mobile=account.mobile, at=now_iso()
-    )
-    _append(deps, account, event)
+    change = ChangeMobileTo(mobile=row["data"]["mobile"], at=now_iso())
+    actor = f"citizen:{account_id}"
+    deps.settled(on_account(deps.store, CHANGE_MOBILE, change, account_id, command, actor=actor))
     with contextlib.suppress(DomainError):
-        registration.check_shahkar(deps, account_id)
+        registration.check_shahkar(deps, account_id, command)
     return profile(deps, account_id)
 
 
 def shahkar(deps: Deps, account_id: str) -> dict[str, Any]:
     """«تطبیق کد ملی و شماره موبایل» again (the retry path when Shahkar was away)."""
-    if not registration.check_shahkar(deps, account_id):
+    checked = registration.check_shahkar(deps, account_id, Payload())
+    if not checked.state.shahkar_mobile:
         raise DomainError("shahkar_mismatch")
     return profile(deps, account_id)
+
+
+@dataclass(frozen=True)
+class RegistryAnswer:
+    """What the civil registry answered about the holder's national code and birth date."""
+
+    record: RegistryRecord
+    at: str
+
+
+def decide_registry(command: RegistryAnswer, state: Account) -> list[Event]:
+    """The registry confirms a living person: level 3, with the registry's names."""
+    _existing(state)
+    if not command.record.alive:
+        raise DomainError("deceased")
+    return [RegistryVerified(account_id=state.account_id, registry=command.record, at=command.at)]
+
+
+VERIFY_REGISTRY = account_decider(decide_registry)
 
 
 def verify_registry(deps: Deps, command: RegistryCheck) -> dict[str, Any]:
     """«احراز هویت ثبت احوال» for an account registered by mobile."""
     registration.limit(deps, f"registry:client:{command.client}", deps.limits.codes_per_client)
     account = _account(deps, command.account_id)
-    record = deps.registry.inquire(account.national_code, command.birth_date)
-    if not record.alive:
-        raise DomainError("deceased")
-    _append(deps, account, RegistryVerified(account_id=account.account_id, registry=record, at=now_iso()))
+    answer = RegistryAnswer(deps.registry.inquire(account.national_code, command.birth_date), now_iso())
+    actor = f"citizen:{account.account_id}"
+    deps.settled(on_account(deps.store, VERIFY_REGISTRY, answer, account.account_id, command, actor=actor))
     return profile(deps, account.account_id)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from contracts.envelope import StreamState, WrongExpectedVersion
 from contracts.errors import DomainError
-from contracts.events import new_event
+from contracts.events import Event
 from contracts.identity import (
     CitizenRegistered,
     Company,
@@ -18,8 +18,10 @@ from contracts.identity import (
     email_activation_required,
 )
 from contracts.identity_rpc import CodeAnswer, RegistryInquiry, StartRegistration
+from infra.commands import Identified
+from infra.decider import Decided
 from services.identity import captcha, codes, email_activation
-from services.identity.accounts import account_stream, citizen_id, load_account, now_iso, record
+from services.identity.accounts import Account, account_decider, citizen_id, load_account, now_iso, on_account
 from services.identity.deps import Deps
 from services.identity.passwords import check_new_password, hash_password
 
@@ -110,47 +112,116 @@ def start(deps: Deps, command: StartRegistration) -> dict[str, Any]:
     return send_code(deps, "register", command.mobile, None, command.client, data, solved)
 
 
-def complete(deps: Deps, command: CodeAnswer) -> dict[str, Any]:
-    """The code proves the mobile: open the account (and ask Shahkar for the mobile way)."""
-    row = redeem(deps, command, "register")
-    data = row["data"]
-    account_id = citizen_id(data["national_code"])
-    event = CitizenRegistered(
-        account_id=account_id,
+@dataclass(frozen=True)
+class Register:
+    """Open a citizen's account with what the redeemed registration code carried (the
+    registry's record, the password's hash: all looked up and computed before the code went out)."""
+
+    national_code: str
+    mobile: str
+    kind: Literal["natural", "legal"]
+    first_name: str
+    last_name: str
+    birth_date: str
+    method: Literal["registry", "mobile"]
+    registry: RegistryRecord | None
+    company: Company | None
+    password_hash: str
+    at: str
+
+
+def decide_register(command: Register, state: Account) -> list[Event]:
+    """One account per national code: a second registration is refused."""
+    if state.exists:
+        raise DomainError("already_registered")
+    account_id = citizen_id(command.national_code)
+    return [
+        CitizenRegistered(
+            account_id=account_id,
+            national_code=command.national_code,
+            mobile=command.mobile,
+            kind=command.kind,
+            full_name=f"{command.first_name} {command.last_name}",
+            first_name=command.first_name,
+            last_name=command.last_name,
+            birth_date=command.birth_date,
+            method=command.method,
+            registry=command.registry,
+            company=command.company,
+            registered_at=command.at,
+        ),
+        PasswordSet(
+            account_id=account_id, password_hash=command.password_hash, reason="register", at=command.at
+        ),
+    ]
+
+
+REGISTER = account_decider(decide_register)
+
+
+@dataclass(frozen=True)
+class ShahkarAnswer:
+    """What Shahkar answered about the account's mobile."""
+
+    mobile: str
+    matched: bool
+    at: str
+
+
+def decide_shahkar(command: ShahkarAnswer, state: Account) -> list[Event]:
+    """Shahkar's answer is recorded as it came (a match raises the account to level 2)."""
+    if not state.exists:
+        raise DomainError("account_not_found")
+    return [
+        ShahkarChecked(
+            account_id=state.account_id, mobile=command.mobile, matched=command.matched, at=command.at
+        )
+    ]
+
+
+SHAHKAR = account_decider(decide_shahkar)
+
+
+def _registration(data: dict[str, Any], at: str) -> Register:
+    return Register(
         national_code=data["national_code"],
         mobile=data["mobile"],
         kind=data["kind"],
-        full_name=f"{data['first_name']} {data['last_name']}",
         first_name=data["first_name"],
         last_name=data["last_name"],
         birth_date=data["birth_date"],
         method=data["method"],
         registry=RegistryRecord(**data["registry"]) if data["registry"] else None,
         company=Company(**data["company"]) if data["company"] else None,
-        registered_at=now_iso(),
+        password_hash=data["password_hash"],
+        at=at,
     )
-    password = PasswordSet(
-        account_id=account_id, password_hash=data["password_hash"], reason="register", at=now_iso()
-    )
+
+
+def complete(deps: Deps, command: CodeAnswer) -> dict[str, Any]:
+    """The code proves the mobile: open the account (and ask Shahkar for the mobile way)."""
+    row = redeem(deps, command, "register")
+    data = row["data"]
+    account_id = citizen_id(data["national_code"])
     actor = f"citizen:{account_id}"
-    try:
-        appended = deps.store.append(
-            account_stream(account_id),
-            [new_event(event, actor=actor), new_event(password, actor=actor)],
-            StreamState.NO_STREAM,
-        )
-    except WrongExpectedVersion:
-        raise DomainError("already_registered") from None
-    deps.settle(appended.position)
+    decided = on_account(
+        deps.store,
+        REGISTER,
+        _registration(data, now_iso()),
+        account_id,
+        command,
+        actor=actor,
+        new_stream=True,
+    )
+    deps.settled(decided)
+    account = decided.state
     if data["method"] == "mobile":
         # When Shahkar is away the account stays at level 1; the profile offers to try again.
         with contextlib.suppress(DomainError):
-            check_shahkar(deps, account_id)
-    account = load_account(deps.store, account_id)
-    assert account is not None
+            account = check_shahkar(deps, account_id, command).state
     email = data.get("email")
     if email and email_activation_required():
-        sent = email_activation.issue(deps, account, email)
+        sent = email_activation.issue(deps, account, email, command)
         return {"activation_pending": True, "email": email_activation.masked(email), "email_sent": sent}
     return account.principal()
 
@@ -167,12 +238,11 @@ def redeem(deps: Deps, command: CodeAnswer, purpose: str) -> dict[str, Any]:
         raise
 
 
-def check_shahkar(deps: Deps, account_id: str) -> bool:
+def check_shahkar(deps: Deps, account_id: str, identity: Identified) -> Decided[Account]:
     """Ask Shahkar whether the account's mobile is its holder's; record the answer."""
     account = load_account(deps.store, account_id)
     if account is None:
         raise DomainError("account_not_found")
     matched = deps.shahkar.matches(account.national_code, account.mobile)
-    event = ShahkarChecked(account_id=account_id, mobile=account.mobile, matched=matched, at=now_iso())
-    record(deps.store, account, event, None)
-    return matched
+    answer = ShahkarAnswer(mobile=account.mobile, matched=matched, at=now_iso())
+    return on_account(deps.store, SHAHKAR, answer, account_id, identity, actor=None, purpose="shahkar")

@@ -151,7 +151,7 @@ class IdentityService:
     @replies
     def activate_email(self, payload: dict[str, Any]) -> dict[str, Any]:
         command = parse(ActivateEmail, payload)
-        return email_activation.activate(self.deps, command.account_id, command.token)
+        return email_activation.activate(self.deps, command.account_id, command.token, command)
 
     @rpc  # type: ignore[misc]
     @replies

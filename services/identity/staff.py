@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from typing import Any
 
-from contracts.envelope import StreamState, WrongExpectedVersion
 from contracts.errors import DomainError
-from contracts.events import new_event
+from contracts.events import Event
 from contracts.identity import (
     AccountDisabled,
     AccountEnabled,
@@ -20,49 +20,74 @@ from contracts.identity import (
 )
 from contracts.identity_rpc import AccountAccess, CreateStaff, Grant, Revoke
 from contracts.persian import is_national_code, normalize_code, normalize_mobile
+from contracts.rpc import Payload
+from infra.commands import Identified
+from infra.decider import Decider
 from services.identity import queries
-from services.identity.accounts import Account, account_stream, load_account, now_iso, record, staff_id
+from services.identity.accounts import Account, account_decider, load_account, now_iso, on_account, staff_id
 from services.identity.deps import Deps
 from services.identity.passwords import check_new_password, hash_password
 
 log = logging.getLogger(__name__)
 
 
-def _require_admin(deps: Deps, admin: str) -> None:
-    account = load_account(deps.store, admin)
-    if account is None or account.kind != "staff" or "admin" not in account.roles or account.disabled:
+def require_admin(admin: Account | None) -> None:
+    """Only an enabled administrator's staff account manages accounts (`forbidden` otherwise)."""
+    if admin is None or admin.kind != "staff" or "admin" not in admin.roles or admin.disabled:
         raise DomainError("forbidden")
 
 
-def _create(
-    deps: Deps,
-    national_code: str,
-    full_name: str,
-    mobile: str,
-    password: str,
-    by: str,
-    roles: list[RoleGranted],
-) -> str:
-    account_id = staff_id(national_code)
-    at = now_iso()
-    created = StaffCreated(
-        account_id=account_id,
-        national_code=national_code,
-        full_name=full_name,
-        mobile=mobile,
-        created_by=by,
-        created_at=at,
-    )
-    reason = "bootstrap" if by == "bootstrap" else "admin"
-    password_set = PasswordSet(
-        account_id=account_id, password_hash=hash_password(password), reason=reason, at=at
-    )
-    events = [new_event(e, actor=f"staff:{by}") for e in (created, password_set, *roles)]
-    try:
-        appended = deps.store.append(account_stream(account_id), events, StreamState.NO_STREAM)
-    except WrongExpectedVersion:
-        raise DomainError("staff_exists") from None
-    deps.settle(appended.position)
+@dataclass(frozen=True)
+class OpenStaff:
+    """A staff account to open, by an administrator (`by`, and `admin`: their account as it is
+    now) or by the `bootstrap`, which opens the first administrator with its role."""
+
+    national_code: str
+    full_name: str
+    mobile: str
+    password_hash: str
+    by: str
+    admin: Account | None
+    at: str
+    bootstrap: bool = False
+
+
+def decide_open(command: OpenStaff, state: Account) -> list[Event]:
+    """One staff account per national code."""
+    bootstrap = command.bootstrap
+    if not bootstrap:
+        require_admin(command.admin)
+    if state.exists:
+        raise DomainError("staff_exists")
+    account_id = staff_id(command.national_code)
+    events: list[Event] = [
+        StaffCreated(
+            account_id=account_id,
+            national_code=command.national_code,
+            full_name=command.full_name,
+            mobile=command.mobile,
+            created_by=command.by,
+            created_at=command.at,
+        ),
+        PasswordSet(
+            account_id=account_id,
+            password_hash=command.password_hash,
+            reason="bootstrap" if bootstrap else "admin",
+            at=command.at,
+        ),
+    ]
+    if bootstrap:
+        events.append(RoleGranted(account_id=account_id, role="admin", granted_by="bootstrap", at=command.at))
+    return events
+
+
+OPEN = account_decider(decide_open)
+
+
+def _open(deps: Deps, command: OpenStaff, identity: Identified) -> str:
+    account_id = staff_id(command.national_code)
+    actor = f"staff:{command.by}"
+    deps.settled(on_account(deps.store, OPEN, command, account_id, identity, actor=actor, new_stream=True))
     return account_id
 
 
@@ -86,88 +111,153 @@ def bootstrap_admin(deps: Deps) -> str | None:
     except DomainError:
         log.error("ADMIN_PASSWORD is too weak (8+ characters, not common, not the national code)")
         return None
-    grant = RoleGranted(account_id=account_id, role="admin", granted_by="bootstrap", at=now_iso())
+    first = OpenStaff(
+        code, "مدیر سامانه", mobile, hash_password(password), "bootstrap", None, now_iso(), bootstrap=True
+    )
     try:
-        return _create(deps, code, "مدیر سامانه", mobile, password, "bootstrap", [grant])
+        return _open(deps, first, Payload())
     except DomainError:
         return account_id  # another instance made it first
 
 
 def create(deps: Deps, command: CreateStaff) -> dict[str, Any]:
     """A new staff account (no role yet)."""
-    _require_admin(deps, command.admin)
+    admin = load_account(deps.store, command.admin)
+    require_admin(admin)  # before the password is hashed; the decision checks it again
     check_new_password(command.password, command.national_code, command.mobile[1:])
-    account_id = _create(
-        deps, command.national_code, command.full_name, command.mobile, command.password, command.admin, []
+    opened = OpenStaff(
+        national_code=command.national_code,
+        full_name=command.full_name,
+        mobile=command.mobile,
+        password_hash=hash_password(command.password),
+        by=command.admin,
+        admin=admin,
+        at=now_iso(),
     )
-    return {"account_id": account_id}
+    return {"account_id": _open(deps, opened, command)}
 
 
-def _staff_account(deps: Deps, admin: str, account_id: str) -> Account:
-    _require_admin(deps, admin)
-    account = load_account(deps.store, account_id)
-    if account is None or account.kind != "staff":
+def _staff(state: Account) -> None:
+    if not state.exists or state.kind != "staff":
         raise DomainError("account_not_found")
-    return account
 
 
-def _recorded(deps: Deps, account: Account, event: Any, admin: str) -> dict[str, Any]:
-    appended = record(deps.store, account, event, f"staff:{admin}")
-    deps.settle(appended.position)
-    updated = load_account(deps.store, account.account_id)
-    assert updated is not None
-    return updated.view()
+@dataclass(frozen=True)
+class GrantRole:
+    """An administrator's grant (`admin`: their account as it is now), and when."""
+
+    form: Grant
+    admin: Account | None
+    at: str
+
+
+def decide_grant(command: GrantRole, state: Account) -> list[Event]:
+    """A staff member gets the role (granted again, it takes the new province or unit)."""
+    require_admin(command.admin)
+    _staff(state)
+    form = command.form
+    return [
+        RoleGranted(
+            account_id=state.account_id,
+            role=form.role,
+            province=form.province if form.role in ("clerk", "desk_officer") else None,
+            unit=form.unit if form.role == "representative" else None,
+            granted_by=form.admin,
+            at=command.at,
+        )
+    ]
+
+
+GRANT = account_decider(decide_grant)
+
+
+@dataclass(frozen=True)
+class RevokeRole:
+    """An administrator's revocation (`admin`: their account as it is now), and when."""
+
+    form: Revoke
+    admin: Account | None
+    at: str
+
+
+def decide_revoke(command: RevokeRole, state: Account) -> list[Event]:
+    """The role goes (and the holder's sessions with it); one not held records nothing."""
+    require_admin(command.admin)
+    _staff(state)
+    if command.form.role not in state.roles:
+        return []
+    return [
+        RoleRevoked(
+            account_id=state.account_id, role=command.form.role, revoked_by=command.form.admin, at=command.at
+        )
+    ]
+
+
+REVOKE = account_decider(decide_revoke)
+
+
+@dataclass(frozen=True)
+class SetAccess:
+    """An administrator disables (`disabled`) or enables an account, saying why."""
+
+    form: AccountAccess
+    disabled: bool
+    admin: Account | None
+    at: str
+
+
+def decide_access(command: SetAccess, state: Account) -> list[Event]:
+    """Any account, a citizen's too; never the administrator's own. Asked for the state it is
+    already in, nothing is recorded."""
+    require_admin(command.admin)
+    form = command.form
+    if command.disabled and form.account_id == form.admin:
+        raise DomainError("own_account")
+    if not state.exists:
+        raise DomainError("account_not_found")
+    if state.disabled == command.disabled:
+        return []
+    assert form.reason is not None  # AccountAccess requires one
+    if command.disabled:
+        return [
+            AccountDisabled(
+                account_id=state.account_id, disabled_by=form.admin, reason=form.reason, at=command.at
+            )
+        ]
+    return [
+        AccountEnabled(account_id=state.account_id, enabled_by=form.admin, reason=form.reason, at=command.at)
+    ]
+
+
+ACCESS = account_decider(decide_access)
+
+
+def _decided(
+    deps: Deps, decider: Decider[Any, Account], command: Any, form: Grant | Revoke | AccountAccess
+) -> dict[str, Any]:
+    decided = on_account(deps.store, decider, command, form.account_id, form, actor=f"staff:{form.admin}")
+    deps.settled(decided)
+    return decided.state.view()
 
 
 def grant(deps: Deps, command: Grant) -> dict[str, Any]:
     """Grant one role (granted again, it takes the new province or unit)."""
-    account = _staff_account(deps, command.admin, command.account_id)
-    event = RoleGranted(
-        account_id=account.account_id,
-        role=command.role,
-        province=command.province if command.role in ("clerk", "desk_officer") else None,
-        unit=command.unit if command.role == "representative" else None,
-        granted_by=command.admin,
-        at=now_iso(),
-    )
-    return _recorded(deps, account, event, command.admin)
+    admin = load_account(deps.store, command.admin)
+    return _decided(deps, GRANT, GrantRole(command, admin, now_iso()), command)
 
 
 def revoke(deps: Deps, command: Revoke) -> dict[str, Any]:
     """Take one role away; the holder's open sessions end at their next request. A role the
     account does not hold records nothing."""
-    account = _staff_account(deps, command.admin, command.account_id)
-    if command.role not in account.roles:
-        return account.view()
-    event = RoleRevoked(
-        account_id=account.account_id, role=command.role, revoked_by=command.admin, at=now_iso()
-    )
-    return _recorded(deps, account, event, command.admin)
+    admin = load_account(deps.store, command.admin)
+    return _decided(deps, REVOKE, RevokeRole(command, admin, now_iso()), command)
 
 
 def set_access(deps: Deps, command: AccountAccess, disabled: bool) -> dict[str, Any]:
     """Disable an account (it cannot sign in; its open sessions end at their next request) or
-    enable it again. Any account, a citizen's too; never the administrator's own. Asked for
-    the state it is already in, nothing is recorded."""
-    _require_admin(deps, command.admin)
-    if disabled and command.account_id == command.admin:
-        raise DomainError("own_account")
-    account = load_account(deps.store, command.account_id)
-    if account is None:
-        raise DomainError("account_not_found")
-    if account.disabled == disabled:
-        return account.view()
-    assert command.reason is not None  # AccountAccess requires one
-    event: AccountDisabled | AccountEnabled
-    if disabled:
-        event = AccountDisabled(
-            account_id=account.account_id, disabled_by=command.admin, reason=command.reason, at=now_iso()
-        )
-    else:
-        event = AccountEnabled(
-            account_id=account.account_id, enabled_by=command.admin, reason=command.reason, at=now_iso()
-        )
-    return _recorded(deps, account, event, command.admin)
+    enable it again."""
+    admin = load_account(deps.store, command.admin)
+    return _decided(deps, ACCESS, SetAccess(command, disabled, admin, now_iso()), command)
 
 
 def listing(deps: Deps) -> list[dict[str, Any]]:

@@ -6,24 +6,34 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import filetype
 
-from contracts.envelope import StreamState, WrongExpectedVersion
 from contracts.errors import DomainError
-from contracts.events import Event, new_event, registry
+from contracts.events import Event, registry
 from contracts.identity import Scan, VerificationApproved, VerificationRejected, VerificationSubmitted
 from contracts.identity_rpc import Decide, SubmitVerification, UploadedFile
 from contracts.requests import AttachmentRef
-from services.identity.accounts import _read, case_id, case_stream, load_account, now_iso
+from infra.decider import handle, read_whole
+from services.identity.accounts import (
+    Account,
+    account_decider,
+    account_stream,
+    case_id,
+    case_stream,
+    load_account,
+    now_iso,
+)
 from services.identity.deps import Deps
 
 MEDIA_TYPES = {"application/pdf", "image/jpeg", "image/png"}
 
 
 def _history(deps: Deps, case: str) -> tuple[list[Event], list[Any]]:
-    recorded = _read(deps.store, case_stream(case))
+    recorded = read_whole(deps.store, case_stream(case))
     return [registry.decode(r) for r in recorded], recorded
 
 
@@ -83,49 +93,87 @@ def _store_file(deps: Deps, upload: UploadedFile) -> Scan:
     return Scan(purpose=upload.purpose, file=ref)
 
 
+def _scans(deps: Deps, uploads: Sequence[UploadedFile]) -> tuple[tuple[Scan, ...], DomainError | None]:
+    """The uploads stored as scans, or the refusal of the first that is not a document (not
+    base64, too large, disguised): the decision says it after the case's own rules."""
+    scans = []
+    for upload in uploads:
+        try:
+            scans.append(_store_file(deps, upload))
+        except DomainError as refused:
+            return (), refused
+    return tuple(scans), None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The verification form with its scans stored (or the refusal of an unreadable one), whether
+    the civil registry is connected (then no scans are needed), and when."""
+
+    form: SubmitVerification
+    scans: tuple[Scan, ...]
+    unreadable: DomainError | None
+    registry_connected: bool
+    at: str
+
+
+def decide_submission(command: Submission, state: Account) -> list[Event]:
+    """A round of the account's case: not once verified, not while a round waits for its desk
+    officer; the national card and birth certificate (unless the registry is connected), and a
+    power of attorney for anyone acting for a company but its owner."""
+    if not state.exists:
+        raise DomainError("account_not_found")
+    if state.level >= 3:
+        raise DomainError("already_verified")
+    if state.case.status == "submitted":
+        raise DomainError("verification_pending")
+    form = command.form
+    purposes = {f.purpose for f in form.files}
+    if not command.registry_connected and not {"national_card", "birth_certificate"} <= purposes:
+        raise DomainError("scans_required")
+    if state.company and state.company.capacity != "owner" and "power_of_attorney" not in purposes:
+        raise DomainError("attorney_required")
+    if command.unreadable is not None:
+        raise command.unreadable
+    return [
+        VerificationSubmitted(
+            case_id=case_id(state.account_id),
+            account_id=state.account_id,
+            round=state.case.round + 1,
+            national_code=state.national_code,
+            full_name=state.full_name,
+            father_name=form.father_name or (state.registry.father_name if state.registry else None),
+            birth_date=state.birth_date,
+            kind="legal" if state.person_kind == "legal" else "natural",
+            company=state.company,
+            scans=command.scans,
+            note=form.note or None,
+            submitted_at=command.at,
+            province=form.province,
+        )
+    ]
+
+
+SUBMIT = account_decider(decide_submission)
+"""The case's decisions fold its account too: who is asking, at which level, for which company."""
+
+
 def submit(deps: Deps, command: SubmitVerification) -> dict[str, Any]:
     """Send (or resubmit) the verification form with its scans."""
-    account = load_account(deps.store, command.account_id)
-    if account is None:
-        raise DomainError("account_not_found")
-    if account.level >= 3:
-        raise DomainError("already_verified")
-    current = status(deps, account.account_id)
-    if current["status"] == "submitted":
-        raise DomainError("verification_pending")
-    purposes = {f.purpose for f in command.files}
+    scans, unreadable = _scans(deps, command.files)
     registry_connected = os.environ.get("IDENTITY_REGISTRY_CONNECTED", "0") == "1"
-    if not registry_connected and not {"national_card", "birth_certificate"} <= purposes:
-        raise DomainError("scans_required")
-    if account.company and account.company.capacity != "owner" and "power_of_attorney" not in purposes:
-        raise DomainError("attorney_required")
-    scans = tuple(_store_file(deps, f) for f in command.files)
-    event = VerificationSubmitted(
-        case_id=current["case_id"],
-        account_id=account.account_id,
-        round=current["round"] + 1,
-        national_code=account.national_code,
-        full_name=account.full_name,
-        father_name=command.father_name or (account.registry.father_name if account.registry else None),
-        birth_date=account.birth_date,
-        kind="legal" if account.person_kind == "legal" else "natural",
-        company=account.company,
-        scans=scans,
-        note=command.note or None,
-        submitted_at=now_iso(),
-        province=command.province,
+    submission = Submission(command, scans, unreadable, registry_connected, now_iso())
+    decided = handle(
+        deps.store,
+        SUBMIT,
+        submission,
+        case_stream(case_id(command.account_id)),
+        identity=command,
+        also=(account_stream(command.account_id),),
+        actor=f"citizen:{command.account_id}",
     )
-    expected: StreamState | int = len(current["steps"]) - 1 if current["steps"] else StreamState.NO_STREAM
-    try:
-        appended = deps.store.append(
-            case_stream(current["case_id"]),
-            [new_event(event, actor=f"citizen:{account.account_id}")],
-            expected,
-        )
-    except WrongExpectedVersion:
-        raise DomainError("conflict") from None
-    deps.settle(appended.position)
-    return status(deps, account.account_id)
+    deps.settled(decided)
+    return status(deps, command.account_id)
 
 
 class Reach:
@@ -143,12 +191,16 @@ class Reach:
 EVERY_CASE = Reach(None)
 
 
-def desk_officer(deps: Deps, officer_id: str) -> Reach:
-    """The reach of a signed-in desk officer; `forbidden` for anyone else."""
-    officer = load_account(deps.store, officer_id)
+def reach(officer: Account | None) -> Reach:
+    """The reach of a desk officer's account; `forbidden` for anyone else."""
     if officer is None or officer.kind != "staff" or "desk_officer" not in officer.roles:
         raise DomainError("forbidden")
     return Reach(officer.roles["desk_officer"].get("province"))
+
+
+def desk_officer(deps: Deps, officer_id: str) -> Reach:
+    """The reach of a signed-in desk officer; `forbidden` for anyone else."""
+    return reach(load_account(deps.store, officer_id))
 
 
 def reach_of(deps: Deps, officer_id: str) -> Reach:
@@ -167,46 +219,61 @@ def _reachable(events: list[Event], reach: Reach) -> None:
         raise DomainError("case_not_found")
 
 
+@dataclass(frozen=True)
+class Review:
+    """A desk officer's decision on a case (`officer`: their account as it is now), and when."""
+
+    form: Decide
+    officer: Account | None
+    at: str
+
+
+def decide_review(command: Review, state: Account) -> list[Event]:
+    """Only a desk officer whose reach covers the case (one beyond it reads as missing), only a
+    round that waits for review; a rejection says why."""
+    covered = reach(command.officer)
+    case, form = state.case, command.form
+    if case.status == "none" or not covered.covers(case.province):
+        raise DomainError("case_not_found")
+    if case.status != "submitted":
+        raise DomainError("case_not_pending")
+    if form.decision == "approve":
+        return [
+            VerificationApproved(
+                case_id=form.case_id,
+                account_id=case.account_id,
+                officer=form.officer,
+                round=case.round,
+                note=form.reason or None,
+                at=command.at,
+            )
+        ]
+    if not form.reason:
+        raise DomainError("rejection_reason_required")
+    return [
+        VerificationRejected(
+            case_id=form.case_id,
+            account_id=case.account_id,
+            officer=form.officer,
+            round=case.round,
+            reason=form.reason,
+            at=command.at,
+        )
+    ]
+
+
+REVIEW = account_decider(decide_review)
+"""A review folds the case alone: its account is not needed (`Account.case`)."""
+
+
 def decide(deps: Deps, command: Decide) -> dict[str, Any]:
     """Approve (access at once) or reject with a reason (back to the citizen); only a desk officer
     whose reach covers the case."""
-    reach = desk_officer(deps, command.officer)
-    events, recorded = _history(deps, command.case_id)
-    _reachable(events, reach)
-    last = events[-1]
-    if not isinstance(last, VerificationSubmitted):
-        raise DomainError("case_not_pending")
-    decision: Event
-    if command.decision == "approve":
-        decision = VerificationApproved(
-            case_id=command.case_id,
-            account_id=last.account_id,
-            officer=command.officer,
-            round=last.round,
-            note=command.reason or None,
-            at=now_iso(),
-        )
-    else:
-        if not command.reason:
-            raise DomainError("rejection_reason_required")
-        decision = VerificationRejected(
-            case_id=command.case_id,
-            account_id=last.account_id,
-            officer=command.officer,
-            round=last.round,
-            reason=command.reason,
-            at=now_iso(),
-        )
-    try:
-        appended = deps.store.append(
-            case_stream(command.case_id),
-            [new_event(decision, actor=f"staff:{command.officer}")],
-            recorded[-1].revision,
-        )
-    except WrongExpectedVersion:
-        raise DomainError("conflict") from None
-    deps.settle(appended.position)
-    return status(deps, last.account_id)
+    review = Review(command, load_account(deps.store, command.officer), now_iso())
+    stream = case_stream(command.case_id)
+    decided = handle(deps.store, REVIEW, review, stream, identity=command, actor=f"staff:{command.officer}")
+    deps.settled(decided)
+    return status(deps, decided.state.case.account_id)
 
 
 def case_detail(deps: Deps, case: str, reach: Reach = EVERY_CASE) -> dict[str, Any]:
