@@ -43,19 +43,22 @@ def append_command(
     events: Sequence[NewEvent],
     expected: ExpectedVersion,
     command: Identified,
+    *,
+    verify: bool = True,
 ) -> AppendResult:
     """Append `events`, which `command` decided, marked with its id and fingerprint.
 
     When the store answers with an earlier append of these ids, that append's fingerprint must
     be this command's, else `idempotency_key_reused`; so must the stream be (ids it holds in
     another stream: the same). A command with a fingerprint (a client's key) pays one read of
-    the stream's event to know; one without, nothing."""
+    the stream's event to know; one without, nothing; nor one whose ids the store cannot hold
+    yet (`verify=False`: they name something only this attempt has, a tracking code it claimed)."""
     marked = [command.marked(event) for event in events]
     try:
         result = store.append(stream, marked, expected)
     except DuplicateEventIds:
         raise DomainError("idempotency_key_reused") from None
-    if command.fingerprint:
+    if command.fingerprint and verify:
         (first,) = store.read_stream(stream, result.revision - len(marked) + 1, limit=1)
         command.check_repeat(first)
     return result

@@ -106,6 +106,32 @@ def event_ids(command: Identified, purpose: str, count: int) -> list[uuid.UUID]:
     return [command.derived(purpose if i == 0 else f"{purpose}.{i}") for i in range(count)]
 
 
+@dataclass(frozen=True)
+class Loaded(Generic[State]):
+    """An aggregate as `load_state` read it: its state, its stream's revision (None: empty) and
+    that stream's events (for `handle(loaded=...)` to recognise a repeated command)."""
+
+    state: State
+    revision: int | None
+    own: tuple[RecordedEvent, ...] = field(default=(), repr=False)
+
+
+def load_state(
+    store: EventStore,
+    decider: Decider[Cmd, State],
+    stream: str,
+    *,
+    also: Sequence[str | Found] = (),
+    load: Loader = read_whole,
+) -> Loaded[State]:
+    """The aggregate in `stream` now (with `also` folded in, as `handle` does): for a query, or
+    to gather what a command needs that depends on the state (a draft's service card) before
+    `handle(loaded=...)` decides on the same reading."""
+    own = load(store, stream)
+    state, version = _fold(decider, own, [_read_also(store, source) for source in also])
+    return Loaded(state, version, tuple(own))
+
+
 def handle(
     store: EventStore,
     decider: Decider[Cmd, State],
@@ -119,6 +145,8 @@ def handle(
     load: Loader = read_whole,
     new_stream: bool = False,
     after: Decided[State] | None = None,
+    loaded: Loaded[State] | None = None,
+    fresh_ids: bool = False,
     actor: str | None = None,
     metadata: dict[str, Any] | None = None,
     cause: Cause | Causes | None = None,
@@ -140,6 +168,13 @@ def handle(
     - `after`: what the caller's previous command on this stream left (its `Decided`): decide
       on that state and revision without reading, and read only when the append finds the
       stream moved on (a message's outcome, recorded right after its claim).
+    - `loaded`: the aggregate as the caller just read it (`load_state`) to gather the command's
+      inputs: the first decision uses that reading (a repeat is recognised in it), a decision
+      again after a lost race reads afresh.
+    - `fresh_ids`: the command's `purpose` names something this attempt alone holds (a tracking
+      code it just claimed), so the store never held its ids: a command with a fingerprint pays
+      no read after its append to tell a retry from a reused key (`append_command(verify=False)`);
+      a repeat finds the stream there, and its decision on it tells.
     - `actor`, `metadata`, `cause`: what every recorded event's envelope carries; `cause` may
       also name each event's cause from the events recorded before it in the same append (a
       message's claim, appended with the message, is caused by it).
@@ -148,10 +183,14 @@ def handle(
     races."""
     who = identity if identity is not None else _as_identified(command)
     skip_read = new_stream or after is not None
+    given = loaded
     for attempt in range(attempts):
         if skip_read:
             own: list[RecordedEvent] = []
             state, version = (decider.initial(), None) if after is None else (after.state, after.revision)
+        elif given is not None:
+            own, state, version = list(given.own), given.state, given.revision
+            given = None
         else:
             own = load(store, stream)
             state, version = _fold(decider, own, [_read_also(store, source) for source in also])
@@ -167,7 +206,7 @@ def handle(
         envelopes = _envelopes(decided, who, purpose, ids, actor, metadata, cause)
         expected: ExpectedVersion = StreamState.NO_STREAM if version is None else version
         try:
-            result = append_command(store, stream, envelopes, expected, who)
+            result = append_command(store, stream, envelopes, expected, who, verify=not fresh_ids)
         except WrongExpectedVersion:
             skip_read = False
             time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
