@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from contracts.events import Event
 from contracts.identity import EmailActivated, EmailLinkIssued
 from contracts.rpc import Payload
 from infra.commands import Identified
+from infra.settings import IdentitySettings
 from services.identity.accounts import Account, account_decider, now_iso, on_account
 from services.identity.deps import Deps
 
@@ -33,7 +33,7 @@ LINK_HOURS = 24
 def public_citizen_url() -> str:
     """Where citizens reach the citizen gateway (`PUBLIC_CITIZEN_URL`): links point there, never
     at whatever Host a request claimed."""
-    return os.environ.get("PUBLIC_CITIZEN_URL", "http://127.0.0.1:8000").rstrip("/")
+    return IdentitySettings.load().PUBLIC_CITIZEN_URL.rstrip("/")
 
 
 def _hash(token: str) -> str:

@@ -38,6 +38,7 @@ from infra.nameko_glue import (
     DependencyProvider,
     ReadModels,
     RpcProxy,
+    Settings,
     Store,
     health_rpc,
     invalid_payload,
@@ -46,6 +47,7 @@ from infra.nameko_glue import (
     shared_database,
     shared_store,
 )
+from infra.settings import IdentitySettings
 from services.identity import (
     captcha,
     codes,
@@ -104,6 +106,7 @@ class IdentityService:
     name = "identity"
 
     store: EventStore = Store()
+    settings: IdentitySettings = Settings(IdentitySettings)
     db: Database = ReadModels(*PROJECTIONS)
     notify = RpcProxy("notify")
     bootstrap = Bootstrap()

@@ -4,7 +4,6 @@ administrator creates and grants (each an event naming the administrator)."""
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ from contracts.persian import is_national_code, normalize_code, normalize_mobile
 from contracts.rpc import Payload
 from infra.commands import Identified
 from infra.decider import Decider
+from infra.settings import IdentitySettings
 from services.identity import queries
 from services.identity.accounts import Account, account_decider, load_account, now_iso, on_account, staff_id
 from services.identity.deps import Deps
@@ -94,9 +94,10 @@ def _open(deps: Deps, command: OpenStaff, identity: Identified) -> str:
 def bootstrap_admin(deps: Deps) -> str | None:
     """Create the first administrator from ADMIN_NATIONAL_CODE, ADMIN_PASSWORD and ADMIN_MOBILE,
     once: when the account exists already, nothing happens."""
-    code = normalize_code(os.environ.get("ADMIN_NATIONAL_CODE", ""))
-    mobile = normalize_mobile(os.environ.get("ADMIN_MOBILE", ""))
-    password = os.environ.get("ADMIN_PASSWORD", "")
+    settings = IdentitySettings.load()
+    code = normalize_code(settings.ADMIN_NATIONAL_CODE)
+    mobile = normalize_mobile(settings.ADMIN_MOBILE)
+    password = settings.ADMIN_PASSWORD.get_secret_value()
     if not (code and password and mobile and is_national_code(code)):
         if code or password:
             log.error(

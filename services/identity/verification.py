@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from contracts.identity import Scan, VerificationApproved, VerificationRejected,
 from contracts.identity_rpc import Decide, SubmitVerification, UploadedFile
 from contracts.requests import AttachmentRef
 from infra.decider import handle, read_whole
+from infra.settings import IdentitySettings
 from services.identity.accounts import (
     Account,
     account_decider,
@@ -74,7 +74,7 @@ def _store_file(deps: Deps, upload: UploadedFile) -> Scan:
         data = base64.b64decode(upload.content_base64, validate=True)
     except (binascii.Error, ValueError):
         raise DomainError("invalid_input", "file is not base64") from None
-    if len(data) > int(os.environ.get("IDENTITY_MAX_UPLOAD_KB", "1024")) * 1024:
+    if len(data) > IdentitySettings.load().IDENTITY_MAX_UPLOAD_KB * 1024:
         raise DomainError("file_too_large")
     kind = filetype.guess(data)
     if kind is None or kind.mime not in MEDIA_TYPES:
@@ -161,7 +161,7 @@ SUBMIT = account_decider(decide_submission)
 def submit(deps: Deps, command: SubmitVerification) -> dict[str, Any]:
     """Send (or resubmit) the verification form with its scans."""
     scans, unreadable = _scans(deps, command.files)
-    registry_connected = os.environ.get("IDENTITY_REGISTRY_CONNECTED", "0") == "1"
+    registry_connected = IdentitySettings.load().IDENTITY_REGISTRY_CONNECTED
     submission = Submission(command, scans, unreadable, registry_connected, now_iso())
     decided = handle(
         deps.store,
