@@ -1,126 +1,87 @@
 """The administrator's catalogue commands, and reading one service's current card.
 
-Each unit and each service is its own stream; the newest `ServicePublished` is the card.
+Each unit and each service is its own stream (`catalogue_rules` has their rules); the newest
+`ServicePublished` is the card.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pydantic import ValidationError
 
-from contracts.catalogue import (
-    PROVINCES,
-    DefineUnit,
-    PublishService,
-    RetireService,
-    ServicePublished,
-    ServiceRetired,
-    UnitDefined,
-    unit_stream,
-)
-from contracts.envelope import StreamNotFound, StreamState, WrongExpectedVersion
+from contracts.catalogue import DefineUnit, PublishService, RetireService, UnitDefined
 from contracts.errors import DomainError
-from contracts.events import Event, new_event, registry
 from contracts.eventstore import EventStore
+from infra.decider import handle, load_state
 from infra.nameko_glue import invalid_payload
+from services.requests.catalogue_rules import CatalogueEntry, Publish, services, units
+from services.requests.streams import service_stream, unit_stream
+
+__all__ = [
+    "define_unit",
+    "find_service",
+    "find_unit",
+    "load_service",
+    "publish_service",
+    "retire_service",
+    "service_stream",
+    "unit_stream",
+]
 
 
-def service_stream(service_id: str) -> str:
-    """The stream of one catalogue service."""
-    return f"catalogue-service-{service_id}"
-
-
-@dataclass(frozen=True)
-class CatalogueEntry:
-    """A service as its stream says now."""
-
-    card: ServicePublished
-    retired: bool
-    version: int
-
-
-def _history(store: EventStore, stream: str) -> tuple[list[Event], int | None]:
-    try:
-        recorded = store.read_stream(stream)
-    except StreamNotFound:
-        return [], None
-    return [registry.decode(r) for r in recorded], recorded[-1].revision
+def find_service(store: EventStore, service_id: str) -> CatalogueEntry | None:
+    """The service's current card and whether it is retired (None: no such service)."""
+    return load_state(store, services, service_stream(service_id)).state
 
 
 def load_service(store: EventStore, service_id: str) -> CatalogueEntry:
     """The service's current card, or `service_not_found`."""
-    events, version = _history(store, service_stream(service_id))
-    card: ServicePublished | None = None
-    retired = False
-    for event in events:
-        if isinstance(event, ServicePublished):
-            card, retired = event, False
-        elif isinstance(event, ServiceRetired):
-            retired = True
-    if card is None or version is None:
+    entry = find_service(store, service_id)
+    if entry is None:
         raise DomainError("service_not_found")
-    return CatalogueEntry(card=card, retired=retired, version=version)
+    return entry
 
 
-def load_unit(store: EventStore, unit_id: str) -> UnitDefined:
-    """The unit's current definition, or `unit_not_found`."""
-    events, _ = _history(store, unit_stream(unit_id))
-    units = [e for e in events if isinstance(e, UnitDefined)]
-    if not units:
-        raise DomainError("unit_not_found")
-    return units[-1]
+def find_unit(store: EventStore, unit_id: str) -> UnitDefined | None:
+    """The unit's current definition (None: not defined)."""
+    return load_state(store, units, unit_stream(unit_id)).state
 
 
 def define_unit(store: EventStore, command: DefineUnit) -> dict[str, str]:
     """Define or rename a unit."""
-    event = UnitDefined(
-        unit_id=command.unit_id, name=command.name, description=command.description, defined_by=command.admin
-    )
-    store.append(
-        unit_stream(command.unit_id),
-        [new_event(event, event_id=command.derived("unit"), actor=f"admin:{command.admin}")],
-        StreamState.ANY,
+    handle(
+        store, units, command, unit_stream(command.unit_id), purpose="unit", actor=f"admin:{command.admin}"
     )
     return {"unit_id": command.unit_id}
 
 
 def publish_service(store: EventStore, command: PublishService) -> dict[str, str]:
-    """Publish a service's card; its unit must exist and its secretariat be a province."""
-    unit = load_unit(store, str(command.card.get("unit_id", "")))
+    """Publish a service's card; its unit must exist and its secretariat be a province. The card's
+    service id names its stream (an id that is not one is refused before anything is recorded)."""
+    unit = find_unit(store, str(command.card.get("unit_id", "")))
     try:
-        event = ServicePublished.model_validate(
-            {**command.card, "unit_name": unit.name, "published_by": command.admin}
+        decided = handle(
+            store,
+            services,
+            Publish(command, unit),
+            service_stream(str(command.card.get("service_id", ""))),
+            identity=command,
+            purpose="published",
+            actor=f"admin:{command.admin}",
         )
     except ValidationError as error:
         raise invalid_payload(error) from None
-    if event.province not in PROVINCES:
-        raise DomainError("invalid_province")
-    stream = service_stream(event.service_id)
-    _, version = _history(store, stream)
-    try:
-        store.append(
-            stream,
-            [new_event(event, event_id=command.derived("published"), actor=f"admin:{command.admin}")],
-            StreamState.NO_STREAM if version is None else version,
-        )
-    except WrongExpectedVersion:
-        raise DomainError("conflict") from None
-    return {"service_id": event.service_id}
+    assert decided.state is not None  # published now, or before by this same command
+    return {"service_id": decided.state.card.service_id}
 
 
 def retire_service(store: EventStore, command: RetireService) -> dict[str, str]:
-    """Stop a service from taking new requests."""
-    entry = load_service(store, command.service_id)
-    if entry.retired:
-        return {"service_id": command.service_id}
-    event = ServiceRetired(service_id=command.service_id, reason=command.reason, retired_by=command.admin)
-    try:
-        store.append(
-            service_stream(command.service_id),
-            [new_event(event, event_id=command.derived("retired"), actor=f"admin:{command.admin}")],
-            entry.version,
-        )
-    except WrongExpectedVersion:
-        raise DomainError("conflict") from None
+    """Stop a service from taking new requests (a retired one stays so)."""
+    handle(
+        store,
+        services,
+        command,
+        service_stream(command.service_id),
+        purpose="retired",
+        actor=f"admin:{command.admin}",
+    )
     return {"service_id": command.service_id}

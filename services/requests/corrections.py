@@ -1,4 +1,8 @@
-"""A request the secretariat returned for correction comes back, corrected, as often as needed."""
+"""A request the secretariat returned for correction comes back, corrected, as often as needed.
+
+Whether it is returned comes from the events (the secretariat's case stream, folded into the
+request), never from a read model that may lag behind them.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,19 @@ import base64
 import binascii
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
-
 from contracts.catalogue import AttachmentRules
-from contracts.envelope import WrongExpectedVersion
 from contracts.errors import DomainError
-from contracts.events import new_event
 from contracts.eventstore import EventStore
-from contracts.requests import AttachmentRef, RequestResubmitted, Resubmit
+from contracts.requests import AttachmentRef, Resubmit
 from infra.attachments import AttachmentStore
+from infra.decider import handle
 from services.requests.catalogue import load_service
-from services.requests.commands import load_request, request_files, request_stream
+from services.requests.commands import load_request
 from services.requests.files import check_file, media_type
-from services.requests.projections import STATUS_RETURNED, requests_table
+from services.requests.request import Correct, correctable, kept, requests
+from services.requests.streams import case_stream, request_stream
 
-
-def _status(db_read: sa.Engine, request_id: str) -> str | None:
-    with db_read.connect() as conn:
-        return conn.execute(
-            sa.select(requests_table.c.status).where(requests_table.c.request_id == request_id)
-        ).scalar()
+PURPOSE = "resubmitted"
 
 
 def _new_file(files: AttachmentStore, command: Resubmit, rules: AttachmentRules, kept: int) -> AttachmentRef:
@@ -45,37 +42,27 @@ def _new_file(files: AttachmentStore, command: Resubmit, rules: AttachmentRules,
     )
 
 
-def resubmit(
-    store: EventStore, files: AttachmentStore, db_read: sa.Engine, command: Resubmit
-) -> dict[str, str]:
+def resubmit(store: EventStore, files: AttachmentStore, command: Resubmit) -> dict[str, str]:
     """Send the corrected request back to the secretariat: new subject and text, files removed
-    or one added under the service's rules; only while it is returned to the citizen."""
-    submitted, version = load_request(store, command.request_id, command.account_id)
-    if _status(db_read, command.request_id) != STATUS_RETURNED:
-        raise DomainError("not_returned")
-    current, _ = request_files(store, command.request_id, command.account_id)
-    attachments = tuple(a for a in current if a.attachment_id not in command.remove_attachments)
-    if command.file_base64:
-        rules = (
-            load_service(store, submitted.service_id).card.attachment_rules if submitted.service_id else None
-        )
-        added = _new_file(files, command, rules or AttachmentRules(), len(attachments))
-        if all(a.sha256 != added.sha256 for a in attachments):
-            attachments = (*attachments, added)
-    event = RequestResubmitted(
-        request_id=command.request_id,
-        subject=command.subject,
-        text=command.text,
-        attachments=attachments,
-        resubmitted_at=datetime.now(UTC).isoformat(),
+    or one added under the service's rules; only while it is returned to the citizen. A repeated
+    command gets its first answer (its file is not checked or stored again)."""
+    loaded = load_request(store, command.request_id, with_case=True)
+    added = None
+    repeated = any(recorded.id == command.derived(PURPOSE) for recorded in loaded.own)
+    if command.file_base64 and not repeated:
+        submitted = correctable(loaded.state, command.account_id)  # before the file is stored
+        card = load_service(store, submitted.service_id).card if submitted.service_id else None
+        rules = card.attachment_rules if card else AttachmentRules()
+        added = _new_file(files, command, rules, len(kept(loaded.state, command)))
+    decided = handle(
+        store,
+        requests,
+        Correct(command, added, datetime.now(UTC)),
+        request_stream(command.request_id),
+        identity=command,
+        purpose=PURPOSE,
+        also=(case_stream(command.request_id),),
+        loaded=loaded,
+        actor=f"citizen:{command.account_id}",
     )
-    actor = f"citizen:{command.account_id}"
-    try:
-        store.append(
-            request_stream(command.request_id),
-            [new_event(event, event_id=command.derived("resubmitted"), actor=actor)],
-            version,
-        )
-    except WrongExpectedVersion:
-        raise DomainError("conflict") from None
-    return {"request_id": command.request_id, "tracking_code": submitted.tracking_code}
+    return decided.state.answer()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 
 import jdatetime
 
@@ -40,8 +41,15 @@ REQUIRED = "این فیلد الزامی است."
 Errors = dict[str, str]
 
 
-def is_jalali_date(text: str, *, past: bool = False) -> bool:
-    """True for a real Jalali date yyyy/mm/dd (not in the future when `past`)."""
+def day_of(at: datetime) -> jdatetime.date:
+    """The Jalali day of the moment `at` (its own date, as the server's clock gives it in UTC):
+    the "today" a date typed in a form may not pass."""
+    return jdatetime.date.fromgregorian(date=at.date())
+
+
+def is_jalali_date(text: str, *, past: bool = False, today: jdatetime.date | None = None) -> bool:
+    """True for a real Jalali date yyyy/mm/dd (not after `today` when `past`; None: the
+    machine's today)."""
     match = re.fullmatch(r"(1[34]\d\d)[/\-](\d{1,2})[/\-](\d{1,2})", text)
     if not match:
         return False
@@ -49,7 +57,7 @@ def is_jalali_date(text: str, *, past: bool = False) -> bool:
         day = jdatetime.date(*(int(part) for part in match.groups()))
     except ValueError:
         return False
-    return not past or day <= jdatetime.date.today()
+    return not past or day <= (today or jdatetime.date.today())
 
 
 def _required(fields: dict[str, str], names: Iterable[str], errors: Errors) -> None:
@@ -63,19 +71,31 @@ def _length(fields: dict[str, str], name: str, limit: int, errors: Errors) -> No
         errors.setdefault(name, f"حداکثر {persian_digits(str(limit))} نویسه مجاز است.")
 
 
-def _person(fields: dict[str, str], code: str, mobile: str, birth: str | None, errors: Errors) -> None:
+def _person(
+    fields: dict[str, str],
+    code: str,
+    mobile: str,
+    birth: str | None,
+    errors: Errors,
+    today: jdatetime.date | None,
+) -> None:
     if fields.get(code) and not is_national_code(fields[code]):
         errors[code] = "کد ملی وارد شده معتبر نیست."
     if fields.get(mobile) and normalize_mobile(fields[mobile]) is None:
         errors[mobile] = "شماره تلفن همراه معتبر نیست؛ مانند ۰۹۱۲۱۲۳۴۵۶۷ وارد کنید."
-    if birth and fields.get(birth) and not is_jalali_date(fields[birth], past=True):
+    if birth and fields.get(birth) and not is_jalali_date(fields[birth], past=True, today=today):
         errors[birth] = "تاریخ تولد را به شکل ۱۳۶۵/۰۴/۲۱ وارد کنید."
 
 
 def check_wizard_step(
-    step: int, fields: dict[str, str], service: ServicePublished, attachments: int
+    step: int,
+    fields: dict[str, str],
+    service: ServicePublished,
+    attachments: int,
+    today: jdatetime.date | None = None,
 ) -> Errors:
-    """The messages for one wizard step's fields (empty when the step is complete)."""
+    """The messages for one wizard step's fields (empty when the step is complete); a date may
+    not pass `today` (None: the machine's)."""
     errors: Errors = {}
     if step == 2:
         _required(fields, ("text",), errors)
@@ -88,7 +108,7 @@ def check_wizard_step(
             _length(fields, name, 100, errors)
         if len(fields.get("first_name", "")) + 1 + len(fields.get("last_name", "")) > MAX_NAME:
             errors.setdefault("last_name", "نام و نام خانوادگی روی هم حداکثر ۲۰۰ نویسه مجاز است.")
-        _person(fields, "national_code", "mobile", None, errors)
+        _person(fields, "national_code", "mobile", None, errors, today)
         landline = fields.get("landline", "")
         if landline and not re.fullmatch(r"0\d{9,10}", re.sub(r"[\s\-]", "", landline)):
             errors["landline"] = "تلفن ثابت را با پیش‌شماره وارد کنید؛ مانند ۰۲۱۸۸۷۷۶۶۵۵."
@@ -97,7 +117,7 @@ def check_wizard_step(
             errors["email"] = "نشانی ایمیل معتبر نیست."
         _length(fields, "address", 500, errors)
     elif step == 5:
-        if fields.get("visit_date") and not is_jalali_date(fields["visit_date"], past=True):
+        if fields.get("visit_date") and not is_jalali_date(fields["visit_date"], past=True, today=today):
             errors["visit_date"] = "تاریخ مراجعه را به شکل ۱۴۰۳/۰۲/۱۵ وارد کنید (نه در آینده)."
         officers = {o.name for o in service.officers}
         if fields.get("visit_officer") and officers and fields["visit_officer"] not in officers:
@@ -108,12 +128,17 @@ def check_wizard_step(
     return errors
 
 
-def check_letter(fields: dict[str, str], service: ServicePublished, attachments: int) -> Errors:
+def check_letter(
+    fields: dict[str, str],
+    service: ServicePublished,
+    attachments: int,
+    today: jdatetime.date | None = None,
+) -> Errors:
     """The messages for a letter form (natural person or legal entity)."""
     errors: Errors = {}
     if fields.get("kind", "natural") == "legal":
         _required(fields, LEGAL_FIELDS, errors)
-        _person(fields, "owner_national_code", "owner_mobile", "owner_birth_date", errors)
+        _person(fields, "owner_national_code", "owner_mobile", "owner_birth_date", errors, today)
         nid = fields.get("company_national_id", "")
         if nid and not is_national_id(nid):
             errors["company_national_id"] = "شناسه ملی شرکت/موسسه معتبر نیست (۱۱ رقم)."
@@ -121,7 +146,7 @@ def check_letter(fields: dict[str, str], service: ServicePublished, attachments:
             _length(fields, name, MAX_NAME, errors)
     else:
         _required(fields, ("full_name", "national_code", "mobile", "province", "subject"), errors)
-        _person(fields, "national_code", "mobile", "birth_date", errors)
+        _person(fields, "national_code", "mobile", "birth_date", errors, today)
         for name in ("full_name", "father_name", "subject"):
             _length(fields, name, MAX_NAME, errors)
         _length(fields, "address", 500, errors)
@@ -133,13 +158,18 @@ def check_letter(fields: dict[str, str], service: ServicePublished, attachments:
     return errors
 
 
-def check_all(fields: dict[str, str], service: ServicePublished, attachments: int) -> Errors:
+def check_all(
+    fields: dict[str, str],
+    service: ServicePublished,
+    attachments: int,
+    today: jdatetime.date | None = None,
+) -> Errors:
     """Every rule of the service's form, before ثبت و ارسال."""
     if service.form == "letter":
-        return check_letter(fields, service, attachments)
+        return check_letter(fields, service, attachments, today)
     errors: Errors = {}
     for step in (2, 3, 4, 5):
-        errors.update(check_wizard_step(step, fields, service, attachments))
+        errors.update(check_wizard_step(step, fields, service, attachments, today))
     return errors
 
 

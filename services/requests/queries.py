@@ -17,9 +17,10 @@ from infra.attachments import AttachmentStore
 from infra.db import snapshot
 from services.requests.catalogue import load_service
 from services.requests.catalogue_view import services_table
-from services.requests.commands import load_request, request_files
+from services.requests.commands import load_request
 from services.requests.drafts_view import drafts_table
 from services.requests.projections import FOLDERS, history_table, replies_table, requests_table
+from services.requests.request import own_request
 
 PUBLIC_FIELDS = (
     "tracking_code",
@@ -170,7 +171,7 @@ def request_detail(db_read: sa.Engine, account_id: str, request_id: str) -> dict
 def receipt(store: EventStore, request_id: str, account_id: str) -> dict[str, Any]:
     """The service receipt (رسید خدمت), from the request's own stream: ready the moment it is
     submitted, whatever the read models' lag."""
-    submitted, _ = load_request(store, request_id, account_id)
+    submitted = own_request(load_request(store, request_id).state, account_id)
     view = submitted.model_dump(mode="json")
     if submitted.service_id:
         card = load_service(store, submitted.service_id).card
@@ -187,8 +188,9 @@ def attachment(
     store: EventStore, files: AttachmentStore, request_id: str, account_id: str, attachment_id: str
 ) -> dict[str, Any]:
     """One file of the citizen's own request, as base64, after checking its hash."""
-    _, ever = request_files(store, request_id, account_id)
-    ref = next((a for a in ever if a.attachment_id == attachment_id), None)
+    request = load_request(store, request_id).state
+    own_request(request, account_id)
+    ref = next((a for a in request.carried if a.attachment_id == attachment_id), None)
     if ref is None:
         raise DomainError("request_not_found")
     data = files.get(ref.attachment_id)

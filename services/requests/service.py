@@ -157,7 +157,7 @@ class RequestsService:
     @rpc  # type: ignore[misc]
     @replies
     def resubmit(self, payload: dict[str, Any]) -> dict[str, str]:
-        return corrections.resubmit(self.store, self.files, self.db.read, Resubmit.model_validate(payload))
+        return corrections.resubmit(self.store, self.files, Resubmit.model_validate(payload))
 
     # -- the citizen's view ----------------------------------------------------------------
 

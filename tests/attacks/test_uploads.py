@@ -141,7 +141,7 @@ def test_resubmission_attachments_are_checked_too(desk: Desk, citizen: httpx.Cli
         returned = ReturnedForCorrection(
             request_id=request_id, reason="نامه خوانا نیست", clerk="c1", holder="c1"
         )
-        store.append(f"test-case-{request_id}", [new_event(returned, actor="clerk:c1")], StreamState.ANY)
+        store.append(f"case-{request_id}", [new_event(returned, actor="clerk:c1")], StreamState.ANY)
     finally:
         store.close()
     detail = eventually(

@@ -366,7 +366,7 @@ def _correction(world: World, t: dict[str, str], request_id: str, account: str) 
     world.catch_up()
     again = {"request_id": request_id, "account_id": account, "subject": t["subject"], "text": t["text"]}
     corrected = _accepted(Resubmit, again, {"subject": "اصلاح‌شده", "text": "متن"})
-    corrections.resubmit(world.store, world.files, world.db("requests"), corrected)
+    corrections.resubmit(world.store, world.files, corrected)
 
 
 def _survey(world: World, t: dict[str, str], tracking_code: str) -> None:

@@ -145,7 +145,7 @@ def test_wizard_to_receipt_cartable_correction_and_public_tracking(desk: Desk, c
         returned = ReturnedForCorrection(
             request_id=request_id, reason="تصویر صورتجلسه خوانا نیست", clerk="c1", holder="c1"
         )
-        store.append(f"test-case-{request_id}", [new_event(returned, actor="clerk:c1")], StreamState.ANY)
+        store.append(f"case-{request_id}", [new_event(returned, actor="clerk:c1")], StreamState.ANY)
     finally:
         store.close()
     awaiting = eventually(

@@ -235,7 +235,6 @@ def test_returned_resubmitted_and_answered_moves_through_the_folders(journey: Jo
         corrections.resubmit(
             journey.store,
             journey.files,
-            journey.db.read,
             Resubmit(request_id=request_id, account_id=ACCOUNT, subject="موضوع", text="x"),
         )
 
@@ -261,7 +260,6 @@ def test_returned_resubmitted_and_answered_moves_through_the_folders(journey: Jo
         corrections.resubmit(
             journey.store,
             journey.files,
-            journey.db.read,
             Resubmit(
                 request_id=request_id, account_id=ACCOUNT, subject="موضوع اصلاح‌شده", text=f"متن {round_}"
             ),
@@ -318,7 +316,7 @@ def test_a_correction_can_swap_a_file_under_the_services_rules(journey: Journey)
 
     def correct(**extra: Any) -> dict[str, str]:
         command = Resubmit(request_id=request_id, account_id=ACCOUNT, subject="موضوع", text="متن", **extra)
-        return corrections.resubmit(journey.store, journey.files, journey.db.read, command)
+        return corrections.resubmit(journey.store, journey.files, command)
 
     with pytest.raises(DomainError, match="attachment_disguised"):
         correct(file_name="new.pdf", file_base64=base64.b64encode(EXE).decode())
