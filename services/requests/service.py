@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from contracts.catalogue import DefineUnit, PublishService, RetireService
@@ -22,6 +21,7 @@ from infra.db import Database
 from infra.nameko_glue import (
     DependencyProvider,
     ReadModels,
+    Settings,
     Store,
     health_rpc,
     replies,
@@ -29,6 +29,7 @@ from infra.nameko_glue import (
     shared_database,
     shared_store,
 )
+from infra.settings import RequestsSettings
 from services.requests import (
     catalogue,
     catalogue_view,
@@ -53,7 +54,7 @@ class Files(DependencyProvider):  # type: ignore[misc]
 
     def setup(self) -> None:
         self.files = AttachmentStore()
-        if os.environ.get("SAMPLE_CATALOGUE", "1") != "0":
+        if RequestsSettings.load().SAMPLE_CATALOGUE:
             sample_catalogue.load(shared_store())
 
     def get_dependency(self, worker_ctx: Any) -> AttachmentStore:
@@ -75,6 +76,7 @@ class RequestsService:
     name = "requests"
 
     store: EventStore = Store()
+    settings: RequestsSettings = Settings(RequestsSettings)
     db: Database = ReadModels(*PROJECTIONS, every=0.1)  # tracking: within 300 ms of a submission
     files: AttachmentStore = Files()
     track_limit: lookups.TrackLimit = TrackLimits()
