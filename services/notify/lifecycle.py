@@ -5,7 +5,6 @@ Pure: no store, no provider, no clock of its own. `services.notify.dispatch` act
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -18,6 +17,7 @@ from contracts.notify import (
     SmsQueued,
     SmsSent,
 )
+from infra.settings import NotifySettings
 
 FINAL = frozenset({"delivered", "permanent_failure", "technical_failure"})
 """States nothing changes any more (`sent` still awaits its delivery receipt)."""
@@ -43,12 +43,12 @@ class Policy:
     @classmethod
     def from_env(cls) -> Policy:
         """`NOTIFY_MAX_ATTEMPTS`, `NOTIFY_FIRST_RETRY`, `NOTIFY_RETRY_FACTOR`, `NOTIFY_LEASE`."""
-        env = os.environ
+        settings = NotifySettings.load()
         return cls(
-            max_attempts=int(env.get("NOTIFY_MAX_ATTEMPTS", cls.max_attempts)),
-            first_retry=float(env.get("NOTIFY_FIRST_RETRY", cls.first_retry)),
-            factor=float(env.get("NOTIFY_RETRY_FACTOR", cls.factor)),
-            lease=float(env.get("NOTIFY_LEASE", cls.lease)),
+            max_attempts=settings.NOTIFY_MAX_ATTEMPTS,
+            first_retry=settings.NOTIFY_FIRST_RETRY,
+            factor=settings.NOTIFY_RETRY_FACTOR,
+            lease=settings.NOTIFY_LEASE,
         )
 
 

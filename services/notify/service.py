@@ -12,6 +12,7 @@ from infra.db import Database
 from infra.nameko_glue import (
     DependencyProvider,
     ReadModels,
+    Settings,
     Store,
     health_rpc,
     replies,
@@ -19,6 +20,7 @@ from infra.nameko_glue import (
     shared_store,
     timer,
 )
+from infra.settings import NotifySettings
 from services.notify import commands, one_time, queries
 from services.notify.dispatch import Channels
 from services.notify.email import email_from_env
@@ -50,6 +52,7 @@ class NotifyService:
     name = "notify"
 
     store: EventStore = Store()
+    settings: NotifySettings = Settings(NotifySettings)
     channels: Channels = PlanningRules()
     # SMS reach the provider within a second of their event: plan and hand over every 100 ms,
     # in a thread of its own (a slow provider must not hold up the status view).
