@@ -36,12 +36,12 @@ class SurveyService:
     @rpc  # type: ignore[misc]
     @replies
     def open(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return commands.open_survey(self.db.read, OpenSurvey.model_validate(payload))
+        return commands.open_survey(self.store, OpenSurvey.model_validate(payload))
 
     @rpc  # type: ignore[misc]
     @replies
     def answer(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return commands.answer_survey(self.store, self.db.read, AnswerSurvey.model_validate(payload))
+        return commands.answer_survey(self.store, AnswerSurvey.model_validate(payload))
 
     @rpc  # type: ignore[misc]
     @replies

@@ -381,7 +381,7 @@ def _survey(world: World, t: dict[str, str], tracking_code: str) -> None:
         "comment": t["comment"],
     }
     plain = {"first_name": "مریم", "last_name": "کاظمی", "comment": None}
-    survey.answer_survey(world.store, world.db("survey"), _accepted(AnswerSurvey, answer, plain))
+    survey.answer_survey(world.store, _accepted(AnswerSurvey, answer, plain))
 
 
 def _identity(world: World, t: dict[str, str]) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from contracts.errors import DomainError
 from contracts.events import new_event
-from contracts.requests import Applicant, RequestSubmitted
+from contracts.requests import Applicant, RequestSubmitted, TrackingCodeIssued
 from contracts.secretariat import ReplyPosted
 from contracts.survey import AXES, MIN_GROUP, QUESTIONS, AnswerSurvey, OpenSurvey
 from infra.db import Database
@@ -51,6 +51,8 @@ def _request(store: SqlEventStore, number: int, unit: str = "u1", final: bool = 
         service_id="12345678901",
         service_name="صدور مجوز",
     )
+    claim = TrackingCodeIssued(tracking_code=code, request_id=f"r{number}")
+    store.append(f"tracking-{code}", [new_event(claim)])  # the code's claim: how a survey finds it
     store.append(f"request-r{number}", [new_event(submitted)])
     if final:
         reply = ReplyPosted(
@@ -93,20 +95,20 @@ def test_a_survey_opens_after_the_final_reply_and_takes_one_answer(
     done = _request(store, 2)
     runner.run_once()
     with pytest.raises(DomainError) as not_ready:
-        open_survey(runner.db.read, OpenSurvey(tracking_code=waiting, national_code=NATIONAL_CODE))
+        open_survey(store, OpenSurvey(tracking_code=waiting, national_code=NATIONAL_CODE))
     assert not_ready.value.code == "survey_not_ready"
     with pytest.raises(DomainError) as wrong:
-        open_survey(runner.db.read, OpenSurvey(tracking_code=done, national_code="0000000000"))
+        open_survey(store, OpenSurvey(tracking_code=done, national_code="0000000000"))
     assert wrong.value.code == "request_not_found"
-    opened = open_survey(runner.db.read, OpenSurvey(tracking_code=done, national_code=NATIONAL_CODE))
+    opened = open_survey(store, OpenSurvey(tracking_code=done, national_code=NATIONAL_CODE))
     assert opened["prefill"]["first_name"] == "مریم"
-    answer_survey(store, runner.db.read, _answer(done, comment="خوب بود"))
+    answer_survey(store, _answer(done, comment="خوب بود"))
     with pytest.raises(DomainError) as twice:
-        answer_survey(store, runner.db.read, _answer(done))
+        answer_survey(store, _answer(done))
     assert twice.value.code == "survey_already_answered"
     runner.run_once()
     with pytest.raises(DomainError) as closed:
-        open_survey(runner.db.read, OpenSurvey(tracking_code=done, national_code=NATIONAL_CODE))
+        open_survey(store, OpenSurvey(tracking_code=done, national_code=NATIONAL_CODE))
     assert closed.value.code == "survey_already_answered"
 
 
@@ -124,8 +126,8 @@ def test_small_groups_are_never_shown_apart(survey: tuple[SqlEventStore, Project
     codes = [_request(store, n, unit="big") for n in range(1, 11)] + [_request(store, 99, unit="small")]
     runner.run_once()
     for code in codes[:-1]:
-        answer_survey(store, runner.db.read, _answer(code, 5))
-    answer_survey(store, runner.db.read, _answer(codes[-1], 1))
+        answer_survey(store, _answer(code, 5))
+    answer_survey(store, _answer(codes[-1], 1))
     runner.run_once()
     everything = report(runner.db.read, {})
     assert everything["count"] == 11 and everything["shown"]
