@@ -54,13 +54,23 @@ def _sms_queued_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return dict(data)  # every field v2 added has a default that describes v1's messages
 
 
-@registry.event("SmsDispatching", 1)
+@registry.event("SmsDispatching", 2)
 class SmsDispatching(Event):
-    """One notify instance claimed the message and is handing it to the provider (attempt n)."""
+    """One notify instance claimed the message and is handing it to the provider (attempt n).
+
+    v2 adds `claimed_at`, when the claim was made: its lease (how long no other instance may
+    take the message over) is reckoned from it. A v1 claim has none, and its lease counts as
+    over (a message handed over again keeps its id, which the provider de-duplicates)."""
 
     message_id: str
     attempt: int = Field(ge=1)
     provider: str
+    claimed_at: str | None = None
+
+
+@registry.upcaster("SmsDispatching", 1)
+def _sms_dispatching_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "claimed_at": None}
 
 
 @registry.event("SmsSent", 1)
