@@ -4,7 +4,8 @@ Generic:    POST /messages {id, to, text} → {id, status}     POST /receipts {i
 Kavenegar:  POST /v1/{API-KEY}/sms/send.json (receptor, sender, message, localid)
             POST /v1/{API-KEY}/sms/status.json (messageid=1,2,…)
             POST /v1/{API-KEY}/sms/statuslocalmessageid.json (localid=…)
-Admin:      POST /admin/mode {fail: n, down: bool, slow: seconds, blocked: [mobile…]}
+Admin:      POST /admin/mode {fail: n, down: bool, slow: seconds, slow_to: {mobile: seconds},
+                              blocked: [mobile…]}
             GET  /admin/messages (every message with how often it was handed over), POST /admin/reset
 
 Both faces de-duplicate by the caller's id (`id` / `localid`): handing the same message over
@@ -32,11 +33,13 @@ MOBILE = re.compile(r"^09\d{9}$")
 
 @dataclass
 class Mode:
-    """What the provider does now: fail the next `fail` calls, be down, be slow, block numbers."""
+    """What the provider does now: fail the next `fail` calls, be down, be slow (for every
+    number, or for some: `slow_to`), block numbers."""
 
     fail: int = 0
     down: bool = False
     slow: float = 0.0
+    slow_to: dict[str, float] = field(default_factory=dict)
     blocked: set[str] = field(default_factory=set)
 
 
@@ -51,8 +54,9 @@ class Provider:
 
     async def accept(self, key: str, to: str, text: str, face: str) -> tuple[int, dict[str, Any] | str]:
         """(HTTP-like status, the stored message or an error word) for one hand-over."""
-        if self.mode.slow:
-            await asyncio.sleep(self.mode.slow)
+        slow = self.mode.slow_to.get(to, self.mode.slow)
+        if slow:
+            await asyncio.sleep(slow)
         if self.mode.down:
             return 503, "down"
         if self.mode.fail > 0:
@@ -188,9 +192,16 @@ async def admin_mode(request: Request) -> JSONResponse:
     mode.fail = int(body.get("fail", mode.fail))
     mode.down = bool(body.get("down", mode.down))
     mode.slow = float(body.get("slow", mode.slow))
+    mode.slow_to = {str(to): float(seconds) for to, seconds in body.get("slow_to", mode.slow_to).items()}
     mode.blocked = set(body.get("blocked", mode.blocked))
     return JSONResponse(
-        {"fail": mode.fail, "down": mode.down, "slow": mode.slow, "blocked": sorted(mode.blocked)}
+        {
+            "fail": mode.fail,
+            "down": mode.down,
+            "slow": mode.slow,
+            "slow_to": mode.slow_to,
+            "blocked": sorted(mode.blocked),
+        }
     )
 
 
