@@ -9,50 +9,31 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contracts.envelope import StreamNotFound, StreamState, WrongExpectedVersion
-from contracts.errors import DomainError
-from contracts.events import new_event, registry
 from contracts.eventstore import EventStore
-from contracts.notify import ChangeTemplate, SmsTemplateChanged
-from infra.commands import append_command
+from contracts.notify import ChangeTemplate
+from infra.decider import handle
 from services.notify.dispatch import Channels, dispatch, record_receipt
 from services.notify.lifecycle import Policy
 from services.notify.projections import status_table
-from services.notify.templates import check_text, template
+from services.notify.templates import texts, texts_stream
 
 log = logging.getLogger(__name__)
 
 
 def change_template(store: EventStore, command: ChangeTemplate) -> dict[str, Any]:
-    """Record a new version of one template's text for one organisation."""
-    template(command.template)
-    check_text(command.template, command.text)
-    stream = f"notify-template-{command.organisation}-{command.template}"
-    try:
-        history = store.read_stream(stream)
-    except StreamNotFound:
-        history = []
-    last = registry.decode(history[-1]) if history else None
-    if isinstance(last, SmsTemplateChanged) and last.text == command.text:
-        return last.model_dump()
-    changed = SmsTemplateChanged(
-        organisation=command.organisation,
-        template=command.template,
-        template_version=len(history) + 1,
-        text=command.text,
-        admin=command.admin,
+    """Record a new version of one template's text for one organisation (the text it has
+    already: its last version, recording nothing)."""
+    decided = handle(
+        store,
+        texts,
+        command,
+        texts_stream(command.organisation, command.template),
+        purpose="template",
+        actor=f"admin:{command.admin}",
     )
-    try:
-        append_command(
-            store,
-            stream,
-            [new_event(changed, event_id=command.derived("template"), actor=f"admin:{command.admin}")],
-            history[-1].revision if history else StreamState.NO_STREAM,
-            command,
-        )
-    except WrongExpectedVersion:
-        raise DomainError("conflict") from None
-    return changed.model_dump()
+    last = decided.events[-1] if decided.events else decided.state.last
+    assert last is not None, "a template's text is decided or already there"
+    return last.model_dump()
 
 
 def retry_due(

@@ -9,6 +9,7 @@ instances, a restarted one or a replayed projection all lose the append and do n
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -54,6 +55,28 @@ class Channels:
     def name(self, channel: str) -> str:
         """The provider's name that a message on `channel` goes through."""
         return self.email.name if channel == "email" and self.email else self.sms.name
+
+
+@dataclass(frozen=True)
+class Derived:
+    """The identity of a command notify gives itself (no caller's key, so no fingerprint): its
+    events' ids are derived from `namespace` (the event that caused them) by their purpose."""
+
+    namespace: uuid.UUID
+    fingerprint: str = ""
+
+    @property
+    def command_id(self) -> str:
+        return str(self.namespace)
+
+    def derived(self, purpose: str) -> uuid.UUID:
+        return derived_id(self.namespace, purpose)
+
+    def marked(self, event: NewEvent) -> NewEvent:
+        return event
+
+    def check_repeat(self, recorded: RecordedEvent) -> None:
+        """A command of notify's own has no other input to be told from."""
 
 
 def load(store: EventStore, message_id: str) -> tuple[Message, RecordedEvent] | None:

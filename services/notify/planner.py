@@ -11,27 +11,33 @@ provider right after, its outcome recorded in its stream. A message whose stream
 (a batch run again after a crash) is left to the first run's claim and its lease. Without
 channels (the rebuild of `pishkhan replay`, which must never send) it only queues; what waits
 queued is sent by `retry_due`.
+
+The rules' activations are an aggregate of their own (`activations`, the stream `notify-rules`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
+from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
 
 import contracts  # noqa: F401 - registers every area's events, identity's included
-from contracts.envelope import NewEvent, StreamNotFound, StreamState, WrongExpectedVersion
-from contracts.events import derived_id, new_event, registry
+from contracts.envelope import NewEvent, StreamState
+from contracts.events import Event, derived_id, new_event, registry
 from contracts.eventstore import EventStore
 from contracts.notify import SmsQueued, SmsRulesActivated, SmsTemplateChanged
 from contracts.requests import RequestSubmitted
 from contracts.secretariat import NumberAssigned, ReplyPosted, ReturnedForCorrection
 from infra.concurrency import run_together
+from infra.decider import Decider, handle
 from infra.projections import Context, RowsProjection, field_of
 from infra.rows import Rows
-from services.notify.dispatch import SENDING_WIDTH, Channels, deliver, message_stream, queue_claimed
+from services.notify.dispatch import SENDING_WIDTH, Channels, Derived, deliver, message_stream, queue_claimed
 from services.notify.lifecycle import Policy
 from services.notify.templates import DEFAULT_ORGANISATION, TEMPLATES, render
 
@@ -89,27 +95,52 @@ EVENT_TEMPLATES = (
 RULES = tuple(EVENT_TEMPLATES) + tuple(f"email:{name}" for name in EVENT_TEMPLATES)
 
 
+@dataclass(frozen=True)
+class Activate:
+    """Start planning by `rules`: those never activated begin after `from_position`."""
+
+    rules: tuple[str, ...]
+    from_position: int
+
+
+Origins = Mapping[str, int]
+"""Each activated rule's first position."""
+
+
+def _evolve_origins(origins: Origins, event: Event) -> Origins:
+    if not isinstance(event, SmsRulesActivated):
+        return origins
+    return MappingProxyType({**origins, **dict.fromkeys(event.rules, event.from_position)})
+
+
+def _decide_activation(command: Activate, origins: Origins) -> list[Event]:
+    missing = tuple(rule for rule in command.rules if rule not in origins)
+    if not missing:
+        return []
+    return [SmsRulesActivated(rules=missing, from_position=max(command.from_position, 0))]
+
+
+def _no_rules() -> Origins:
+    return MappingProxyType({})
+
+
+activations: Decider[Activate, Origins] = Decider(_no_rules, _evolve_origins, _decide_activation)
+"""The rules' activations: the aggregate of the stream `notify-rules`."""
+
+
 def activate_rules(store: EventStore, rules: tuple[str, ...], from_position: int) -> dict[str, int]:
-    """Each rule's first position: rules never activated start after `from_position`."""
-    while True:
-        try:
-            recorded = store.read_stream(RULES_STREAM)
-        except StreamNotFound:
-            recorded = []
-        origins: dict[str, int] = {}
-        for event in recorded:
-            activated = registry.decode(event)
-            assert isinstance(activated, SmsRulesActivated)
-            origins.update(dict.fromkeys(activated.rules, activated.from_position))
-        missing = tuple(rule for rule in rules if rule not in origins)
-        if not missing:
-            return origins
-        expected = recorded[-1].revision if recorded else StreamState.NO_STREAM
-        activation = SmsRulesActivated(rules=missing, from_position=max(from_position, 0))
-        try:
-            store.append(RULES_STREAM, [new_event(activation, actor="service:notify")], expected)
-        except WrongExpectedVersion:
-            continue  # another instance activated at the same time: read theirs
+    """Each rule's first position: rules never activated start after `from_position` (two
+    instances starting at once activate them once: the second decides again on the first's)."""
+    decided = handle(
+        store,
+        activations,
+        Activate(rules, from_position),
+        RULES_STREAM,
+        identity=Derived(uuid.uuid4()),
+        purpose="activation",
+        actor="service:notify",
+    )
+    return dict(decided.state)
 
 
 class Planner(RowsProjection):

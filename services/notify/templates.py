@@ -2,6 +2,8 @@
 
 A text names its values in braces (`{tracking_code}`); an administrator's text may use only the
 names its template offers, so a typo is refused when saved, not when a citizen should be told.
+Each organisation's texts of one template are an aggregate (`texts`, the stream
+`notify-template-<organisation>-<template>`): its versions, the last one's text.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ import string
 from dataclasses import dataclass
 
 from contracts.errors import DomainError
+from contracts.events import Event
+from contracts.notify import ChangeTemplate, SmsTemplateChanged
 from contracts.persian import persian_digits
+from infra.decider import Decider
 
 DEFAULT_ORGANISATION = "*"
 
@@ -146,3 +151,43 @@ def render(text: str, **values: str) -> str:
     }
     fields = {field for _, field, _, _ in string.Formatter().parse(text) if field}
     return text.format(**{field: shown.get(field, "") for field in fields})
+
+
+@dataclass(frozen=True)
+class Texts:
+    """One template's texts for one organisation: how many versions, and the last one."""
+
+    versions: int = 0
+    last: SmsTemplateChanged | None = None
+
+
+def _evolve_texts(texts: Texts, event: Event) -> Texts:
+    if not isinstance(event, SmsTemplateChanged):
+        return texts
+    return Texts(texts.versions + 1, event)
+
+
+def _decide_text(command: ChangeTemplate, texts: Texts) -> list[Event]:
+    """A new version of the text, or nothing when it is the text already (`unknown_template`,
+    `invalid_template`)."""
+    template(command.template)
+    check_text(command.template, command.text)
+    if texts.last is not None and texts.last.text == command.text:
+        return []
+    changed = SmsTemplateChanged(
+        organisation=command.organisation,
+        template=command.template,
+        template_version=texts.versions + 1,
+        text=command.text,
+        admin=command.admin,
+    )
+    return [changed]
+
+
+texts: Decider[ChangeTemplate, Texts] = Decider(Texts, _evolve_texts, _decide_text)
+"""One template's texts for one organisation."""
+
+
+def texts_stream(organisation: str, name: str) -> str:
+    """The stream of `name`'s texts for `organisation`."""
+    return f"notify-template-{organisation}-{name}"
