@@ -6,40 +6,20 @@ request), never from a read model that may lag behind them.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime
 
 from contracts.catalogue import AttachmentRules
-from contracts.errors import DomainError
 from contracts.eventstore import EventStore
-from contracts.requests import AttachmentRef, Resubmit
+from contracts.requests import Resubmit
 from infra.attachments import AttachmentStore
 from infra.decider import handle
 from services.requests.catalogue import load_service
 from services.requests.commands import load_request
-from services.requests.files import check_file, media_type
+from services.requests.files import decoded, store_checked
 from services.requests.request import Correct, correctable, kept, requests
 from services.requests.streams import case_stream, request_stream
 
 PURPOSE = "resubmitted"
-
-
-def _new_file(files: AttachmentStore, command: Resubmit, rules: AttachmentRules, kept: int) -> AttachmentRef:
-    try:
-        data = base64.b64decode(command.file_base64 or "", validate=True)
-    except (binascii.Error, ValueError):
-        raise DomainError("invalid_input", "file_base64 is not base64") from None
-    name = command.file_name or "file"
-    kind = check_file(name, data, rules, kept)
-    stored = files.put(data)
-    return AttachmentRef(
-        attachment_id=stored.attachment_id,
-        name=name,
-        media_type=media_type(kind),
-        size=stored.size,
-        sha256=stored.sha256,
-    )
 
 
 def resubmit(store: EventStore, files: AttachmentStore, command: Resubmit) -> dict[str, str]:
@@ -53,7 +33,8 @@ def resubmit(store: EventStore, files: AttachmentStore, command: Resubmit) -> di
         submitted = correctable(loaded.state, command.account_id)  # before the file is stored
         card = load_service(store, submitted.service_id).card if submitted.service_id else None
         rules = card.attachment_rules if card else AttachmentRules()
-        added = _new_file(files, command, rules, len(kept(loaded.state, command)))
+        data, name = decoded(command.file_base64, "file_base64"), command.file_name or "file"
+        added = store_checked(files, name, data, rules, len(kept(loaded.state, command)))
     decided = handle(
         store,
         requests,

@@ -7,18 +7,14 @@ decides on are the same reading (`load_state`, then `handle(loaded=...)`).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
 from contracts.catalogue import ServicePublished
-from contracts.errors import DomainError
 from contracts.eventstore import EventStore
 from contracts.requests import (
     AddAttachment,
-    AttachmentRef,
     DiscardDraft,
     RemoveAttachment,
     SaveDraft,
@@ -28,7 +24,7 @@ from infra.attachments import AttachmentStore
 from infra.decider import Loaded, handle, load_state
 from services.requests.catalogue import find_service, load_service
 from services.requests.draft import Attach, Detach, Discard, Draft, Save, Start, drafts, errors_for, own
-from services.requests.files import check_file, media_type
+from services.requests.files import decoded, store_checked
 from services.requests.streams import draft_stream, request_stream
 
 
@@ -112,19 +108,8 @@ def add_attachment(store: EventStore, files: AttachmentStore, command: AddAttach
     loaded = _load(store, command.draft_id)
     draft = own(loaded.state, command.account_id)
     card = load_service(store, draft.service_id).card
-    try:
-        data = base64.b64decode(command.content_base64, validate=True)
-    except (binascii.Error, ValueError):
-        raise DomainError("invalid_input", "content_base64 is not base64") from None
-    kind = check_file(command.name, data, card.attachment_rules, len(draft.attachments))
-    stored = files.put(data)
-    file = AttachmentRef(
-        attachment_id=stored.attachment_id,
-        name=command.name,
-        media_type=media_type(kind),
-        size=stored.size,
-        sha256=stored.sha256,
-    )
+    data = decoded(command.content_base64, "content_base64")
+    file = store_checked(files, command.name, data, card.attachment_rules, len(draft.attachments))
     return view(_handle(store, Attach(command, file, datetime.now(UTC)), loaded, "attached"), card)
 
 

@@ -7,6 +7,8 @@ refused with the seed's kind of Persian message.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import zipfile
 
@@ -15,6 +17,8 @@ import filetype
 from contracts.catalogue import AttachmentRules
 from contracts.errors import DomainError
 from contracts.persian import persian_digits
+from contracts.requests import AttachmentRef
+from infra.attachments import AttachmentStore
 
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 SAME_TYPE = {"jpeg": "jpg", "tif": "tiff"}
@@ -91,3 +95,26 @@ def check_file(name: str, data: bytes, rules: AttachmentRules, already: int) -> 
 def media_type(kind: str) -> str:
     """The MIME type of a checked file type."""
     return MEDIA_TYPES[kind]
+
+
+def decoded(text: str, field: str) -> bytes:
+    """The bytes a base64 `field` carries, or `invalid_input`."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise DomainError("invalid_input", f"{field} is not base64") from None
+
+
+def store_checked(
+    files: AttachmentStore, name: str, data: bytes, rules: AttachmentRules, already: int
+) -> AttachmentRef:
+    """Check a file as `check_file` does, then store it: what a draft or a correction carries."""
+    kind = check_file(name, data, rules, already)
+    stored = files.put(data)
+    return AttachmentRef(
+        attachment_id=stored.attachment_id,
+        name=name,
+        media_type=media_type(kind),
+        size=stored.size,
+        sha256=stored.sha256,
+    )
