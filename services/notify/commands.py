@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from contracts.eventstore import EventStore
 from contracts.notify import ChangeTemplate
 from infra.decider import handle
-from services.notify.dispatch import Channels, dispatch, record_receipt
+from services.notify.dispatch import Channels, Claimed, claim, deliver, record_receipt
 from services.notify.lifecycle import Policy
 from services.notify.projections import status_table
+from services.notify.sending import Sender
 from services.notify.templates import texts, texts_stream
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,17 @@ def change_template(store: EventStore, command: ChangeTemplate) -> dict[str, Any
 
 
 def retry_due(
-    store: EventStore, db_read: sa.Engine, channels: Channels, policy: Policy, now: datetime | None = None
+    store: EventStore,
+    db_read: sa.Engine,
+    channels: Channels,
+    policy: Policy,
+    now: datetime | None = None,
+    sender: Sender | None = None,
 ) -> int:
     """Dispatch every message whose retry is due, whose claim was abandoned, or that waited too
-    long for the sender; the store decides, the read model only points at candidates."""
+    long for the sender; the store decides, the read model only points at candidates. Each
+    message claimed goes to `sender` (without one, to its provider before the next is claimed),
+    so that a recipient whose provider is slow holds no other's retry."""
     now = now or datetime.now(UTC)
     stale = (now - timedelta(seconds=policy.lease)).isoformat()
     forgotten = (now - timedelta(seconds=30)).isoformat()
@@ -58,7 +66,13 @@ def retry_due(
     with db_read.connect() as conn:
         candidates = [row.message_id for row in conn.execute(query)]
     for message_id in candidates:
-        dispatch(store, channels, message_id, policy, now=now)
+        taken = claim(store, channels, message_id, policy, now=now)
+        if not isinstance(taken, Claimed):
+            continue
+        if sender is None:
+            deliver(store, channels, taken, taken.message.queued.text, policy)
+        else:
+            sender.submit(store, taken, taken.message.queued.text)
     return len(candidates)
 
 

@@ -1,43 +1,51 @@
 """Handing one message to its provider, claimed in the store so that only one instance does.
 
 Like GOV.UK Notify's delivery task: reload the message by id, decide from its own stream, call
-the provider behind its interface, record the outcome. The claim (`SmsDispatching` appended at
-the stream's exact version) is what makes "never twice" independent of read models: two
-instances, a restarted one or a replayed projection all lose the append and do not call.
+the provider behind its interface, record the outcome. Every record goes through
+`infra.decider.handle` with the rules of `lifecycle.messages`. The claim (`SmsDispatching`,
+appended at the stream's exact version) is what makes "never twice" independent of read
+models: two instances, a restarted one or a replayed projection all lose the append, read the
+claim that won, and do not call.
+
+A claim's id is its claimant's own (random): with an id derived from the message, a second
+instance that decided on the same version would have its claim taken for a repeat of the
+first's, and sent. The other records have ids derived from the message's first event, which
+is also their cause (`Root`).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from contracts.envelope import (
-    DuplicateEventIds,
-    NewEvent,
-    RecordedEvent,
-    StreamNotFound,
-    StreamState,
-    WrongExpectedVersion,
-)
-from contracts.events import Cause, Event, derived_id, new_event, registry
+from contracts.envelope import NewEvent, RecordedEvent
+from contracts.errors import DomainError
+from contracts.events import Cause, derived_id, registry
 from contracts.eventstore import EventStore
-from contracts.notify import SmsDelivered, SmsDispatching, SmsFailed, SmsQueued, SmsSent
+from contracts.notify import SmsDispatching, SmsQueued
+from infra.decider import Decided, handle, read_whole
 from services.notify.email import EmailProvider
-from services.notify.lifecycle import Message, Policy, fold, then
-from services.notify.providers import (
-    Delivery,
-    PermanentFailure,
-    Receipt,
-    SmsProvider,
-    TransientFailure,
+from services.notify.lifecycle import (
+    Accepted,
+    Claim,
+    Message,
+    Policy,
+    Queue,
+    RecordAnswer,
+    RecordReceipt,
+    Refused,
+    Unavailable,
+    messages,
 )
+from services.notify.providers import Delivery, PermanentFailure, Receipt, SmsProvider, TransientFailure
 
 log = logging.getLogger(__name__)
 
 SENDING_WIDTH = 16
-"""How many recipients' messages notify queues or hands over at once."""
+"""How many recipients' messages notify queues at once."""
 
 
 def message_stream(message_id: str) -> str:
@@ -55,6 +63,10 @@ class Channels:
     def name(self, channel: str) -> str:
         """The provider's name that a message on `channel` goes through."""
         return self.email.name if channel == "email" and self.email else self.sms.name
+
+    def names(self) -> dict[str, str]:
+        """The provider's name of each channel."""
+        return {channel: self.name(channel) for channel in ("sms", "email")}
 
 
 @dataclass(frozen=True)
@@ -79,13 +91,142 @@ class Derived:
         """A command of notify's own has no other input to be told from."""
 
 
-def load(store: EventStore, message_id: str) -> tuple[Message, RecordedEvent] | None:
-    """The message and its first recorded event (the cause of what is recorded next)."""
+@dataclass(frozen=True)
+class _Named:
+    """An event known by its id and correlation (one this process has just appended)."""
+
+    id: uuid.UUID
+    correlation_id: uuid.UUID | None
+
+
+class Root:
+    """A message's first event, its `SmsQueued`: every later event of the stream is caused by
+    it, and is recorded under an id derived from its id (`derived`, as `handle`'s identity).
+
+    Whoever queued the message knows it; otherwise `load`, given to `handle` as the way the
+    stream is read, learns it as it reads."""
+
+    fingerprint = ""
+
+    def __init__(self, first: Cause | None = None) -> None:
+        self.first = first
+
+    def load(self, store: EventStore, stream: str) -> list[RecordedEvent]:
+        """The stream, read whole; its first event is remembered."""
+        recorded = read_whole(store, stream)
+        if recorded:
+            self.first = recorded[0]
+        return recorded
+
+    def cause(self, earlier: Sequence[NewEvent]) -> Cause | None:
+        """The cause of every event after the first (`handle`'s `cause`)."""
+        return self.first
+
+    @property
+    def command_id(self) -> str:
+        return str(self._first().id)
+
+    def derived(self, purpose: str) -> uuid.UUID:
+        return derived_id(self._first().id, purpose)
+
+    def marked(self, event: NewEvent) -> NewEvent:
+        return event
+
+    def check_repeat(self, recorded: RecordedEvent) -> None:
+        """A record of notify's own has no other input to be told from."""
+
+    def _first(self) -> Cause:
+        if self.first is None:
+            raise LookupError("the message's first event is not known before its stream is read")
+        return self.first
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message this instance has just claimed: what its claim left (the outcome is decided
+    on it without reading the stream again) and its first event."""
+
+    decided: Decided[Message | None]
+    root: Root
+
+    @property
+    def message(self) -> Message:
+        """The claimed message."""
+        assert self.decided.state is not None, "a claim is never the first event of its stream"
+        return self.decided.state
+
+
+def queue(
+    store: EventStore, queued: SmsQueued, cause: RecordedEvent, purpose: str, claim_for: str | None
+) -> Claimed | None:
+    """Start a message's stream with its `SmsQueued`, under the id `purpose` derives from the
+    event that `cause`d it, and, with `claim_for` (a provider's name), this run's claim in the
+    same append (caused by the `SmsQueued`).
+
+    The claimed message, to hand over; None when the stream exists already (or nothing was
+    claimed): an earlier run of the same plan (a batch run again after a crash, or by another
+    instance) queued and claimed it, and may have sent it, so only that claim's lease
+    (`commands.retry_due`) may send it again. A second run's append carries the same
+    `SmsQueued` id with another claim id, which the store refuses instead of answering it as
+    a repeat of the first."""
+    queued_id = derived_id(cause.id, purpose)
+    root = Root()
+    command = Queue(queued, at=datetime.now(UTC), claim_for=claim_for)
     try:
-        recorded = store.read_stream(message_stream(message_id))
-    except StreamNotFound:
+        decided = handle(
+            store,
+            messages,
+            command,
+            message_stream(queued.message_id),
+            identity=Derived(cause.id),
+            ids=lambda count: [queued_id, *_fresh(count - 1)],
+            cause=lambda earlier: earlier[0] if earlier else cause,
+            load=root.load,
+            new_stream=True,
+        )
+    except DomainError as refused:
+        if refused.code != "idempotency_key_reused":
+            raise
+        return None  # its SmsQueued is stored, with another run's claim
+    if decided.repeated or not any(isinstance(event, SmsDispatching) for event in decided.events):
         return None
-    return fold([(registry.decode(r), r.recorded_at) for r in recorded]), recorded[0]
+    root.first = _Named(queued_id, cause.correlation_id)
+    return Claimed(decided, root)
+
+
+def load(store: EventStore, message_id: str) -> Message | None:
+    """The message as its stream tells it now (None: never queued)."""
+    recorded = read_whole(store, message_stream(message_id))
+    return messages.fold(registry.decode(event) for event in recorded)
+
+
+def claim(
+    store: EventStore,
+    channels: Channels,
+    message_id: str,
+    policy: Policy,
+    *,
+    holds_code: bool = False,
+    now: datetime | None = None,
+) -> Claimed | Message | None:
+    """Claim the message's next attempt if one is due: the claimed message, to hand over, or
+    the message as it is (None: never queued). A one-time code whose caller is gone
+    (`holds_code` False) ends as a technical failure instead."""
+    root = Root()
+    command = Claim(now or datetime.now(UTC), policy, channels.names(), holds_code)
+    decided = handle(
+        store,
+        messages,
+        command,
+        message_stream(message_id),
+        identity=root,
+        ids=_fresh,
+        cause=root.cause,
+        load=root.load,
+    )
+    if decided.events and isinstance(decided.events[-1], SmsDispatching):
+        return Claimed(decided, root)
+    return decided.state
 
 
 def dispatch(
@@ -101,90 +242,50 @@ def dispatch(
 
     `text` is given only for one-time codes, whose real text is never stored; such a message
     found abandoned (its caller crashed mid-send) ends as a technical failure instead."""
-    now = now or datetime.now(UTC)
-    loaded = load(store, message_id)
-    if loaded is None:
-        return None
-    message, first = loaded
-    if not message.due(now, policy):
-        return message
-    provider = channels.name(message.queued.channel)
-    if message.queued.one_time_code and text is None:
-        waited = message.retry_at if message.status == "deferred" else None
-        if waited is not None and now - waited < timedelta(seconds=policy.lease):
-            return message  # its caller is still retrying within its own call
-        abandoned = SmsFailed(
-            message_id=message_id,
-            provider=provider,
-            reason="abandoned one-time code",
-            status="technical_failure",
-            attempts=message.attempts,
-        )
-        _record(store, message, first, abandoned, f"abandoned:{message.attempts}")
-        return _reload(store, message_id)
-    attempt = message.attempts + 1
-    claim = SmsDispatching(message_id=message_id, attempt=attempt, provider=provider)
-    # A claim's id is its claimant's own: with an id derived from the message, a second instance
-    # that read the same version would have its claim taken for a repeat of the first's, and sent.
-    try:
-        store.append(
-            message_stream(message_id),
-            [new_event(claim, cause=first)],
-            message.version,
-        )
-    except WrongExpectedVersion:
-        return _reload(store, message_id)  # another instance claimed it first: theirs to send
-    return deliver(store, channels, then(message, claim, now), first, text or message.queued.text, policy)
-
-
-def queue_claimed(
-    store: EventStore, channels: Channels, queued: NewEvent, message: SmsQueued
-) -> Message | None:
-    """Start a message's stream with its `SmsQueued` and this run's claim, in one append.
-
-    The claimed message, to `deliver` now; None when the stream exists already: an earlier run
-    of the same plan (a batch run again after a crash, or by another instance) queued and
-    claimed it, and may have sent it, so only that claim's lease (`retry_due`) may send it
-    again. The claim's id is this run's own: a derived one would make the store take a
-    second run's append for a repeat of the first and accept it, and both would send."""
-    claim = SmsDispatching(message_id=message.message_id, attempt=1, provider=channels.name(message.channel))
-    try:
-        store.append(
-            message_stream(message.message_id),
-            [queued, new_event(claim, cause=queued)],
-            StreamState.NO_STREAM,
-        )
-    except (WrongExpectedVersion, DuplicateEventIds):
-        return None
-    now = datetime.now(UTC)
-    return fold([(message, now), (claim, now)])
+    taken = claim(store, channels, message_id, policy, holds_code=text is not None, now=now)
+    if not isinstance(taken, Claimed):
+        return taken
+    return deliver(store, channels, taken, text or taken.message.queued.text, policy)
 
 
 def deliver(
-    store: EventStore, channels: Channels, claimed: Message, first: Cause, text: str, policy: Policy
+    store: EventStore, channels: Channels, claimed: Claimed, text: str, policy: Policy
 ) -> Message | None:
-    """Hand a message this instance has just claimed to its provider and record the outcome;
-    `first` is its `SmsQueued` (the cause of what is recorded)."""
-    provider, attempt, message_id = claimed.provider or "", claimed.attempts, claimed.message_id
-    outcome: Event
+    """Hand a message this instance has just claimed to its provider and record the outcome
+    (on the state its claim left; when another instance got there first, which happens only
+    after the claim's lease, its record stands and the provider de-duplicated the second
+    hand-over by the message id)."""
+    message = claimed.message
+    command = RecordAnswer(message.attempts, _answer(channels, message, text), datetime.now(UTC), policy)
+    decided = handle(
+        store,
+        messages,
+        command,
+        message_stream(message.message_id),
+        identity=claimed.root,
+        purpose=f"outcome:{message.attempts}",
+        cause=claimed.root.cause,
+        load=claimed.root.load,
+        after=claimed.decided,
+    )
+    return decided.state
+
+
+def _answer(channels: Channels, message: Message, text: str) -> Accepted | Refused | Unavailable:
+    """The provider's answer to one hand-over; an adapter's bug is a temporary failure, so that
+    it never leaves the claim open."""
+    provider, attempt, message_id = message.provider or "", message.attempts, message.message_id
     try:
-        delivery = _hand_over(channels, claimed, text)
-        outcome = SmsSent(
-            message_id=message_id, provider=provider, provider_message_id=delivery.provider_message_id
-        )
+        return Accepted(_hand_over(channels, message, text).provider_message_id)
     except PermanentFailure as failure:
-        outcome = SmsFailed(message_id=message_id, provider=provider, reason=str(failure), attempts=attempt)
+        return Refused(str(failure))
     except Exception as failure:  # a provider's bug must not leave the claim open
         if not isinstance(failure, TransientFailure):
             log.exception("message %s: the %s adapter failed unexpectedly", message_id, provider)
         log.warning("message %s attempt %d failed for now: %s", message_id, attempt, failure)
-        reason = (
-            str(failure) if isinstance(failure, TransientFailure) else f"{type(failure).__name__}: {failure}"
-        )
-        outcome = claimed.after_transient(provider, reason, datetime.now(UTC), policy)
-    if _record(store, claimed, first, outcome, f"outcome:{attempt}"):
-        return then(claimed, outcome, datetime.now(UTC))
-    return _reload(store, message_id)
+        if isinstance(failure, TransientFailure):
+            return Unavailable(str(failure))
+        return Unavailable(f"{type(failure).__name__}: {failure}")
 
 
 def _hand_over(channels: Channels, message: Message, text: str) -> Delivery:
@@ -197,44 +298,22 @@ def _hand_over(channels: Channels, message: Message, text: str) -> Delivery:
 
 
 def record_receipt(store: EventStore, message_id: str, receipt: Receipt) -> Message | None:
-    """Record a provider's delivery receipt for a sent message (once: ids are derived)."""
-    loaded = load(store, message_id)
-    if loaded is None or receipt.status == "pending":
-        return None if loaded is None else loaded[0]
-    message, first = loaded
-    if message.status != "sent":
-        return message
-    outcome: Event
-    if receipt.status == "delivered":
-        outcome = SmsDelivered(
-            message_id=message_id, provider=message.provider or "", delivered_at=datetime.now(UTC).isoformat()
-        )
-    else:
-        outcome = SmsFailed(
-            message_id=message_id,
-            provider=message.provider or "",
-            reason=receipt.reason or "undelivered",
-            attempts=message.attempts,
-        )
-    _record(store, message, first, outcome, "receipt")
-    return _reload(store, message_id)
+    """Record a provider's delivery receipt for a sent message (once: its id is derived)."""
+    root = Root()
+    command = RecordReceipt(receipt.status, receipt.reason, datetime.now(UTC))
+    decided = handle(
+        store,
+        messages,
+        command,
+        message_stream(message_id),
+        identity=root,
+        purpose="receipt",
+        cause=root.cause,
+        load=root.load,
+    )
+    return decided.state
 
 
-def _record(store: EventStore, message: Message, first: Cause, event: Event, purpose: str) -> bool:
-    """Append `event` after `message`; False when another instance got there first (it
-    recovered the claim and recorded its own outcome; the provider de-duplicated the second
-    hand-over by the message id)."""
-    try:
-        store.append(
-            message_stream(message.message_id),
-            [new_event(event, event_id=derived_id(first.id, purpose), cause=first)],
-            message.version,
-        )
-    except WrongExpectedVersion:
-        return False
-    return True
-
-
-def _reload(store: EventStore, message_id: str) -> Message | None:
-    loaded = load(store, message_id)
-    return None if loaded is None else loaded[0]
+def _fresh(count: int) -> list[uuid.UUID]:
+    """Ids of a claimant's own (see the module's docstring)."""
+    return [uuid.uuid4() for _ in range(count)]

@@ -7,7 +7,6 @@ text with the secret masked, and a message found abandoned is never re-sent from
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 import uuid
@@ -18,13 +17,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contracts.envelope import StreamState, WrongExpectedVersion
 from contracts.errors import DomainError
-from contracts.events import new_event
 from contracts.eventstore import EventStore
 from contracts.notify import SendCode, SendLink, SmsQueued
-from services.notify.dispatch import Channels, dispatch, load, message_stream
-from services.notify.lifecycle import Message, Policy
+from infra.decider import handle
+from services.notify.dispatch import Channels, Derived, dispatch, load, message_stream
+from services.notify.lifecycle import Message, Policy, Queue, messages
 from services.notify.planner import current_text
 from services.notify.projections import status_table
 from services.notify.templates import DEFAULT_ORGANISATION, MASK, TEMPLATES, render
@@ -106,8 +104,9 @@ def _send(
     channel: str = "sms",
 ) -> dict[str, Any]:
     existing = load(store, message_id)
+    now = datetime.now(UTC)
     if existing is None:
-        limit.check_and_note(db_read, to, datetime.now(UTC))
+        limit.check_and_note(db_read, to, now)
         with db_read.connect() as conn:
             text, version = current_text(conn, DEFAULT_ORGANISATION, name)
         queued = SmsQueued(
@@ -121,16 +120,19 @@ def _send(
             template_version=version,
         )
         # The same message id at the same moment: both go on, and the claim picks one sender.
-        with contextlib.suppress(WrongExpectedVersion):
-            event_id = uuid.uuid5(uuid.NAMESPACE_OID, f"one-time:{message_id}")
-            store.append(
-                message_stream(message_id),
-                [new_event(queued, event_id=event_id, actor="service:notify")],
-                StreamState.NO_STREAM,
-            )
+        handle(
+            store,
+            messages,
+            Queue(queued, at=now),
+            message_stream(message_id),
+            identity=Derived(uuid.NAMESPACE_OID),
+            purpose=f"one-time:{message_id}",
+            actor="service:notify",
+            new_stream=True,
+        )
     else:
         # The masked text of the first request: the same words with the secret put back.
-        text = existing[0].queued.text.replace(MASK, "{" + secret.key + "}")
+        text = existing.queued.text.replace(MASK, "{" + secret.key + "}")
     real_text = render(text, **{secret.key: secret.value})
     message = dispatch(store, channels, message_id, CODE_POLICY, text=real_text)
     while message is not None and message.status == "deferred" and message.retry_at is not None:

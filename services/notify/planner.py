@@ -6,11 +6,12 @@ history it had already seen, nor for events older than the rule that would messa
 `SmsRulesActivated`): a template added later never writes to the past.
 
 Given the providers (`channels`), as in the service, it also sends what it queues: the same
-append that starts a message's stream claims it (`SmsDispatching`), and the message goes to its
-provider right after, its outcome recorded in its stream. A message whose stream exists already
-(a batch run again after a crash) is left to the first run's claim and its lease. Without
-channels (the rebuild of `pishkhan replay`, which must never send) it only queues; what waits
-queued is sent by `retry_due`.
+append that starts a message's stream claims it (`SmsDispatching`), and the claimed message goes
+to the planner's `Sender` (services/notify/sending.py), whose threads call the provider after
+the pass, outside its transaction, and record the outcome in the message's stream. A message
+whose stream exists already (a batch run again after a crash) is left to the first run's claim
+and its lease. Without channels (the rebuild of `pishkhan replay`, which must never send) it
+only queues; what waits queued is sent by `retry_due`.
 
 The rules' activations are an aggregate of their own (`activations`, the stream `notify-rules`).
 """
@@ -27,8 +28,8 @@ from typing import Any
 import sqlalchemy as sa
 
 import contracts  # noqa: F401 - registers every area's events, identity's included
-from contracts.envelope import NewEvent, StreamState
-from contracts.events import Event, derived_id, new_event, registry
+from contracts.envelope import RecordedEvent
+from contracts.events import Event, derived_id, registry
 from contracts.eventstore import EventStore
 from contracts.notify import SmsQueued, SmsRulesActivated, SmsTemplateChanged
 from contracts.requests import RequestSubmitted
@@ -37,8 +38,9 @@ from infra.concurrency import run_together
 from infra.decider import Decider, handle
 from infra.projections import Context, RowsProjection, field_of
 from infra.rows import Rows
-from services.notify.dispatch import SENDING_WIDTH, Channels, Derived, deliver, message_stream, queue_claimed
+from services.notify.dispatch import SENDING_WIDTH, Channels, Derived, queue
 from services.notify.lifecycle import Policy
+from services.notify.sending import Sender
 from services.notify.templates import DEFAULT_ORGANISATION, TEMPLATES, render
 
 RULES_STREAM = "notify-rules"
@@ -163,32 +165,37 @@ class Planner(RowsProjection):
         self.rules = rules
         self.channels = channels
         self.policy = policy or Policy()
+        self.sender = Sender(channels, self.policy) if channels is not None else None
+        """Where the messages it claims are handed over, after its pass."""
         self._origins: dict[str, int] = {}
-        self._planned: dict[str, list[tuple[EventStore, SmsQueued, NewEvent]]] = {}
+        self._planned: dict[str, list[Planned]] = {}
         self._texts: dict[tuple[str, str], tuple[str, int]] = {}
 
     def apply_batch(self, conn: sa.Connection, batch: Sequence[tuple[Any, Context]]) -> None:
-        """Plan the whole batch, then append (and send) its messages side by side (the store
-        commits concurrent appends together); one recipient's messages keep their order. An
-        append repeated after a failed batch is the same event ids again, so nothing is queued
-        twice."""
+        """Plan the whole batch, then append its messages side by side (the store commits
+        concurrent appends together), each claimed for its `Sender`, which calls the provider
+        once the append is done; one recipient's messages keep their order. An append repeated
+        after a failed batch is the same event ids again, so nothing is queued twice."""
         self._planned, self._texts = {}, {}
         try:
             super().apply_batch(conn, batch)
             planned = self._planned
         finally:
             self._planned, self._texts = {}, {}
-        if not planned:
-            return
-        send = _append_in_order if self.channels is None else self._send_in_order
-        run_together([partial(send, items) for items in planned.values()], SENDING_WIDTH)
+        if planned:
+            run_together([partial(self._queue_in_order, items) for items in planned.values()], SENDING_WIDTH)
 
-    def _send_in_order(self, items: list[tuple[EventStore, SmsQueued, NewEvent]]) -> None:
-        assert self.channels is not None
-        for store, message, queued in items:
-            claimed = queue_claimed(store, self.channels, queued, message)
+    def _queue_in_order(self, items: list[Planned]) -> None:
+        for planned in items:
+            message = planned.message
+            if self.channels is None or self.sender is None:
+                queue(planned.store, message, planned.cause, planned.purpose, None)
+                continue
+            claimed = queue(
+                planned.store, message, planned.cause, planned.purpose, self.channels.name(message.channel)
+            )
             if claimed is not None:
-                deliver(store, self.channels, claimed, queued, message.text, self.policy)
+                self.sender.submit(planned.store, claimed, message.text)
 
     def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
         rows.load_for(recipients_table, events, field_of("request_id"), RequestSubmitted)
@@ -304,13 +311,17 @@ class Planner(RowsProjection):
             organisation=organisation,
             template_version=version,
         )
-        event = new_event(queued, event_id=derived_id(cause.id, f"queued:{key}"), cause=cause)
-        self._planned.setdefault(to, []).append((context.store, queued, event))
+        self._planned.setdefault(to, []).append(Planned(context.store, queued, cause, f"queued:{key}"))
 
 
-def _append_in_order(items: list[tuple[EventStore, SmsQueued, NewEvent]]) -> None:
-    for store, message, event in items:
-        store.append(message_stream(message.message_id), [event], StreamState.NO_STREAM)
+@dataclass(frozen=True)
+class Planned:
+    """A message the batch decided on: queued under the id `purpose` derives from its `cause`."""
+
+    store: EventStore
+    message: SmsQueued
+    cause: RecordedEvent
+    purpose: str
 
 
 def current_text(conn: sa.Connection, organisation: str, template: str) -> tuple[str, int]:

@@ -1,8 +1,9 @@
 """From events to messages: plan each message once, send it once, keep its status.
 
 - `Planner` (services/notify/planner.py) appends `SmsQueued` for each step worth telling, with
-  its claim (`SmsDispatching`) in the same append, and hands the message to its provider; it
-  never acts while a rebuild replays history.
+  its claim (`SmsDispatching`) in the same append, and gives the message to its sender, which
+  hands it to its provider outside the planner's pass; it never acts while a rebuild replays
+  history.
 - `Status` keeps each message's state for the receipt and the back office.
 """
 

@@ -10,6 +10,7 @@ from contracts.eventstore import EventStore
 from contracts.notify import ChangeTemplate, SendCode, SendLink
 from infra.db import Database
 from infra.nameko_glue import (
+    STOP_GRACE,
     DependencyProvider,
     ReadModels,
     Settings,
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 CHANNELS = Channels(provider_from_env(), email_from_env())
 POLICY = Policy.from_env()
 RECEIPTS_MAX_AGE = timedelta(days=3)
+PLANNER = Planner(RULES, CHANNELS, POLICY)
+"""Plans and claims the messages; its sender hands them over, and the retries too."""
 
 
 class PlanningRules(DependencyProvider):  # type: ignore[misc]
@@ -47,6 +50,12 @@ class PlanningRules(DependencyProvider):  # type: ignore[misc]
     def get_dependency(self, worker_ctx: Any) -> Channels:
         return CHANNELS
 
+    def stop(self) -> None:
+        """A graceful stop lets the messages already claimed be handed over and their outcomes
+        recorded, for up to `STOP_GRACE` seconds (the rest wait for their claims' lease)."""
+        assert PLANNER.sender is not None
+        PLANNER.sender.drain(STOP_GRACE)
+
 
 class NotifyService:
     name = "notify"
@@ -54,9 +63,10 @@ class NotifyService:
     store: EventStore = Store()
     settings: NotifySettings = Settings(NotifySettings)
     channels: Channels = PlanningRules()
-    # SMS reach the provider within a second of their event: plan and hand over every 100 ms,
-    # in a thread of its own (a slow provider must not hold up the status view).
-    db: Database = ReadModels(Status(), apart=(Planner(RULES, CHANNELS, POLICY),), every=0.1)
+    # SMS reach the provider within a second of their event: plan and claim every 100 ms, in a
+    # thread of its own; the planner's sender calls the providers outside its passes (a slow
+    # provider holds up neither the status view nor the other recipients).
+    db: Database = ReadModels(Status(), apart=(PLANNER,), every=0.1)
     code_limit = one_time.CodeLimit()
 
     @rpc  # type: ignore[misc]
@@ -99,7 +109,7 @@ class NotifyService:
 
     @timer(interval=1)  # type: ignore[misc]
     def retry_due(self) -> None:
-        commands.retry_due(self.store, self.db.read, self.channels, POLICY)
+        commands.retry_due(self.store, self.db.read, self.channels, POLICY, sender=PLANNER.sender)
 
     @timer(interval=2)  # type: ignore[misc]
     def poll_receipts(self) -> None:

@@ -75,8 +75,15 @@ class NotifyDesk:
         return self.runner.db
 
     def catch_up(self) -> None:
-        while self.runner.run_once():
-            pass
+        """Apply every event, each time waiting for the planner's sender to hand over what the
+        planner claimed (their outcomes are events to apply in turn)."""
+        while True:
+            applied = self.runner.run_once()
+            for projection in self.runner.projections:
+                if isinstance(projection, Planner) and projection.sender is not None:
+                    assert projection.sender.drain(30), "the sender did not hand everything over"
+            if not applied:
+                return
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from contracts.envelope import StreamState
 from contracts.events import new_event, registry
 from contracts.notify import SmsDeferred, SmsDispatching, SmsFailed, SmsQueued, SmsSent
 from services.notify.dispatch import Channels, dispatch, message_stream, record_receipt
-from services.notify.lifecycle import Policy, fold
+from services.notify.lifecycle import Policy, messages
 from services.notify.providers import Receipt
 from tests.unit.test_notify_fakes import NotifyDesk, open_notify_desk
 
@@ -40,12 +40,14 @@ def _types(desk: NotifyDesk, message_id: str = "m1") -> list[str]:
 def test_backoff_grows_and_the_last_attempt_is_a_technical_failure() -> None:
     queued = SmsQueued(message_id="m", to="09121234567", template="t", text="x")
     claim = SmsDispatching(message_id="m", attempt=1, provider="p")
-    message = fold([(queued, NOW), (claim, NOW)])
+    message = messages.fold([queued, claim])
+    assert message is not None
     deferred = message.after_transient("p", "down", NOW, POLICY)
     assert isinstance(deferred, SmsDeferred)
     assert datetime.fromisoformat(deferred.retry_at) == NOW + timedelta(seconds=10)
     assert POLICY.backoff(2) == timedelta(seconds=20)
-    last = fold([(queued, NOW), (SmsDispatching(message_id="m", attempt=3, provider="p"), NOW)])
+    last = messages.fold([queued, SmsDispatching(message_id="m", attempt=3, provider="p")])
+    assert last is not None
     final = last.after_transient("p", "down", NOW, POLICY)
     assert isinstance(final, SmsFailed) and final.status == "technical_failure"
 
@@ -54,8 +56,10 @@ def test_a_final_state_ignores_late_records() -> None:
     queued = SmsQueued(message_id="m", to="09121234567", template="t", text="x")
     failed = SmsFailed(message_id="m", provider="p", reason="blocked")
     late = SmsSent(message_id="m", provider="p", provider_message_id="x")
-    assert fold([(queued, NOW), (failed, NOW), (late, NOW)]).status == "permanent_failure"
-    assert fold([(queued, NOW)]).due(NOW, POLICY)
+    final = messages.fold([queued, failed, late])
+    assert final is not None and final.status == "permanent_failure"
+    fresh = messages.fold([queued])
+    assert fresh is not None and fresh.due(NOW, POLICY)
 
 
 def test_a_message_is_handed_over_once_however_often_it_is_dispatched(notify_desk: NotifyDesk) -> None:
@@ -81,7 +85,8 @@ def test_an_instance_that_loses_the_claim_does_not_call_the_provider(notify_desk
 
 def test_a_claim_abandoned_by_a_crash_is_retried_with_the_same_key(notify_desk: NotifyDesk) -> None:
     _queue(notify_desk)
-    claim = SmsDispatching(message_id="m1", attempt=1, provider="fake")
+    now = datetime.now(UTC).isoformat()
+    claim = SmsDispatching(message_id="m1", attempt=1, provider="fake", claimed_at=now)
     notify_desk.store.append(message_stream("m1"), [new_event(claim)], 0)  # then the process died
     channels = Channels(notify_desk.sms)
     assert dispatch(notify_desk.store, channels, "m1", POLICY).status == "dispatching"  # type: ignore[union-attr]

@@ -15,7 +15,7 @@ from contracts.requests import Applicant, RequestSubmitted
 from contracts.secretariat import NumberAssigned, ReplyPosted
 from infra.db import Database
 from infra.projections import ProjectionRunner
-from services.notify import planner as planner_module
+from services.notify import sending as sending_module
 from services.notify.commands import change_template, retry_due
 from services.notify.dispatch import Channels, message_stream
 from services.notify.lifecycle import Policy
@@ -251,7 +251,7 @@ def test_a_message_whose_process_died_before_the_hand_over_goes_once_its_lease_e
     notify_desk: NotifyDesk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _submit(notify_desk)
-    monkeypatch.setattr(planner_module, "deliver", lambda *args: None)  # queued and claimed, then the end
+    monkeypatch.setattr(sending_module, "deliver", lambda *args: None)  # queued and claimed, then the end
     notify_desk.catch_up()
     monkeypatch.undo()
     assert notify_desk.sms.calls == []
