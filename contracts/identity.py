@@ -15,7 +15,6 @@ from pydantic import Field
 from contracts.errors import register_messages
 from contracts.events import Event, Value, registry
 from contracts.requests import AttachmentRef
-from infra.settings import CommonSettings, IdentitySettings
 
 ROLES = ("desk_officer", "clerk", "representative", "admin")
 """Staff roles: desk officer, secretariat clerk (bound to a province), follow-up representative
@@ -27,19 +26,6 @@ ASSURANCE_LEVELS = {
     2: "تطبیق کد ملی و تلفن همراه (شاهکار)",
     3: "احراز هویت ثبت احوال / تأیید مسئول میز خدمت",
 }
-
-DEFAULT_REQUIRED_LEVELS = {"submit_request": 1, "formal_letter": 3}
-
-
-def required_level(action: str) -> int:
-    """The assurance level `action` needs: `IDENTITY_ASSURANCE_LEVELS` ("submit_request=1,
-    formal_letter=3") overrides the defaults, so each organisation sets its own bar."""
-    levels = dict(DEFAULT_REQUIRED_LEVELS)
-    for item in IdentitySettings.load().IDENTITY_ASSURANCE_LEVELS.split(","):
-        name, _, value = item.partition("=")
-        if name.strip() and value.strip().isdigit():
-            levels[name.strip()] = int(value)
-    return levels.get(action, 1)
 
 
 class Company(Value):
@@ -275,12 +261,6 @@ class EmailActivated(Event):
     account_id: str
     email: str
     at: str
-
-
-def email_activation_required() -> bool:
-    """Whether this organisation activates new citizen accounts by an e-mailed link (seed 004):
-    `EMAIL_ACTIVATION=required`. Off by default (the mobile code already proves the holder)."""
-    return CommonSettings.load().EMAIL_ACTIVATION == "required"
 
 
 @registry.event("LoginSucceeded", 1, terminal=True)

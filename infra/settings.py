@@ -197,6 +197,10 @@ class CommonSettings(BaseSettings):
             return (init_settings, _Variables(settings_cls, environ))
         return (init_settings, env_settings, dotenv_settings, file_secret_settings)
 
+    def email_activation_required(self) -> bool:
+        """Whether new citizen accounts are activated by an e-mailed link (seed 004)."""
+        return self.EMAIL_ACTIVATION == "required"
+
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> Self:
         """The settings of the process's environment as it is now (or of `environ` alone).
@@ -258,6 +262,10 @@ def describe(kind: type[BaseSettings], error: ValidationError) -> str:
         where = ".".join(str(part) for part in item["loc"])
         problems.append(f"{where}{value}: {item['msg']}" if where else item["msg"])
     return f"{kind.__name__}: " + "; ".join(problems)
+
+
+DEFAULT_REQUIRED_LEVELS = {"submit_request": 1, "formal_letter": 3}
+"""The assurance level each action needs unless `IDENTITY_ASSURANCE_LEVELS` says otherwise."""
 
 
 class IdentitySettings(CommonSettings):
@@ -331,6 +339,16 @@ class IdentitySettings(CommonSettings):
     IDENTITY_TEST_CODES_FILE: Path | None = Field(
         None, description="tests only: one-time codes are also appended to this file (never in production)"
     )
+
+    def required_level(self, action: str) -> int:
+        """The assurance level `action` needs: `IDENTITY_ASSURANCE_LEVELS` ("submit_request=1,
+        formal_letter=3") overrides the defaults, so each organisation sets its own bar."""
+        levels = dict(DEFAULT_REQUIRED_LEVELS)
+        for item in self.IDENTITY_ASSURANCE_LEVELS.split(","):
+            name, _, value = item.partition("=")
+            if name.strip() and value.strip().isdigit():
+                levels[name.strip()] = int(value)
+        return levels.get(action, 1)
 
 
 class RequestsSettings(CommonSettings):

@@ -11,12 +11,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from contracts.identity import email_activation_required
 from contracts.persian import persian_digits
 from gateway.web.csrf import csrf_token
+from infra.settings import CommonSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEHRAN = timezone(timedelta(hours=3, minutes=30))
+
+
+def _email_activation_required() -> bool:
+    """Read on every page: the setting may change while tests run the gateway in process."""
+    return CommonSettings.load().email_activation_required()
 
 
 def jalali(value: str | datetime | None, with_time: bool = True) -> str:
@@ -47,7 +52,7 @@ def make_templates(*extra: Path) -> Jinja2Templates:
     templates.env.filters["fa"] = fa
     templates.env.filters["jalali"] = jalali
     templates.env.globals["csrf_token"] = csrf_token
-    templates.env.globals["email_activation_required"] = email_activation_required
+    templates.env.globals["email_activation_required"] = _email_activation_required
     return templates
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from contracts.errors import DomainError
 from contracts.events import Event
-from contracts.identity import MobileChanged, ProfileUpdated, RegistryRecord, RegistryVerified, required_level
+from contracts.identity import MobileChanged, ProfileUpdated, RegistryRecord, RegistryVerified
 from contracts.identity_rpc import ChangeMobile, CodeAnswer, RegistryCheck, UpdateProfile
 from contracts.rpc import Payload
+from infra.settings import IdentitySettings
 from services.identity import queries, registration
 from services.identity.accounts import Account, account_decider, load_account, now_iso, on_account
 from services.identity.deps import Deps
@@ -34,8 +35,10 @@ def profile(deps: Deps, account_id: str) -> dict[str, Any]:
     account = _account(deps, account_id)
     view = account.view()
     view["verification"] = status(deps, account_id) if account.kind == "citizen" else None
+    settings = IdentitySettings.load()
     view["allowed"] = {
-        action: account.level >= required_level(action) for action in ("submit_request", "formal_letter")
+        action: account.level >= settings.required_level(action)
+        for action in ("submit_request", "formal_letter")
     }
     return view
 

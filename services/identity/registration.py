@@ -15,11 +15,11 @@ from contracts.identity import (
     PasswordSet,
     RegistryRecord,
     ShahkarChecked,
-    email_activation_required,
 )
 from contracts.identity_rpc import CodeAnswer, RegistryInquiry, StartRegistration
 from infra.commands import Identified
 from infra.decider import Decided
+from infra.settings import CommonSettings
 from services.identity import captcha, codes, email_activation
 from services.identity.accounts import Account, account_decider, citizen_id, load_account, now_iso, on_account
 from services.identity.deps import Deps
@@ -85,7 +85,7 @@ def start(deps: Deps, command: StartRegistration) -> dict[str, Any]:
     """Check everything that can be checked before the code, then send the code."""
     solved = captcha.solved(deps, command.captcha)
     check_new_password(command.password, command.national_code, command.mobile[1:])
-    if email_activation_required() and not command.email:
+    if CommonSettings.load().email_activation_required() and not command.email:
         raise DomainError("email_required")
     record: RegistryRecord | None = None
     first, last = command.first_name or "", command.last_name or ""
@@ -220,7 +220,7 @@ def complete(deps: Deps, command: CodeAnswer) -> dict[str, Any]:
         with contextlib.suppress(DomainError):
             account = check_shahkar(deps, account_id, command).state
     email = data.get("email")
-    if email and email_activation_required():
+    if email and CommonSettings.load().email_activation_required():
         sent = email_activation.issue(deps, account, email, command)
         return {"activation_pending": True, "email": email_activation.masked(email), "email_sent": sent}
     return account.principal()
