@@ -28,6 +28,7 @@ from infra.attachments import AttachmentStore, clean_file_name
 
 FILTERS: tuple[str, ...] = ("tracking_code", "national_code", "registration_number", "date_from", "date_to")
 FILTERS += ("status", "unit", "service_id", "province", "overdue")
+SEARCH_FIELDS = tuple(name for name in FILTERS if name != "province")  # an admin's secretariat: no search
 ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "register": ("register", ()),
     "refer": ("refer", ("unit", "representative", "instruction")),  # the name: from identity
@@ -47,11 +48,19 @@ ATTACHMENT_TYPES = {"application/pdf", "image/png", "image/jpeg"}
 
 
 async def cartable(request: Request) -> Response:
-    """The cartable: a folder, the search form, one page of requests."""
+    """The cartable: a folder, the search form, one page of requests.
+
+    A search looks in every folder whichever tab it was typed on (a tracking code finds its
+    request after referral or the final reply too): the rows name their folder and the tabs
+    count the hits in each. A tab clicked during a search (`in_folder=1`) shows its hits only."""
     staff = staff_of(request)
     params = {k: v for k, v in request.query_params.items() if k in FILTERS and v}
-    folder = request.query_params.get("folder", "awaiting")
-    query: dict[str, Any] = {**params, "staff": staff, "folder": folder if folder in FOLDERS else "awaiting"}
+    tab = request.query_params.get("folder", "awaiting")
+    tab = tab if tab in FOLDERS or tab == "all" else "awaiting"
+    searching = any(params.get(field) for field in SEARCH_FIELDS)
+    narrowed = searching and tab != "all" and request.query_params.get("in_folder") == "1"
+    folder = tab if narrowed or not searching else "all"
+    query: dict[str, Any] = {**params, "staff": staff, "folder": folder}
     if request.query_params.get("after", "").isdigit():
         query["after"] = int(request.query_params["after"])
     query["overdue"] = bool(params.get("overdue"))
@@ -61,7 +70,8 @@ async def cartable(request: Request) -> Response:
     except ApiError as refused:
         error, page = MESSAGES.get(refused.code, MESSAGES["invalid_input"])[1], {"items": [], "counts": {}}
     catalogue = await call_cached(request, "secretariat", "catalogue")
-    context = {"page": page, "folder": query["folder"], "filters": params, "folders": FOLDERS}
+    context = {"page": page, "folder": folder, "tab": tab, "filters": params, "folders": FOLDERS}
+    context |= {"searching": searching, "narrowed": narrowed}
     context |= {"statuses": STATUSES, "catalogue": catalogue, "error": error}
     return render(request, "secretariat/cartable.html", context)
 

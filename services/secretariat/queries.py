@@ -48,19 +48,39 @@ def scope_filter(staff: Staff, province: str = "") -> sa.ColumnElement[bool]:
     return sa.or_(*allowed) if allowed else sa.false()
 
 
+FOLDERS = ("awaiting", "in_progress", "done")
+SEARCH_FIELDS: tuple[str, ...] = ("tracking_code", "national_code", "registration_number", "date_from")
+SEARCH_FIELDS += ("date_to", "status", "unit", "service_id", "overdue")
+"""The search form's fields: with any of them filled the search looks in every folder (the
+province an administrator picks is their secretariat, not a search)."""
+
+
+def _mine(staff: Staff) -> sa.ColumnElement[bool]:
+    """Waiting for `staff`'s action: a clerk's secretariat, or a representative's unit."""
+    if staff.has("clerk", "admin"):
+        return c.stage == SECRETARIAT
+    return sa.and_(c.stage == UNIT, c.holder_unit == staff.unit)
+
+
 def folder_filter(staff: Staff, folder: str) -> sa.ColumnElement[bool]:
     """Seed 004's folders: awaiting my action, circulating elsewhere, finished (archive)."""
     if folder == "all":
         return sa.true()
     if folder == "done":
         return c.stage == DONE
-    if staff.has("clerk", "admin"):
-        mine = c.stage == SECRETARIAT
-    else:
-        mine = sa.and_(c.stage == UNIT, c.holder_unit == staff.unit)
     if folder == "awaiting":
-        return mine
-    return sa.and_(c.stage != DONE, sa.not_(mine))
+        return _mine(staff)
+    return sa.and_(c.stage != DONE, sa.not_(_mine(staff)))
+
+
+def folder_of(staff: Staff) -> sa.ColumnElement[str]:
+    """The folder each request is in for `staff`, as a column: the rule of `folder_filter`."""
+    return sa.case((c.stage == DONE, "done"), (_mine(staff), "awaiting"), else_="in_progress")
+
+
+def searching(query: CartableQuery) -> bool:
+    """True when the search form names anything to look for."""
+    return any(getattr(query, field) for field in SEARCH_FIELDS)
 
 
 def _day_start(text: str, field: str) -> str:
@@ -72,9 +92,13 @@ def _day_start(text: str, field: str) -> str:
 
 
 def filters(query: CartableQuery) -> list[sa.ColumnElement[bool]]:
-    """The search form's conditions."""
+    """The folder's and the search form's conditions."""
+    return [*search_filters(query), folder_filter(query.staff, query.folder)]
+
+
+def search_filters(query: CartableQuery) -> list[sa.ColumnElement[bool]]:
+    """The search form's conditions, within the scope of the one searching, in any folder."""
     found: list[sa.ColumnElement[bool]] = [scope_filter(query.staff, query.province)]
-    found.append(folder_filter(query.staff, query.folder))
     if query.tracking_code:
         found.append(c.tracking_code == latin_digits(query.tracking_code).replace("-", "").replace(" ", ""))
     if query.national_code:
@@ -110,21 +134,33 @@ def overdue_clause(on: date | None = None) -> sa.ColumnElement[bool]:
 
 
 def cartable(db_read: sa.Engine, query: CartableQuery) -> dict[str, Any]:
-    """One page of a folder, newest first, with keyset paging (`next` is the next page's key)."""
-    page = sa.select(cases_table).where(*filters(query))
+    """One page of a folder, newest first, with keyset paging (`next` is the next page's key).
+
+    Each row names its `folder`, for a page that lists several; a search also counts its hits in
+    each folder (`hits`), so the folder tabs can say where the hits are."""
+    page = sa.select(cases_table, folder_of(query.staff).label("folder")).where(*filters(query))
     if query.after is not None:
         page = page.where(c.position < query.after)
     page = page.order_by(c.position.desc()).limit(query.limit + 1)
     with snapshot(db_read) as conn:
         rows = [dict(r._mapping) for r in conn.execute(page)]
         counts = folder_counts(conn, query.staff, query.province)
+        hits = hit_counts(conn, query) if searching(query) else None
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     return {
         "items": [summary(row) for row in rows],
         "next": rows[-1]["position"] if more else None,
         "counts": counts,
+        "hits": hits,
     }
+
+
+def hit_counts(conn: sa.Connection, query: CartableQuery) -> dict[str, int]:
+    """How many requests the search finds in each folder (the folder asked for aside)."""
+    hits = sa.select(folder_of(query.staff).label("folder")).where(*search_filters(query)).subquery()
+    found = sa.select(hits.c.folder, sa.func.count()).group_by(hits.c.folder)
+    return dict.fromkeys(FOLDERS, 0) | {name: int(n) for name, n in conn.execute(found).all()}
 
 
 def folder_counts(conn: sa.Connection, staff: Staff, province: str = "") -> dict[str, int]:
