@@ -10,17 +10,15 @@ import pytest
 import sqlalchemy as sa
 
 from infra import db
-from tests.pg import required_database
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def engine() -> Iterator[sa.Engine]:
-    with required_database() as url:
-        engine = db.make_engine(url, pool_size=1)
-        yield engine
-        engine.dispose()
+def engine(scratch_pg_url: str) -> Iterator[sa.Engine]:
+    engine = db.make_engine(scratch_pg_url, pool_size=1)
+    yield engine
+    engine.dispose()
 
 
 def _backend(engine: sa.Engine) -> int:

@@ -52,7 +52,6 @@ from infra.eventstore.sql import SqlEventStore
 from infra.projections import ProjectionRunner
 from services.identity import profile, verification
 from services.identity.accounts import account_stream, citizen_id
-from services.identity.adapters import CivilRegistry, CodeSender, Shahkar
 from services.identity.deps import Deps
 from services.notify import commands as notify_commands
 from services.notify.dispatch import Channels
@@ -63,6 +62,7 @@ from services.requests import catalogue, commands, corrections, drafts, sample_c
 from services.secretariat import canned
 from services.secretariat import commands as secretariat
 from services.survey import commands as survey
+from tests.fakes import FakeCivilRegistry, FakeCodeSender, FakeShahkar
 from tests.pg import required_database
 from tests.units import define_units
 
@@ -103,21 +103,6 @@ texts = st.one_of(
     huge,
 )
 inputs = st.fixed_dictionaries({name: texts for name in TEXT_FIELDS})
-
-
-class _NoRegistry(CivilRegistry):
-    def inquire(self, national_code: str, birth_date: str) -> Any:
-        raise DomainError("registry_unavailable")
-
-
-class _NoShahkar(Shahkar):
-    def matches(self, national_code: str, mobile: str) -> bool:
-        return False
-
-
-class _NoSms(CodeSender):
-    def send(self, mobile: str, code: str, purpose: str, message_id: str) -> bool:
-        return True
 
 
 @dataclass
@@ -165,7 +150,10 @@ def _world(folder: Path, url: str | None) -> Iterator[World]:
         runner.setup()
         runners.append(runner)
     files = AttachmentStore(folder / "files")
-    deps = Deps(store, databases["identity"], _NoRegistry(), _NoShahkar(), _NoSms(), files)
+    # No registry answers, Shahkar knows no one, and the SMS channel accepts every code.
+    deps = Deps(
+        store, databases["identity"], FakeCivilRegistry(down=True), FakeShahkar(), FakeCodeSender(), files
+    )
     sample_catalogue.load(store)
     _staff(store)
     try:

@@ -31,7 +31,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
 
 
 @pytest.fixture(scope="module")
-def store(desk: Desk) -> Iterator[EventStore]:
+def desk_store(desk: Desk) -> Iterator[EventStore]:
+    """The running desk's own event store, opened from this process."""
     opened = open_store(desk.env["EVENTSTORE_URL"])
     yield opened
     opened.close()
@@ -56,27 +57,27 @@ def _submit(store: EventStore, mobile: str, email: str | None = None) -> str:
 
 
 def test_kavenegar_sends_with_local_id_and_reports_delivery_and_blocking(
-    desk: Desk, store: EventStore
+    desk: Desk, desk_store: EventStore
 ) -> None:
     sms = httpx.Client(base_url=desk.env["SMS_HTTP_URL"], timeout=10)
     with sms:
         sms.post("/admin/mode", json={"blocked": ["09351112233"]})
-        delivered = _submit(store, "09121234567")
-        blocked = _submit(store, "09351112233")
-        eventually(lambda: settled_as(store, delivered, "SmsDelivered"))
-        eventually(lambda: settled_as(store, blocked, "SmsFailed"))
+        delivered = _submit(desk_store, "09121234567")
+        blocked = _submit(desk_store, "09351112233")
+        eventually(lambda: settled_as(desk_store, delivered, "SmsDelivered"))
+        eventually(lambda: settled_as(desk_store, blocked, "SmsFailed"))
         handed = {m["key"]: m for m in sms.get("/admin/messages").json()["messages"]}
-    (message_id,) = message_lives(store, delivered)
+    (message_id,) = message_lives(desk_store, delivered)
     assert handed[message_id]["face"] == "kavenegar" and handed[message_id]["requests"] == 1
-    failure = store.read_all(0, types=["SmsFailed"], limit=1000)[-1].data
+    failure = desk_store.read_all(0, types=["SmsFailed"], limit=1000)[-1].data
     assert failure["status"] == "permanent_failure" and failure["reason"].startswith("blocked")
 
 
-def test_an_address_known_gets_an_e_mail_too(desk: Desk, store: EventStore) -> None:
-    request_id = _submit(store, "09121230000", email="maryam@example.ir")
+def test_an_address_known_gets_an_e_mail_too(desk: Desk, desk_store: EventStore) -> None:
+    request_id = _submit(desk_store, "09121230000", email="maryam@example.ir")
 
     def both() -> dict[str, list[str]] | None:
-        life = message_lives(store, request_id)
+        life = message_lives(desk_store, request_id)
         done = len(life) == 2 and all(types[-1] in ("SmsSent", "SmsDelivered") for types in life.values())
         return life if done else None
 
@@ -85,10 +86,10 @@ def test_an_address_known_gets_an_e_mail_too(desk: Desk, store: EventStore) -> N
     (mail,) = [m for m in mails if m["to"] == ["maryam@example.ir"]]
     assert mail["subject"] == "پیشخوان خدمت: ثبت درخواست"
     assert "کد رهگیری" in mail["text"]
-    assert any(message_id in mail["message_id"] for message_id in message_lives(store, request_id))
+    assert any(message_id in mail["message_id"] for message_id in message_lives(desk_store, request_id))
 
 
-def test_a_one_time_link_is_e_mailed_within_the_call(desk: Desk, store: EventStore) -> None:
+def test_a_one_time_link_is_e_mailed_within_the_call(desk: Desk, desk_store: EventStore) -> None:
     pool = RpcPool({"AMQP_URI": desk.env["AMQP_URI"], "rpc_exchange": "nameko-rpc"}, size=1, timeout=30)
     pool.start()
     link = "https://pishkhan.example/activate?token=0c1d2e3f"
@@ -106,4 +107,4 @@ def test_a_one_time_link_is_e_mailed_within_the_call(desk: Desk, store: EventSto
     mails = httpx.get(desk.env["SMTP_SIMULATOR_URL"] + "/messages", timeout=10).json()["messages"]
     (mail,) = [m for m in mails if m["to"] == ["ali@example.ir"]]
     assert link in mail["text"]
-    assert "0c1d2e3f" not in str([e.data for e in store.read_all(0, limit=100000)])
+    assert "0c1d2e3f" not in str([e.data for e in desk_store.read_all(0, limit=100000)])

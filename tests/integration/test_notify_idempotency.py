@@ -49,7 +49,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
 
 
 @pytest.fixture(scope="module")
-def store(desk: Desk) -> Iterator[EventStore]:
+def desk_store(desk: Desk) -> Iterator[EventStore]:
+    """The running desk's own event store, opened from this process."""
     opened = open_store(desk.env["EVENTSTORE_URL"])
     yield opened
     opened.close()
@@ -102,10 +103,10 @@ def _settled(desk: Desk, store: EventStore, sms: httpx.Client) -> dict[str, int]
 
 
 def test_a_message_goes_out_once_is_delivered_and_shows_in_the_back_office(
-    desk: Desk, store: EventStore, sms: httpx.Client
+    desk: Desk, desk_store: EventStore, sms: httpx.Client
 ) -> None:
     request_id = _submit(desk)
-    life = eventually(lambda: settled_as(store, request_id, "SmsDelivered"))
+    life = eventually(lambda: settled_as(desk_store, request_id, "SmsDelivered"))
     (types,) = life.values()
     assert types == ["SmsQueued", "SmsDispatching", "SmsSent", "SmsDelivered"]
     (message_id,) = life
@@ -130,29 +131,29 @@ def test_a_message_goes_out_once_is_delivered_and_shows_in_the_back_office(
 
 
 def test_temporary_failures_are_retried_then_end_in_a_final_status(
-    desk: Desk, store: EventStore, sms: httpx.Client
+    desk: Desk, desk_store: EventStore, sms: httpx.Client
 ) -> None:
     sms.post("/admin/mode", json={"fail": 2})
     retried = _submit(desk)
-    (types,) = eventually(lambda: settled_as(store, retried, "SmsDelivered")).values()
+    (types,) = eventually(lambda: settled_as(desk_store, retried, "SmsDelivered")).values()
     assert types.count("SmsDeferred") == 2 and types.count("SmsDispatching") == 3
 
     sms.post("/admin/mode", json={"down": True})
     given_up = _submit(desk)
-    (types,) = eventually(lambda: settled_as(store, given_up, "SmsFailed")).values()
+    (types,) = eventually(lambda: settled_as(desk_store, given_up, "SmsFailed")).values()
     assert types.count("SmsDispatching") == 3  # NOTIFY_MAX_ATTEMPTS
-    failed = [e for e in store.read_all(0, types=["SmsFailed"], limit=10000)]
+    failed = [e for e in desk_store.read_all(0, types=["SmsFailed"], limit=10000)]
     assert failed[-1].data["status"] == "technical_failure"
 
     sms.post("/admin/mode", json={"down": False, "blocked": ["09351112233"]})
     blocked = _submit(desk, mobile="09351112233")
-    eventually(lambda: settled_as(store, blocked, "SmsFailed"))
-    last = store.read_all(0, types=["SmsFailed"], limit=10000)[-1]
+    eventually(lambda: settled_as(desk_store, blocked, "SmsFailed"))
+    last = desk_store.read_all(0, types=["SmsFailed"], limit=10000)[-1]
     assert (last.data["status"], last.data["reason"]) == ("permanent_failure", "promotional_blocked")
 
 
 def test_a_notify_killed_mid_batch_sends_nothing_twice(
-    desk: Desk, store: EventStore, sms: httpx.Client
+    desk: Desk, desk_store: EventStore, sms: httpx.Client
 ) -> None:
     sms.post("/admin/mode", json={"slow": 1.0})
     before = len(_handed(sms))
@@ -162,7 +163,7 @@ def test_a_notify_killed_mid_batch_sends_nothing_twice(
     sms.post("/admin/mode", json={"slow": 0})
     desk.start_service("notify")
     for request_id in requests:
-        life = eventually(lambda r=request_id: settled_as(store, r, "SmsDelivered"))  # type: ignore[misc]
+        life = eventually(lambda r=request_id: settled_as(desk_store, r, "SmsDelivered"))  # type: ignore[misc]
         (types,) = life.values()
         assert types.count("SmsSent") == 1
     handed = _handed(sms)
@@ -183,14 +184,14 @@ def _notify_checkpoints(desk: Desk, position: int) -> None:
 
 
 def test_redelivery_replay_and_a_moved_read_model_send_nothing_again(
-    desk: Desk, store: EventStore, sms: httpx.Client, tmp_path: Path
+    desk: Desk, desk_store: EventStore, sms: httpx.Client, tmp_path: Path
 ) -> None:
-    _settled(desk, store, sms)
+    _settled(desk, desk_store, sms)
     desk.kill("notify")
     _notify_checkpoints(desk, 0)  # every event delivered again to the planner and the sender
     desk.start_service("notify")
     before = _handed(sms)
-    after = _settled(desk, store, sms)
+    after = _settled(desk, desk_store, sms)
     assert len(after) == len(before) + 1 and all(after[k] == v for k, v in before.items())
 
     desk.kill("notify")
@@ -203,19 +204,19 @@ def test_redelivery_replay_and_a_moved_read_model_send_nothing_again(
     assert replay.returncode == 0, replay.stderr.decode()
     desk.start_service("notify")
     before = after
-    after = _settled(desk, store, sms)
+    after = _settled(desk, desk_store, sms)
     assert len(after) == len(before) + 1 and all(after[k] == v for k, v in before.items())
 
     desk.kill("notify")
     desk.env = {**desk.env, "READMODEL_URL": f"sqlite:///{tmp_path / 'moved-notify.db'}"}
     desk.start_service("notify")
     before = after
-    after = _settled(desk, store, sms)
+    after = _settled(desk, desk_store, sms)
     assert len(after) == len(before) + 1 and all(after[k] == v for k, v in before.items())
 
 
 def test_one_time_codes_are_sent_within_the_call_and_limited(
-    desk: Desk, store: EventStore, sms: httpx.Client
+    desk: Desk, desk_store: EventStore, sms: httpx.Client
 ) -> None:
     pool = RpcPool({"AMQP_URI": desk.env["AMQP_URI"], "rpc_exchange": "nameko-rpc"}, size=1, timeout=30)
     pool.start()
@@ -242,12 +243,12 @@ def test_one_time_codes_are_sent_within_the_call_and_limited(
     )
     texts = [m["text"] for m in sms.get("/admin/messages").json()["messages"] if m["to"] == "09127776655"]
     assert len(texts) == 3 and all("731904" in t for t in texts)
-    stored: list[Any] = [e.data for e in store.read_all(0, limit=100000)]
+    stored: list[Any] = [e.data for e in desk_store.read_all(0, limit=100000)]
     assert "731904" not in str(stored)
 
 
 def test_an_administrator_edits_a_template_and_new_messages_use_it(
-    desk: Desk, store: EventStore, sms: httpx.Client
+    desk: Desk, desk_store: EventStore, sms: httpx.Client
 ) -> None:
     cookie = session_cookie(desk, ADMIN)
     office = httpx.Client(
@@ -264,8 +265,8 @@ def test_an_administrator_edits_a_template_and_new_messages_use_it(
         assert changed.status_code == 201 and changed.json()["template_version"] == 1
         eventually(lambda: "نسخه ۱" in office.get("/notify/templates").text)
         request_id = _submit(desk)
-        eventually(lambda: settled_as(store, request_id, "SmsDelivered"))
-        (message_id,) = message_lives(store, request_id)
+        eventually(lambda: settled_as(desk_store, request_id, "SmsDelivered"))
+        (message_id,) = message_lives(desk_store, request_id)
         handed = {m["key"]: m["text"] for m in sms.get("/admin/messages").json()["messages"]}
         assert (
             handed[message_id].startswith("درخواست شما با کد ۹") or "در پیشخوان ثبت شد." in handed[message_id]

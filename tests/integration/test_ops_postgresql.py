@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +17,19 @@ from infra.ops import integrity, transfer
 from infra.ops.replay import replay_projection, verify_projection
 from infra.ops.shadow import Shadow
 from infra.projections import ProjectionRunner
-from tests.pg import required_database
 from tests.unit.test_ops_replay import Codes, _issue, codes_table
 from tests.unit.test_ops_transfer import fill, snapshot
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    with required_database() as url:
-        yield url
-
-
-def test_sqlite_to_postgresql_keeps_ids_order_data_and_times(tmp_path: Path, pg_url: str) -> None:
+def test_sqlite_to_postgresql_keeps_ids_order_data_and_times(tmp_path: Path, scratch_pg_url: str) -> None:
     source = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
     fill(source)
     _issue(source, 600)  # more than one import batch
     exported = io.StringIO()
     count = transfer.export(source, exported)
-    target = SqlEventStore(pg_url)
+    target = SqlEventStore(scratch_pg_url)
     result = transfer.import_events(target, exported.getvalue().splitlines())
     assert (result.written, count) == (count, 606)
     assert snapshot(target) == snapshot(source)
@@ -55,9 +47,9 @@ def test_sqlite_to_postgresql_keeps_ids_order_data_and_times(tmp_path: Path, pg_
     target.close()
 
 
-def test_a_shadow_replay_on_postgresql_switches_under_a_reading_client(pg_url: str) -> None:
-    store = SqlEventStore(pg_url)
-    db = Database(pg_url)
+def test_a_shadow_replay_on_postgresql_switches_under_a_reading_client(scratch_pg_url: str) -> None:
+    store = SqlEventStore(scratch_pg_url)
+    db = Database(scratch_pg_url)
     _issue(store, 40)
     live = ProjectionRunner(store, db, [Codes()])
     live.setup()
@@ -108,8 +100,8 @@ def test_a_shadow_replay_on_postgresql_switches_under_a_reading_client(pg_url: s
     store.close()
 
 
-def test_tampering_on_postgresql_is_named(pg_url: str) -> None:
-    store = SqlEventStore(pg_url)
+def test_tampering_on_postgresql_is_named(scratch_pg_url: str) -> None:
+    store = SqlEventStore(scratch_pg_url)
     _issue(store, 5)
     with store.engine.begin() as conn:
         target: Any = conn.execute(sa.text("SELECT event_id FROM es_events WHERE position = 3")).scalar_one()
@@ -127,7 +119,7 @@ def _indexes(conn: sa.Connection, schema: str) -> set[str]:
     return set(conn.execute(query, {"schema": schema}).scalars())
 
 
-def test_a_projection_that_reads_by_key_is_built_before_its_secondary_indexes(pg_url: str) -> None:
+def test_a_projection_that_reads_by_key_is_built_before_its_secondary_indexes(scratch_pg_url: str) -> None:
     from services.read_models import projection_named
 
     cases = projection_named("secretariat.cases")
@@ -135,14 +127,14 @@ def test_a_projection_that_reads_by_key_is_built_before_its_secondary_indexes(pg
     declared = [index for table in cases.metadata.sorted_tables for index in table.indexes]
     held_back = {str(index.name) for index in declared if not index.unique}
     assert len(held_back) >= 10  # the cartable's filters and orders
-    store = SqlEventStore(pg_url)
-    engine = make_engine(pg_url)
+    store = SqlEventStore(scratch_pg_url)
+    engine = make_engine(scratch_pg_url)
     history.write(engine, 60)
     engine.dispose()
-    db = Database(pg_url)
+    db = Database(scratch_pg_url)
     ProjectionRunner(store, db, [cases]).setup()
 
-    shadow = Shadow(pg_url)
+    shadow = Shadow(scratch_pg_url)
     ProjectionRunner(store, shadow.db, [cases]).setup()
     shadow.hold_back_indexes(cases)
     with db.read.connect() as conn:
@@ -161,7 +153,7 @@ def test_a_projection_that_reads_by_key_is_built_before_its_secondary_indexes(pg
     store.close()
 
 
-def test_replay_jobs_started_at_once_prepare_the_shadow_without_tripping(pg_url: str) -> None:
+def test_replay_jobs_started_at_once_prepare_the_shadow_without_tripping(scratch_pg_url: str) -> None:
     """`pishkhan replay --jobs N` starts a job per projection in its own process, and each
     creates the shadow schema and its runner tables: PostgreSQL's IF NOT EXISTS races."""
     codes = Codes()
@@ -171,7 +163,7 @@ def test_replay_jobs_started_at_once_prepare_the_shadow_without_tripping(pg_url:
     def job() -> None:
         start.wait()
         try:
-            shadow = Shadow(pg_url, label="race")
+            shadow = Shadow(scratch_pg_url, label="race")
             shadow.discard(codes)
             shadow.dispose()
         except BaseException as error:  # noqa: BLE001 - reported below

@@ -18,19 +18,17 @@ from infra.eventstore import sql as sql_store
 from infra.eventstore.schema import APPEND_LOCK_KEY
 from infra.eventstore.sql import DECIDE_AHEAD_ATTEMPTS, SqlEventStore
 from infra.ops import integrity
-from tests.pg import required_database
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def stores() -> Iterator[tuple[SqlEventStore, SqlEventStore]]:
+def stores(scratch_pg_url: str) -> Iterator[tuple[SqlEventStore, SqlEventStore]]:
     """Two stores on one database, as two services' processes have."""
-    with required_database() as url:
-        first, second = SqlEventStore(url), SqlEventStore(url)
-        yield first, second
-        first.close()
-        second.close()
+    first, second = SqlEventStore(scratch_pg_url), SqlEventStore(scratch_pg_url)
+    yield first, second
+    first.close()
+    second.close()
 
 
 def _before_each_write(

@@ -24,11 +24,11 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def store() -> Iterator[EventStore]:
-    with required_database() as url:
-        opened = open_store(url)
-        yield opened
-        opened.close()
+def pg_store(scratch_pg_url: str) -> Iterator[EventStore]:
+    """The store on a scratch PostgreSQL database: the adapter that tells commits by NOTIFY."""
+    opened = open_store(scratch_pg_url)
+    yield opened
+    opened.close()
 
 
 def _append_later(store: EventStore, delay: float, *types: str) -> threading.Timer:
@@ -38,27 +38,27 @@ def _append_later(store: EventStore, delay: float, *types: str) -> threading.Tim
     return timer
 
 
-def test_a_waiter_sleeps_through_other_types_and_wakes_for_its_own(store: EventStore) -> None:
-    position = store.last_position()
-    store.wait_for_events(position, 0.2, types=["Wanted"])  # begins listening
-    woken = store._generation  # type: ignore[attr-defined]
-    writer = open_store(store.url)  # type: ignore[attr-defined]  # another process's appends
+def test_a_waiter_sleeps_through_other_types_and_wakes_for_its_own(pg_store: EventStore) -> None:
+    position = pg_store.last_position()
+    pg_store.wait_for_events(position, 0.2, types=["Wanted"])  # begins listening
+    woken = pg_store._generation  # type: ignore[attr-defined]
+    writer = open_store(pg_store.url)  # type: ignore[attr-defined]  # another process's appends
     others = [_append_later(writer, 0.05 * n, "Other") for n in range(1, 6)]
     began = time.monotonic()
-    assert store.wait_for_events(position, 0.6, types=["Wanted"]) is False
+    assert pg_store.wait_for_events(position, 0.6, types=["Wanted"]) is False
     assert time.monotonic() - began >= 0.55  # five commits of other types did not wake it
     for timer in others:
         timer.join()
     writer.close()
-    assert store._generation == woken  # type: ignore[attr-defined]  # nor its listener: not told at all
+    assert pg_store._generation == woken  # type: ignore[attr-defined]  # nor its listener: not told at all
 
-    position = store.last_position()
-    wanted = _append_later(store, 0.1, "Other", "Wanted")
+    position = pg_store.last_position()
+    wanted = _append_later(pg_store, 0.1, "Other", "Wanted")
     began = time.monotonic()
-    assert store.wait_for_events(position, 10, types=["Wanted"]) is True
+    assert pg_store.wait_for_events(position, 10, types=["Wanted"]) is True
     assert time.monotonic() - began < 5
     wanted.join()
-    assert store.wait_for_events(position, 0.01) is True  # untyped: any event past the position
+    assert pg_store.wait_for_events(position, 0.01) is True  # untyped: any event past the position
 
 
 def _heard(listener: Any, timeout: float) -> list[str]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -38,13 +36,6 @@ CITIZEN = {
     "text": "متن",
 }
 FIRST, SECOND = "a" * 64, "b" * 64
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlEventStore]:
-    made = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
-    yield made
-    made.close()
 
 
 def refused(code: str) -> pytest.RaisesExc[DomainError]:
@@ -210,8 +201,8 @@ def test_a_template_key_sent_again_with_another_text_or_template_is_refused(stor
 
 
 @pytest.fixture
-def cases(tmp_path: Path, store: SqlEventStore) -> Desk:
-    runner = ProjectionRunner(store, Database(f"sqlite:///{tmp_path / 'secretariat.db'}"), [Inbox()])
+def cases(store: SqlEventStore, db: Database) -> Desk:
+    runner = ProjectionRunner(store, db, [Inbox()])
     runner.setup()
     return Desk(store, runner)
 

@@ -29,7 +29,8 @@ history = sa.Table(
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+def views(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A request and its history, on SQLite and on PostgreSQL."""
     with ExitStack() as stack:
         url = f"sqlite:///{tmp_path / 'views.db'}" if request.param == "sqlite" else None
         database = Database(url or stack.enter_context(required_database()))
@@ -47,23 +48,23 @@ def _return_for_correction(db: Database) -> None:
         conn.execute(history.insert(), [{"request_id": "r1", "step": "returned"}])
 
 
-def test_a_write_committed_between_two_queries_is_not_half_seen(db: Database) -> None:
-    with snapshot(db.read) as conn:
+def test_a_write_committed_between_two_queries_is_not_half_seen(views: Database) -> None:
+    with snapshot(views.read) as conn:
         status = conn.execute(sa.select(requests.c.status)).scalar_one()
-        _return_for_correction(db)
+        _return_for_correction(views)
         steps = set(conn.execute(sa.select(history.c.step)).scalars())
     assert (status, steps) == ("submitted", {"submitted"})
-    with snapshot(db.read) as conn:
+    with snapshot(views.read) as conn:
         assert conn.execute(sa.select(requests.c.status)).scalar_one() == "returned"
         assert set(conn.execute(sa.select(history.c.step)).scalars()) == {"submitted", "returned"}
 
 
-def test_without_a_snapshot_only_postgresql_mixes_the_two_moments(db: Database) -> None:
+def test_without_a_snapshot_only_postgresql_mixes_the_two_moments(views: Database) -> None:
     """What `snapshot` is for: PostgreSQL's READ COMMITTED sees the write in the second query
     only; SQLite's explicit BEGIN reads one snapshot anyway."""
-    with db.read.connect() as conn:
+    with views.read.connect() as conn:
         status = conn.execute(sa.select(requests.c.status)).scalar_one()
-        _return_for_correction(db)
+        _return_for_correction(views)
         steps = set(conn.execute(sa.select(history.c.step)).scalars())
-    mixed = db.read.dialect.name == "postgresql"
+    mixed = views.read.dialect.name == "postgresql"
     assert (status, steps) == ("submitted", {"submitted", "returned"} if mixed else {"submitted"})

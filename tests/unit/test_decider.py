@@ -3,9 +3,8 @@ answered from the stream; a lost race decided again on the new state."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,6 @@ from contracts.eventstore import EventStore
 from contracts.rpc import Payload
 from contracts.secretariat import CaseReleased, CaseTaken
 from infra.decider import Decider, handle, read_whole
-from infra.eventstore import open_store
 from tests.scenario import scenario
 
 STREAM = "holder-test"
@@ -51,13 +49,6 @@ def decide(command: Take, state: Holder) -> Sequence[Event]:
 
 
 holder = Decider(initial=Holder, evolve=evolve, decide=decide)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EventStore]:
-    opened = open_store(f"sqlite:///{tmp_path / 'events.db'}")
-    yield opened
-    opened.close()
 
 
 def test_given_when_then_needs_no_store() -> None:

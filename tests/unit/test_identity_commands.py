@@ -3,8 +3,7 @@ SMS: registration both ways, logins, passwords, profile, verification rounds and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from pydantic import ValidationError
 import contracts  # noqa: F401 - registers the event types
 from contracts.errors import DomainError
 from contracts.events import registry
+from contracts.eventstore import EventStore
 from contracts.identity import RegistryRecord, VerificationSubmitted
 from contracts.identity_rpc import (
     CaptchaAnswer,
@@ -38,12 +38,12 @@ from infra.db import Database
 from infra.eventstore.sql import SqlEventStore
 from infra.projections import ProjectionRunner
 from services.identity import captcha, codes, login, profile, registration, staff, verification
-from services.identity.adapters import CivilRegistry, CodeSender, Shahkar
 from services.identity.codes import Limits
 from services.identity.deps import Deps
 from services.identity.keys import identity_secret
 from services.identity.projections import Accounts, Verifications
 from tests.captchas import answer_of
+from tests.fakes import FakeCivilRegistry, FakeClock, FakeCodeSender, FakeShahkar
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PERSON = RegistryRecord(
@@ -58,69 +58,30 @@ PERSON = RegistryRecord(
 )
 
 
-class FakeRegistry(CivilRegistry):
-    def __init__(self) -> None:
-        self.people = {"0012345679": PERSON, "0034567895": PERSON.model_copy(update={"alive": False})}
-        self.down = False
-
-    def inquire(self, national_code: str, birth_date: str) -> RegistryRecord:
-        if self.down:
-            raise DomainError("registry_unavailable")
-        person = self.people.get(national_code)
-        if person is None or person.birth_date != birth_date:
-            raise DomainError("registry_mismatch")
-        return person
-
-
-class FakeShahkar(Shahkar):
-    def __init__(self) -> None:
-        self.owners = {"09121234567": "0012345679", "09121111111": "0023456787"}
-
-    def matches(self, national_code: str, mobile: str) -> bool:
-        return self.owners.get(mobile) == national_code
-
-
-@dataclass
-class FakeSms(CodeSender):
-    sent: list[tuple[str, str, str]] = field(default_factory=list)
-    working: bool = True
-
-    def send(self, mobile: str, code: str, purpose: str, message_id: str) -> bool:
-        self.sent.append((mobile, code, purpose))
-        return self.working
-
-    def last_code(self, mobile: str) -> str:
-        return next(code for to, code, _ in reversed(self.sent) if to == mobile)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+PEOPLE = {"0012345679": PERSON, "0034567895": PERSON.model_copy(update={"alive": False})}
+OWNERS = {"09121234567": "0012345679", "09121111111": "0023456787"}
 
 
 @dataclass
 class World:
     deps: Deps
-    sms: FakeSms
-    clock: Clock
-    registry: FakeRegistry
+    sms: FakeCodeSender
+    clock: FakeClock
+    registry: FakeCivilRegistry
     runner: ProjectionRunner
 
     def events(self, stream: str) -> list[Any]:
         return [registry.decode(r) for r in self.deps.store.read_stream(stream)]
 
 
-def build_world(tmp_path: Path) -> Iterator[World]:
-    """A store, a read model and fakes under `tmp_path` (shared with the security tests)."""
-    store = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
-    db = Database(f"sqlite:///{tmp_path / 'identity.db'}")
+def build_world(store: EventStore, db: Database, folder: Path) -> World:
+    """Identity's read models on `db` and its commands' dependencies: `store`, fakes of the
+    registry, Shahkar and SMS, a clock that stands still and attachments under `folder` (shared
+    with the security, session and e-mail activation tests)."""
     codes.setup(db)
     runner = ProjectionRunner(store, db, [Accounts(), Verifications()])
     runner.setup()
-    sms, clock, fake_registry = FakeSms(), Clock(), FakeRegistry()
+    sms, clock, fake_registry = FakeCodeSender(), FakeClock(1_800_000_000.0), FakeCivilRegistry(dict(PEOPLE))
     limits = Limits(
         code_seconds=300,
         max_code_tries=5,
@@ -131,17 +92,14 @@ def build_world(tmp_path: Path) -> Iterator[World]:
         failures_per_client=20,
         captcha_after=3,
     )
-    deps = Deps(
-        store, db, fake_registry, FakeShahkar(), sms, AttachmentStore(tmp_path / "files"), clock, limits
-    )
-    yield World(deps, sms, clock, fake_registry, runner)
-    store.close()
-    db.dispose()
+    shahkar, files = FakeShahkar(dict(OWNERS)), AttachmentStore(folder / "files")
+    deps = Deps(store, db, fake_registry, shahkar, sms, files, clock, limits)
+    return World(deps, sms, clock, fake_registry, runner)
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield from build_world(tmp_path)
+def world(store: SqlEventStore, db: Database, tmp_path: Path) -> World:
+    return build_world(store, db, tmp_path)
 
 
 PASSWORD = "Golbarg-1403!"

@@ -3,49 +3,33 @@ refused at sign-in until the link is opened, and each refusal sends the link aga
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from contracts.errors import DomainError
 from contracts.identity_rpc import PasswordLogin
+from infra.db import Database
+from infra.eventstore.sql import SqlEventStore
 from services.identity import email_activation, login
-from services.identity.adapters import LinkSender
 from services.identity.email_activation import LINK_HOURS
+from tests.fakes import FakeLinkSender
 from tests.unit.test_identity_commands import PASSWORD, World, build_world, register_by_mobile
 
 NATIONAL_CODE = "0012345679"
 
 
-class FakeMail(LinkSender):
-    """Keeps every link it was asked to send."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    def send(self, email: str, link: str, purpose: str, message_id: str) -> bool:
-        assert purpose == "activate_account"
-        self.sent.append((email, link))
-        return True
-
-    def last(self) -> dict[str, str]:
-        query = parse_qs(urlsplit(self.sent[-1][1]).query)
-        return {"account_id": query["account"][0], "token": query["token"][0]}
-
-
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(store: SqlEventStore, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setenv("EMAIL_ACTIVATION", "required")
     monkeypatch.setenv("PUBLIC_CITIZEN_URL", "https://eservice.example.ir/")
-    for built in build_world(tmp_path):
-        built.deps.mail = FakeMail()
-        yield built
+    built = build_world(store, db, tmp_path)
+    built.deps.mail = FakeLinkSender()
+    return built
 
 
-def _mail(world: World) -> FakeMail:
-    assert isinstance(world.deps.mail, FakeMail)
+def _mail(world: World) -> FakeLinkSender:
+    assert isinstance(world.deps.mail, FakeLinkSender)
     return world.deps.mail
 
 

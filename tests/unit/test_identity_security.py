@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from contracts.identity_rpc import (
     RequestLoginCode,
     StartRegistration,
 )
+from infra.db import Database
+from infra.eventstore.sql import SqlEventStore
 from services.identity import captcha, codes, login, registration
 from services.identity.keys import identity_secret
 from tests.captchas import answer_of
@@ -29,8 +30,8 @@ from tests.unit.test_identity_commands import PASSWORD, World, build_world, regi
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield from build_world(tmp_path)
+def world(store: SqlEventStore, db: Database, tmp_path: Path) -> World:
+    return build_world(store, db, tmp_path)
 
 
 def _captcha(world: World, client: str = "c", right: bool = True) -> CaptchaAnswer:

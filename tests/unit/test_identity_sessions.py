@@ -4,7 +4,6 @@ cannot sign in; revoking names the role alone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,8 @@ from contracts.identity_rpc import (
     Revoke,
     StaffLogin,
 )
+from infra.db import Database
+from infra.eventstore.sql import SqlEventStore
 from infra.projections import ProjectionRunner
 from services.identity import login, queries, staff
 from services.identity.principal import current
@@ -30,11 +31,11 @@ CLERK_PASSWORD = "Clerk-Tehran-1403"
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(store: SqlEventStore, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setenv("ADMIN_NATIONAL_CODE", "0045678901")
     monkeypatch.setenv("ADMIN_PASSWORD", "Admin-Secret-2025")
     monkeypatch.setenv("ADMIN_MOBILE", "09131234567")
-    yield from build_world(tmp_path)
+    return build_world(store, db, tmp_path)
 
 
 def _admin_and_clerk(world: World) -> tuple[str, str]:

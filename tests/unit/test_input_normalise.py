@@ -148,16 +148,12 @@ def test_joined_names_longer_than_any_read_model_keeps_are_refused() -> None:
 
 
 def test_a_request_for_a_province_with_no_secretariat_is_refused_and_nothing_is_recorded(
-    tmp_path: Path,
+    store: SqlEventStore,
 ) -> None:
-    store = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
-    try:
-        with pytest.raises(DomainError) as refused:
-            commands.submit(store, SubmitRequest.model_validate({**BASE, "province": "atlantis"}))
-        assert (refused.value.code, refused.value.status) == ("invalid_province", 422)
-        assert store.last_position() == 0
-    finally:
-        store.close()
+    with pytest.raises(DomainError) as refused:
+        commands.submit(store, SubmitRequest.model_validate({**BASE, "province": "atlantis"}))
+    assert (refused.value.code, refused.value.status) == ("invalid_province", 422)
+    assert store.last_position() == 0
 
 
 class _Breaks(Projection):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,13 +11,8 @@ from contracts.errors import DomainError
 from contracts.notify import SendCode, SendLink
 from services.notify.dispatch import Channels
 from services.notify.one_time import CodeLimit, send_code, send_link
-from tests.unit.test_notify_fakes import FakeMail, NotifyDesk, open_notify_desk
-
-
-@pytest.fixture
-def notify_desk(tmp_path: Path) -> Iterator[NotifyDesk]:
-    with open_notify_desk(tmp_path) as desk:
-        yield desk
+from tests.fakes import FakeEmailProvider
+from tests.unit.test_notify_fakes import NotifyDesk
 
 
 def _code(mobile: str = "۰۹۱۲ ۱۲۳ ۴۵۶۷", code: str = "482913", message_id: str | None = None) -> SendCode:
@@ -85,7 +78,7 @@ def test_codes_are_validated() -> None:
 
 
 def test_a_one_time_link_goes_by_e_mail_and_is_not_stored(notify_desk: NotifyDesk) -> None:
-    mailer = FakeMail()
+    mailer = FakeEmailProvider()
     command = SendLink(
         email="maryam@example.ir",
         link="https://pishkhan.example/activate?token=s3cr3t",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,14 +13,7 @@ from contracts.notify import SmsDeferred, SmsDispatching, SmsFailed, SmsQueued, 
 from services.notify.dispatch import Channels, dispatch, message_stream, record_receipt
 from services.notify.lifecycle import Policy, messages
 from services.notify.providers import Receipt
-from tests.unit.test_notify_fakes import NotifyDesk, open_notify_desk
-
-
-@pytest.fixture
-def notify_desk(tmp_path: Path) -> Iterator[NotifyDesk]:
-    with open_notify_desk(tmp_path) as desk:
-        yield desk
-
+from tests.unit.test_notify_fakes import NotifyDesk
 
 POLICY = Policy(max_attempts=3, first_retry=10, factor=2, lease=60)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,13 +21,7 @@ from services.notify.lifecycle import Policy
 from services.notify.planner import RULES, RULES_STREAM, activate_rules
 from services.notify.projections import Planner, Status
 from services.notify.queries import messages
-from tests.unit.test_notify_fakes import NotifyDesk, open_notify_desk
-
-
-@pytest.fixture
-def notify_desk(tmp_path: Path) -> Iterator[NotifyDesk]:
-    with open_notify_desk(tmp_path) as desk:
-        yield desk
+from tests.unit.test_notify_fakes import NotifyDesk
 
 
 def _submit(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +24,22 @@ REQUEST = uuid.uuid4().hex
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlEventStore]:
-    url = f"sqlite:///{tmp_path / 'events.db'}"
-    monkeypatch.setenv("EVENTSTORE_URL", url)
-    opened = SqlEventStore(url)
+def request_history(store: SqlEventStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request's history across streams in `store`, which `pishkhan` is pointed at: its
+    submission and the SMS it caused, its registration number and the SMS that one caused, and
+    another request beside it."""
+    monkeypatch.setenv("EVENTSTORE_URL", store.url)
     submitted = NewEvent(
         "RequestSubmitted",
         {"request_id": REQUEST, "tracking_code": "1"},
         metadata={"actor": "citizen:0084575948"},
     )
-    opened.append(f"request-{REQUEST}", [submitted])
+    store.append(f"request-{REQUEST}", [submitted])
     queued = NewEvent(
         "SmsQueued", {"message_id": "m1"}, correlation_id=submitted.id, causation_id=submitted.id
     )
-    opened.append("sms-m1", [queued])
-    opened.append(
+    store.append("sms-m1", [queued])
+    store.append(
         "sms-m1",
         [NewEvent("SmsSent", {"message_id": "m1"}, correlation_id=submitted.id, causation_id=queued.id)],
     )
@@ -49,16 +49,15 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlEventS
         {"request_id": REQUEST, "registration_number": "1403/tehran/1"},
         metadata={"actor": "clerk:7", "reason": "ثبت در دفتر"},
     )
-    opened.append("registry-tehran-1403", [number])
-    opened.append(
+    store.append("registry-tehran-1403", [number])
+    store.append(
         "sms-m2",
         [NewEvent("SmsQueued", {"message_id": "m2"}, correlation_id=number.id, causation_id=number.id)],
     )
-    opened.append("request-other", [NewEvent("RequestSubmitted", {"request_id": "other"})])
-    yield opened
-    opened.close()
+    store.append("request-other", [NewEvent("RequestSubmitted", {"request_id": "other"})])
 
 
+@pytest.mark.usefixtures("request_history")
 def test_a_requests_history_spans_its_streams_with_the_causation_chain(store: SqlEventStore) -> None:
     rows = with_causation(find_history(store, REQUEST))
     assert [(r["stream"], r["type"], r["depth"]) for r in rows] == [
@@ -73,6 +72,7 @@ def test_a_requests_history_spans_its_streams_with_the_causation_chain(store: Sq
     assert number["jalali"].startswith("۱۴") and number["recorded_at"][:2] == "20"
 
 
+@pytest.mark.usefixtures("request_history")
 def test_an_accounts_history_is_found_by_its_national_code_in_actor_or_data(store: SqlEventStore) -> None:
     found = find_history(store, "0084575948")
     assert [(e.stream, e.type) for e in found][:3] == [
@@ -83,6 +83,7 @@ def test_an_accounts_history_is_found_by_its_national_code_in_actor_or_data(stor
     assert "request-other" not in {e.stream for e in found}
 
 
+@pytest.mark.usefixtures("request_history")
 def test_the_report_as_json_lines_table_html_and_pdf(
     store: SqlEventStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -104,6 +105,7 @@ def test_the_report_as_json_lines_table_html_and_pdf(
     assert (tmp_path / "a.pdf").read_bytes().startswith(b"%PDF")
 
 
+@pytest.mark.usefixtures("request_history")
 def test_an_unknown_subject_says_so(store: SqlEventStore) -> None:
     with pytest.raises(SystemExit, match="no events"):
         cli.main(["audit", "nothing-like-it"])
@@ -124,11 +126,9 @@ class Fussy(Projection):
         self.seen.append(event.tracking_code)
 
 
-def test_parked_events_are_listed_inspected_retried_and_skipped(tmp_path: Path) -> None:
-    store = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
+def test_parked_events_are_listed_inspected_retried_and_skipped(store: SqlEventStore, db: Database) -> None:
     for code in ("1", "7", "27", "3"):
         store.append(f"tracking-{code}", [new_event(TrackingCodeIssued(tracking_code=code, request_id=code))])
-    db = Database(f"sqlite:///{tmp_path / 'fussy.db'}")
     fussy = Fussy()
     runner = ProjectionRunner(store, db, [fussy], backoff=0.001)
     runner.setup()
@@ -155,5 +155,3 @@ def test_parked_events_are_listed_inspected_retried_and_skipped(tmp_path: Path) 
         4,
     )
     assert counted.size_bytes and counted.size_bytes > 0
-    db.dispose()
-    store.close()

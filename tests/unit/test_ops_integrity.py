@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,17 @@ from infra.ops.hashchain import StoredLink
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlEventStore]:
-    opened = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
+def five_events(store: SqlEventStore) -> None:
+    """Every test here starts from these: three events in `request-a`, two in `request-b`."""
     for number in range(3):
-        opened.append(
+        store.append(
             "request-a",
             [NewEvent("Noted", {"n": number, "text": "یادداشت"}, metadata={"actor": "clerk:7"})],
         )
-    opened.append("request-b", [NewEvent("Noted", {"n": 9}), NewEvent("Noted", {"n": 10})])
-    yield opened
-    opened.close()
+    store.append("request-b", [NewEvent("Noted", {"n": 9}), NewEvent("Noted", {"n": 10})])
+
+
+pytestmark = pytest.mark.usefixtures("five_events")
 
 
 def _event_id(store: SqlEventStore, stream: str, revision: int) -> str:

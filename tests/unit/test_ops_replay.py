@@ -60,8 +60,9 @@ def _rows(db: Database) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[SqlEventStore, Database]]:
-    store = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
+def world(store: SqlEventStore, tmp_path: Path) -> Iterator[tuple[SqlEventStore, Database]]:
+    """Seven codes in `store` and their live read model in `ops.db`, whose shadow the replay
+    tests look for by name beside it."""
     db = Database(f"sqlite:///{tmp_path / 'ops.db'}")
     _issue(store, 7)
     live = ProjectionRunner(store, db, [Codes()])
@@ -69,7 +70,6 @@ def world(tmp_path: Path) -> Iterator[tuple[SqlEventStore, Database]]:
     live.run_once()
     yield store, db
     db.dispose()
-    store.close()
 
 
 def test_readers_see_the_old_tables_until_the_switch(

@@ -94,8 +94,7 @@ def test_every_changed_type_has_a_v1_sample_that_its_v1_schema_accepts() -> None
 
 
 @pytest.mark.parametrize("name", sorted(V1_SAMPLES))
-def test_a_stored_v1_event_reads_as_the_current_version(tmp_path: Path, name: str) -> None:
-    store = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
+def test_a_stored_v1_event_reads_as_the_current_version(store: SqlEventStore, name: str) -> None:
     stream, data = V1_SAMPLES[name]
     store.append(stream, [NewEvent(name, data, version=1)])
     (recorded,) = store.read_all()
@@ -105,11 +104,11 @@ def test_a_stored_v1_event_reads_as_the_current_version(tmp_path: Path, name: st
     for field, value in data.items():
         shown = getattr(event, field)
         assert (shown.model_dump(exclude_defaults=True) if hasattr(shown, "model_dump") else shown) == value
-    store.close()
 
 
-def test_old_versions_replay_through_every_read_model_without_parking(tmp_path: Path) -> None:
-    store = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
+def test_old_versions_replay_through_every_read_model_without_parking(
+    store: SqlEventStore, tmp_path: Path
+) -> None:
     for name in ("RequestSubmitted", "ReplyPosted", "SmsQueued", "SmsFailed", "VerificationSubmitted"):
         stream, data = V1_SAMPLES[name]
         store.append(stream, [NewEvent(name, data, version=1)])
@@ -128,4 +127,3 @@ def test_old_versions_replay_through_every_read_model_without_parking(tmp_path: 
     queued = [e for e in store.read_all() if e.type == "SmsQueued" and e.version > 1]
     # The planner read the v1 submission as v2: it queued the receipt to the v1 applicant's mobile.
     assert any(e.data["to"] == "09123456789" and e.data.get("request_id") == REQUEST_ID for e in queued)
-    store.close()

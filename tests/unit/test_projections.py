@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-import pytest
 import sqlalchemy as sa
 
 from contracts.envelope import TransientError
@@ -56,20 +54,6 @@ class Seen(Projection):
         conn.execute(seen_table.insert().values(position=context.recorded.position, value=event.value))
         if event.value in self.poison and self.calls[event.value] <= self.failures:
             raise RuntimeError(f"cannot take {event.value}")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EventStore]:
-    opened = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'read.db'}")
-    yield database
-    database.dispose()
 
 
 def _append(store: EventStore, *values: int) -> None:

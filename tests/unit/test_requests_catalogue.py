@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from contracts.catalogue import DefineUnit, PublishService, RetireService, ServicePublished
@@ -14,14 +11,6 @@ from gateway.backoffice.catalogue import card_from_form, form_from_card
 from infra.eventstore.sql import SqlEventStore
 from services.requests import catalogue, drafts
 from services.requests.sample_catalogue import SERVICES
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlEventStore]:
-    events = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
-    yield events
-    events.close()
-
 
 FORM = {
     "service_id": "۱۰۰۱۲۱۳۴۰۰۹",

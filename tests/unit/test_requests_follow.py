@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,14 +12,7 @@ from contracts.errors import DomainError
 from gateway.citizen.requests_labels import sms_status, timeline
 from infra.db import Database
 from services.requests import lookups
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 def _look_up(found: bool) -> Callable[[], str]:
@@ -32,10 +24,9 @@ def _look_up(found: bool) -> Callable[[], str]:
     return look_up
 
 
-def test_failed_look_ups_per_address_are_limited_in_a_sliding_window(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'requests.db'}")
+def test_failed_look_ups_per_address_are_limited_in_a_sliding_window(db: Database) -> None:
     lookups.setup(db)
-    clock, limit = Clock(), lookups.TrackLimit(failures=3, seconds=60)
+    clock, limit = FakeClock(1000.0), lookups.TrackLimit(failures=3, seconds=60)
 
     def ask(client: str, found: bool) -> str:
         return lookups.limited(db, limit, client, _look_up(found), clock)
@@ -52,7 +43,7 @@ def test_failed_look_ups_per_address_are_limited_in_a_sliding_window(tmp_path: P
         ask("1.2.3.4", found=True)
     clock.now += 2
     assert ask("1.2.3.4", found=True) == "the request"
-    other_instance = Database(f"sqlite:///{tmp_path / 'requests.db'}")  # a second process
+    other_instance = Database(db.url)  # a second process
     for _ in range(3):
         with pytest.raises(DomainError):
             lookups.limited(other_instance, limit, "1.2.3.4", _look_up(False), clock)
@@ -64,16 +55,14 @@ def test_failed_look_ups_per_address_are_limited_in_a_sliding_window(tmp_path: P
     with db.read.connect() as conn:  # a day-old failure is deleted at the next one
         keys = conn.execute(sa.select(lookups.failures_table.c.key)).scalars().all()
     assert keys == ["client:9.9.9.9"]
-    db.dispose()
     other_instance.dispose()
 
 
 def test_a_solved_captcha_lets_a_look_up_through_past_the_limit_and_its_failures_still_count(
-    tmp_path: Path,
+    db: Database,
 ) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'requests.db'}")
     lookups.setup(db)
-    clock, limit = Clock(), lookups.TrackLimit(failures=2, seconds=60)
+    clock, limit = FakeClock(1000.0), lookups.TrackLimit(failures=2, seconds=60)
 
     def ask(found: bool, captcha_passed: bool = False) -> str:
         return lookups.limited(db, limit, "1.2.3.4", _look_up(found), clock, captcha_passed=captcha_passed)
@@ -93,7 +82,6 @@ def test_a_solved_captcha_lets_a_look_up_through_past_the_limit_and_its_failures
     assert lookups.is_limited(db, limit, "1.2.3.4", clock)
     with pytest.raises(DomainError, match="track_limited"):
         ask(found=True)
-    db.dispose()
 
 
 def test_the_limit_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,6 @@ tracking — through the real commands, store and projections."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +43,9 @@ APPLICANT = {
 
 
 class Journey:
-    def __init__(self, folder: Path) -> None:
-        self.store = SqlEventStore(f"sqlite:///{folder / 'events.db'}")
-        self.db = Database(f"sqlite:///{folder / 'requests.db'}")
+    def __init__(self, store: SqlEventStore, db: Database, folder: Path) -> None:
+        self.store = store
+        self.db = db
         self.runner = ProjectionRunner(self.store, self.db, [Catalogue(), Drafts(), CitizenRequests()])
         self.runner.setup()
         self.files = AttachmentStore(folder / "files")
@@ -79,11 +78,8 @@ class Journey:
 
 
 @pytest.fixture
-def journey(tmp_path: Path) -> Iterator[Journey]:
-    running = Journey(tmp_path)
-    yield running
-    running.store.close()
-    running.db.dispose()
+def journey(store: SqlEventStore, db: Database, tmp_path: Path) -> Journey:
+    return Journey(store, db, tmp_path)
 
 
 def _filled_wizard(journey: Journey) -> str:

@@ -4,9 +4,7 @@ registration and reply through `handle` on a SQLite store with no projection run
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -327,13 +325,6 @@ def test_reopen() -> None:
 
 
 # -- through the store: nothing asks the read model ---------------------------------------------
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlEventStore]:
-    opened = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
-    yield opened
-    opened.close()
 
 
 def test_a_reply_right_after_numbering_is_recorded_with_no_projection_running(store: SqlEventStore) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,15 +22,10 @@ NATIONAL_CODE = "0084575948"
 
 
 @pytest.fixture
-def survey(tmp_path: Path) -> Iterator[tuple[SqlEventStore, ProjectionRunner]]:
-    store = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
-    runner = ProjectionRunner(
-        store, Database(f"sqlite:///{tmp_path / 'survey.db'}"), [Invitations(), Responses()]
-    )
+def survey(store: SqlEventStore, db: Database) -> tuple[SqlEventStore, ProjectionRunner]:
+    runner = ProjectionRunner(store, db, [Invitations(), Responses()])
     runner.setup()
-    yield store, runner
-    runner.db.dispose()
-    store.close()
+    return store, runner
 
 
 def _request(store: SqlEventStore, number: int, unit: str = "u1", final: bool = True) -> str:
