@@ -6,7 +6,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from contracts.persian import persian_digits
+from gateway.web.charts import Series, bar_chart
 from gateway.web.templates import jalali
 
 STEP_WIDTH, STEP_HEIGHT, GAP = 150, 64, 28
@@ -58,37 +58,16 @@ def workflow_svg(history: list[dict[str, Any]]) -> Markup:
 
 
 def overview_svg(rows: list[dict[str, Any]]) -> Markup:
-    """Grouped bars per secretariat or unit: open, overdue and replied requests."""
+    """Grouped bars per secretariat or unit: open, overdue and replied requests, their names laid
+    out right to left in a column as wide as the longest (see `gateway.web.charts`)."""
     rows = rows[:12]
-    top = max([max(r["open"], r["overdue"], r["replied"]) for r in rows] + [1])
-    group, bar, label_width, height = 34, 9, 160, len(rows) * 34 + 40
-    width = 640
-    scale = (width - label_width - 60) / top
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="overview-chart" '
-        f'viewBox="0 0 {width} {height}" width="100%" aria-label="نمودار وضعیت درخواست‌ها">'
+    series = [
+        Series(title=title, colour=BAR_COLOURS[key], values=[row[key] for row in rows], key=key)
+        for key, title in (("open", "باز"), ("overdue", "دیرکرد"), ("replied", "پاسخ نهایی"))
     ]
-    for index, row in enumerate(rows):
-        y = index * group + 8
-        name = escape(row["name"])
-        parts.append(f'<text x="{width - 5}" y="{y + 16}" font-size="12" text-anchor="end">{name}</text>')
-        for offset, key in enumerate(("open", "overdue", "replied")):
-            length = row[key] * scale
-            right = width - label_width
-            parts.append(
-                f'<rect class="bar-{key}" x="{right - length:.1f}" y="{y + offset * bar}" '
-                f'width="{length:.1f}" height="{bar - 1}" fill="{BAR_COLOURS[key]}"/>'
-            )
-            parts.append(
-                f'<text x="{right - length - 4:.1f}" y="{y + offset * bar + 8}" font-size="9" '
-                f'text-anchor="end">{persian_digits(str(row[key]))}</text>'
-            )
-    legend_y = height - 12
-    for offset, (key, title) in enumerate(
-        (("open", "باز"), ("overdue", "دیرکرد"), ("replied", "پاسخ نهایی"))
-    ):
-        x = width - 20 - offset * 110
-        parts.append(f'<rect x="{x}" y="{legend_y - 9}" width="10" height="10" fill="{BAR_COLOURS[key]}"/>')
-        parts.append(f'<text x="{x - 5}" y="{legend_y}" font-size="11" text-anchor="end">{title}</text>')
-    parts.append("</svg>")
-    return Markup("".join(parts))
+    return bar_chart(
+        [row["name"] for row in rows],
+        series,
+        title="نمودار وضعیت درخواست‌ها",
+        css_class="overview-chart",
+    )

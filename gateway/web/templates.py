@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from contracts.persian import persian_digits
+from gateway.web.charts import bar_chart_of, line_chart
 from gateway.web.csrf import csrf_token
 from infra.settings import CommonSettings
 
@@ -51,6 +52,8 @@ def make_templates(*extra: Path) -> Jinja2Templates:
     templates = Jinja2Templates(directory=directories(*extra))
     templates.env.filters["fa"] = fa
     templates.env.filters["jalali"] = jalali
+    templates.env.globals["bar_chart_of"] = bar_chart_of
+    templates.env.globals["line_chart"] = line_chart
     templates.env.globals["csrf_token"] = csrf_token
     templates.env.globals["email_activation_required"] = _email_activation_required
     return templates
