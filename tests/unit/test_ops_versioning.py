@@ -52,6 +52,10 @@ V1_SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
         f"sms-{MESSAGE_ID}",
         {"message_id": MESSAGE_ID, "to": "09123456789", "template": "request_received", "text": "ثبت شد"},
     ),
+    "SmsDispatching": (
+        f"sms-{MESSAGE_ID}",
+        {"message_id": MESSAGE_ID, "attempt": 1, "provider": "outbox"},
+    ),
     "SmsFailed": (
         f"sms-{MESSAGE_ID}",
         {"message_id": MESSAGE_ID, "provider": "outbox", "reason": "شماره نامعتبر"},
