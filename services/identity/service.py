@@ -80,7 +80,7 @@ def parse(model: type[M], data: dict[str, Any]) -> M:
         raise invalid_payload(error) from None
 
 
-class Bootstrap(DependencyProvider):  # type: ignore[misc]
+class Bootstrap(DependencyProvider):
     """Makes the operational tables and the first administrator when the service starts."""
 
     def setup(self) -> None:
@@ -98,8 +98,14 @@ class Bootstrap(DependencyProvider):  # type: ignore[misc]
 
 
 class _NoNotify:
+    """Notify's place while the service starts: the first administrator is made without
+    sending anything, and a send attempted then fails (the sender answers False)."""
+
     def send_code(self, payload: dict[str, str]) -> Any:
         raise RuntimeError("no SMS at start-up")
+
+    def send_link(self, payload: dict[str, str]) -> Any:
+        raise RuntimeError("no e-mail at start-up")
 
 
 class IdentityService:
@@ -129,184 +135,184 @@ class IdentityService:
     def _settle(self, position: int) -> None:
         queries.wait_for(self.db, tuple(p.name for p in PROJECTIONS), position)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     def ping(self) -> str:
         return "pong"
 
     health = health_rpc()  # the events its projections parked, for /healthz
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def inquire_registry(self, payload: dict[str, Any]) -> dict[str, Any]:
         return registration.inquire(self.deps, parse(RegistryInquiry, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def start_registration(self, payload: dict[str, Any]) -> dict[str, Any]:
         return registration.start(self.deps, parse(StartRegistration, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def complete_registration(self, payload: dict[str, Any]) -> dict[str, Any]:
         return registration.complete(self.deps, parse(CodeAnswer, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def activate_email(self, payload: dict[str, Any]) -> dict[str, Any]:
         command = parse(ActivateEmail, payload)
         return email_activation.activate(self.deps, command.account_id, command.token, command)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def resend_code(self, ticket: str, client: str) -> dict[str, Any]:
         return registration.resend(self.deps, ticket, client)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def captcha_challenge(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Whether a sign-in form sent from this address needs a captcha now; a new one if so."""
         return captcha.challenge(self.deps, parse(CaptchaRequest, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def check_captcha(self, payload: dict[str, Any]) -> dict[str, Any]:
         """`{"ok": True}` when the captcha was solved, else `captcha_required`; spends it."""
         return captcha.check(self.deps, parse(CaptchaCheck, payload).captcha)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def login_password(self, payload: dict[str, Any]) -> dict[str, Any]:
         return login.login_password(self.deps, parse(PasswordLogin, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def request_login_code(self, payload: dict[str, Any]) -> dict[str, Any]:
         return login.request_login_code(self.deps, parse(RequestLoginCode, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def login_with_code(self, payload: dict[str, Any]) -> dict[str, Any]:
         return login.login_with_code(self.deps, parse(CodeAnswer, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def request_password_reset(self, payload: dict[str, Any]) -> dict[str, Any]:
         return login.request_reset(self.deps, parse(RequestReset, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def reset_password(self, payload: dict[str, Any]) -> dict[str, Any]:
         return login.reset_password(self.deps, parse(ResetPassword, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def change_password(self, payload: dict[str, Any]) -> dict[str, Any]:
         return login.change_password(self.deps, parse(ChangePassword, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def profile(self, account_id: str) -> dict[str, Any]:
         return profile.profile(self.deps, account_id)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def update_profile(self, payload: dict[str, Any]) -> dict[str, Any]:
         return profile.update(self.deps, parse(UpdateProfile, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def start_mobile_change(self, payload: dict[str, Any]) -> dict[str, Any]:
         return profile.start_mobile_change(self.deps, parse(ChangeMobile, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def finish_mobile_change(self, payload: dict[str, Any], account_id: str) -> dict[str, Any]:
         return profile.finish_mobile_change(self.deps, parse(CodeAnswer, payload), account_id)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def check_shahkar(self, account_id: str) -> dict[str, Any]:
         return profile.shahkar(self.deps, account_id)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def verify_registry(self, payload: dict[str, Any]) -> dict[str, Any]:
         return profile.verify_registry(self.deps, parse(RegistryCheck, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def submit_verification(self, payload: dict[str, Any]) -> dict[str, Any]:
         return verification.submit(self.deps, parse(SubmitVerification, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def cartable(self, status: str = "submitted", officer: str = "") -> list[dict[str, Any]]:
         """Cases in `status`; with `officer`, only those within that desk officer's reach."""
         return queries.cartable(self.db, status, verification.reach_of(self.deps, officer).province)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def case(self, case_id: str, officer: str = "") -> dict[str, Any]:
         return verification.case_detail(self.deps, case_id, verification.reach_of(self.deps, officer))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def decide_verification(self, payload: dict[str, Any]) -> dict[str, Any]:
         return verification.decide(self.deps, parse(Decide, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def attachment(self, case_id: str, attachment_id: str, officer: str = "") -> dict[str, Any]:
         reach = verification.reach_of(self.deps, officer)
         return verification.attachment(self.deps, case_id, attachment_id, reach)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def staff_login_start(self, payload: dict[str, Any]) -> dict[str, Any]:
         return login.staff_login_start(self.deps, parse(StaffLogin, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def staff_login_finish(self, payload: dict[str, Any]) -> dict[str, Any]:
         return login.staff_login_finish(self.deps, parse(CodeAnswer, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def create_staff(self, payload: dict[str, Any]) -> dict[str, Any]:
         return staff.create(self.deps, parse(CreateStaff, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def grant_role(self, payload: dict[str, Any]) -> dict[str, Any]:
         return staff.grant(self.deps, parse(Grant, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def revoke_role(self, payload: dict[str, Any]) -> dict[str, Any]:
         return staff.revoke(self.deps, parse(Revoke, payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def disable_account(self, payload: dict[str, Any]) -> dict[str, Any]:
         return staff.set_access(self.deps, parse(AccountAccess, payload), disabled=True)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def enable_account(self, payload: dict[str, Any]) -> dict[str, Any]:
         return staff.set_access(self.deps, parse(AccountAccess, payload), disabled=False)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def principal(self, account_id: str) -> dict[str, Any] | None:
         """Who a session's account is now (None: unknown); asked on every request with a session."""
         return current_principal(self.deps, account_id)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def staff_list(self) -> list[dict[str, Any]]:
         return staff.listing(self.deps)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def representatives(self) -> list[dict[str, Any]]:
         """Who a referral may name: each follow-up representative with their unit."""

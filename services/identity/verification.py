@@ -280,7 +280,9 @@ def case_detail(deps: Deps, case: str, reach: Reach = EVERY_CASE) -> dict[str, A
     """A case as the officer reviews it."""
     events, _ = _history(deps, case)
     _reachable(events, reach)
-    return {**status(deps, events[0].account_id), "province": _case_province(events)}  # type: ignore[attr-defined]
+    # A case opens with a submission (a review of no case is refused), which names the account.
+    account_id = next(e.account_id for e in events if isinstance(e, VerificationSubmitted))
+    return {**status(deps, account_id), "province": _case_province(events)}
 
 
 def attachment(deps: Deps, case: str, attachment_id: str, reach: Reach = EVERY_CASE) -> dict[str, Any]:

@@ -39,7 +39,7 @@ PLANNER = Planner(RULES, CHANNELS, POLICY)
 """Plans and claims the messages; its sender hands them over, and the retries too."""
 
 
-class PlanningRules(DependencyProvider):  # type: ignore[misc]
+class PlanningRules(DependencyProvider):
     """Activates the planner's rules when the service starts (before its projections run), so
     a rule new in this version messages only what happens from now on."""
 
@@ -69,49 +69,49 @@ class NotifyService:
     db: Database = ReadModels(Status(), apart=(PLANNER,), every=0.1)
     code_limit = one_time.CodeLimit()
 
-    @rpc  # type: ignore[misc]
+    @rpc
     def ping(self) -> str:
         return "pong"
 
     health = health_rpc()  # the events its projections parked, for /healthz
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def send_code(self, payload: dict[str, Any]) -> dict[str, Any]:
         command = SendCode.model_validate(payload)
         return one_time.send_code(self.store, self.db.read, self.channels, self.code_limit, command)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def send_link(self, payload: dict[str, Any]) -> dict[str, Any]:
         command = SendLink.model_validate(payload)
         return one_time.send_link(self.store, self.db.read, self.channels, self.code_limit, command)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def messages(self, request_id: str) -> list[dict[str, Any]]:
         return queries.messages(self.db.read, request_id)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def message_list(self, filters: dict[str, str], limit: int = 50, offset: int = 0) -> dict[str, Any]:
         return queries.message_list(self.db.read, filters, min(max(int(limit), 1), 200), max(int(offset), 0))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def templates(self, organisation: str = "*") -> list[dict[str, Any]]:
         return queries.templates(self.db.read, organisation)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def change_template(self, payload: dict[str, Any]) -> dict[str, Any]:
         return commands.change_template(self.store, ChangeTemplate.model_validate(payload))
 
-    @timer(interval=1)  # type: ignore[misc]
+    @timer(interval=1)
     def retry_due(self) -> None:
         commands.retry_due(self.store, self.db.read, self.channels, POLICY, sender=PLANNER.sender)
 
-    @timer(interval=2)  # type: ignore[misc]
+    @timer(interval=2)
     def poll_receipts(self) -> None:
         try:
             commands.poll_receipts(self.store, self.db.read, self.channels, RECEIPTS_MAX_AGE)

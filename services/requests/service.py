@@ -48,7 +48,7 @@ PROJECTIONS = (CitizenRequests(), Drafts(), Catalogue())
 """In this order in each pass: the tracking view first (within 300 ms of a submission)."""
 
 
-class Files(DependencyProvider):  # type: ignore[misc]
+class Files(DependencyProvider):
     """Injects the attachment store; on start, offers the sample catalogue (a no-op once loaded;
     `SAMPLE_CATALOGUE=0` turns it off)."""
 
@@ -61,7 +61,7 @@ class Files(DependencyProvider):  # type: ignore[misc]
         return self.files
 
 
-class TrackLimits(DependencyProvider):  # type: ignore[misc]
+class TrackLimits(DependencyProvider):
     """Makes the table of failed look-ups and injects the limit on them (`lookups`)."""
 
     def setup(self) -> None:
@@ -81,7 +81,7 @@ class RequestsService:
     files: AttachmentStore = Files()
     track_limit: lookups.TrackLimit = TrackLimits()
 
-    @rpc  # type: ignore[misc]
+    @rpc
     def ping(self) -> str:
         return "pong"
 
@@ -89,96 +89,96 @@ class RequestsService:
 
     # -- catalogue -------------------------------------------------------------------------
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def catalogue(self, include_retired: bool = False) -> list[dict[str, Any]]:
         return catalogue_view.units_with_services(self.db.read, include_retired=bool(include_retired))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def service_card(self, service_id: str) -> dict[str, Any]:
         return catalogue_view.service_card(self.db.read, str(service_id))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def define_unit(self, payload: dict[str, Any]) -> dict[str, str]:
         return catalogue.define_unit(self.store, DefineUnit.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def publish_service(self, payload: dict[str, Any]) -> dict[str, str]:
         return catalogue.publish_service(self.store, PublishService.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def retire_service(self, payload: dict[str, Any]) -> dict[str, str]:
         return catalogue.retire_service(self.store, RetireService.model_validate(payload))
 
     # -- drafts and submission -------------------------------------------------------------
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def start_draft(self, payload: dict[str, Any]) -> dict[str, Any]:
         return drafts.start_draft(self.store, StartDraft.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def get_draft(self, draft_id: str, account_id: str) -> dict[str, Any]:
         return drafts.get_draft(self.store, str(draft_id), str(account_id))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def save_draft(self, payload: dict[str, Any]) -> dict[str, Any]:
         return drafts.save_draft(self.store, SaveDraft.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def add_attachment(self, payload: dict[str, Any]) -> dict[str, Any]:
         return drafts.add_attachment(self.store, self.files, AddAttachment.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def remove_attachment(self, payload: dict[str, Any]) -> dict[str, Any]:
         return drafts.remove_attachment(self.store, RemoveAttachment.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def discard_draft(self, payload: dict[str, Any]) -> dict[str, str]:
         return drafts.discard_draft(self.store, DiscardDraft.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def submit_draft(self, payload: dict[str, Any]) -> dict[str, str]:
         return commands.submit_draft(self.store, SubmitDraft.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def submit(self, payload: dict[str, Any]) -> dict[str, str]:
         return commands.submit(self.store, SubmitRequest.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def resubmit(self, payload: dict[str, Any]) -> dict[str, str]:
         return corrections.resubmit(self.store, self.files, Resubmit.model_validate(payload))
 
     # -- the citizen's view ----------------------------------------------------------------
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def receipt(self, request_id: str, account_id: str) -> dict[str, Any]:
         return queries.receipt(self.store, str(request_id), str(account_id))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def cartable(self, account_id: str, folder: str = "progress") -> dict[str, Any]:
         return queries.cartable(self.db.read, str(account_id), str(folder))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def request_detail(self, account_id: str, request_id: str) -> dict[str, Any]:
         return queries.request_detail(self.db.read, str(account_id), str(request_id))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def track(self, tracking_code: str, national_code: str, client: str = "") -> dict[str, Any]:
         """The citizen's own look-up by code and national code; `client`: the caller's address,
@@ -190,7 +190,7 @@ class RequestsService:
             lambda: queries.track(self.db.read, str(tracking_code), str(national_code)),
         )
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def public_track(
         self, tracking_code: str, second_factor: str, client: str = "", captcha_passed: bool = False
@@ -206,13 +206,13 @@ class RequestsService:
             captcha_passed=captcha_passed is True,
         )
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def track_captcha_needed(self, client: str) -> bool:
         """Whether the tracking page must show a captcha to `client` (past its failed look-ups)."""
         return bool(client) and lookups.is_limited(self.db, self.track_limit, str(client))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def attachment(self, request_id: str, account_id: str, attachment_id: str) -> dict[str, Any]:
         return queries.attachment(

@@ -50,8 +50,8 @@ def _group(conn: sa.Connection, staff: Staff, key: sa.ColumnElement[Any]) -> dic
     replied = sa.select(key.label("key"), c.reply_days).where(
         scope, c.reply_days.is_not(None), c.stage == DONE
     )
-    for row in conn.execute(replied):
-        durations[row.key or ""].append(int(row.reply_days))
+    for reply in conn.execute(replied):
+        durations[reply.key or ""].append(int(reply.reply_days))
     for name, values in groups.items():
         found = durations.get(name, [])
         values["average_days"] = round(sum(found) / len(found), 1) if found else None

@@ -22,37 +22,37 @@ class SurveyService:
     settings: SurveySettings = Settings(SurveySettings)
     db: Database = ReadModels(*PROJECTIONS, every=1.0)  # invitations: a reply's survey can wait
 
-    @rpc  # type: ignore[misc]
+    @rpc
     def ping(self) -> str:
         return "pong"
 
     health = health_rpc()  # the events its projections parked, for /healthz
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def invited(self, request_id: str) -> bool:
         return is_invited(self.db.read, request_id)
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def open(self, payload: dict[str, Any]) -> dict[str, Any]:
         return commands.open_survey(self.store, OpenSurvey.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def answer(self, payload: dict[str, Any]) -> dict[str, Any]:
         return commands.answer_survey(self.store, AnswerSurvey.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def report(self, filters: dict[str, str]) -> dict[str, Any]:
         return reports.report(self.db.read, _filters(filters))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def csv_rows(self, filters: dict[str, str]) -> list[list[str]]:
         return reports.csv_rows(self.db.read, _filters(filters))
 
 
 def _filters(filters: dict[str, str]) -> dict[str, str]:
-    return {k: str(v) for k, v in filters.items() if k in ("unit", "service_id", "period") and v}
+    return {k: str(v) for k, v in filters.items() if k in ("province", "unit", "service_id", "period") and v}
