@@ -82,6 +82,20 @@ class CaseReferred(Event):
     actor_name: str = ""
 
 
+@registry.event("ReferralRecalled", 1)
+class ReferralRecalled(Event):
+    """The referring secretariat took a referral back (بازپس‌گیری ارجاع): the request is at its
+    desk again, held by nobody, and the unit no longer has it to act on (its staff still read
+    its history)."""
+
+    request_id: str
+    unit: str
+    unit_name: str = ""
+    reason: str = Field(min_length=1)
+    actor: str
+    actor_name: str = ""
+
+
 @registry.event("CaseTaken", 1)
 class CaseTaken(Event):
     """A staff member took the request in hand: others see who holds it and may not act on it."""
@@ -189,6 +203,7 @@ register_messages(
             "این درخواست در دست همکار دیگری است؛ تا آزاد نکند نمی‌توانید اقدامی انجام دهید.",
         ),
         "not_holder": (409, "این درخواست در دست شما نیست."),
+        "not_referred": (409, "این درخواست اکنون به واحدی ارجاع نشده است؛ ارجاعی برای بازپس‌گیری نیست."),
         "case_finished": (409, "این درخواست خاتمه یافته است؛ برای اقدام تازه ابتدا آن را بازگشایی کنید."),
         "case_open": (409, "این درخواست هنوز باز است؛ فقط درخواست‌های خاتمه‌یافته بایگانی یا بازگشایی می‌شوند."),
         "waiting_for_citizen": (409, "این درخواست برای اصلاح نزد متقاضی است؛ تا ارسال مجدد منتظر بمانید."),

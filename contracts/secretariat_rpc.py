@@ -55,6 +55,11 @@ class WithReason(CaseCommand):
     reason: Text = Field(default="", max_length=2000)
 
 
+class Recall(WithReason):
+    """Take a referral back to the secretariat's desk. The reason is required, and its absence is
+    the rule's refusal (`case_reason_required`, a Persian message), not a validation error."""
+
+
 class Refer(CaseCommand):
     """Refer to a unit, or to one of its follow-up representatives, with an instruction."""
 
