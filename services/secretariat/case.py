@@ -25,6 +25,7 @@ from contracts.secretariat import (
     CaseTaken,
     InternalNoteAdded,
     NumberAssigned,
+    ReferralRecalled,
     ReplyPosted,
     RequestStatusSet,
     ReturnedForCorrection,
@@ -37,6 +38,7 @@ SECRETARIAT, UNIT, CITIZEN, DONE = "secretariat", "unit", "citizen", "done"
 
 CASE_EVENTS = (
     CaseReferred,
+    ReferralRecalled,
     CaseTaken,
     CaseReleased,
     InternalNoteAdded,
@@ -75,6 +77,7 @@ class Case:
     version: int | None = None  # the case stream's revision; None before the first action
     stage: str = SECRETARIAT
     holder_unit: str | None = None
+    holder_unit_name: str = ""  # as the referral named it
     holder_person: str | None = None
     taken_by: str | None = None
     referred_units: Set[str] = frozenset()
@@ -123,9 +126,9 @@ class Case:
         if not self.submitted:
             raise DomainError("request_not_found")
 
-    def check(self, staff: Staff, expected_version: int | None, *, needs_open: bool = True) -> None:
-        """Refuse what the actor may not do now: not theirs to see, not at their desk, held by a
-        colleague, finished, or changed since their page showed it."""
+    def check_reach(self, staff: Staff, expected_version: int | None, *, needs_open: bool = True) -> None:
+        """Refuse what the actor may not touch whoever holds it: not theirs to see, changed since
+        their page showed it, or finished."""
         if not self.visible_to(staff):
             raise DomainError("request_not_found")
         if expected_version is not None and expected_version != (
@@ -134,6 +137,11 @@ class Case:
             raise DomainError("conflict")
         if needs_open and self.finished:
             raise DomainError("case_finished")
+
+    def check(self, staff: Staff, expected_version: int | None, *, needs_open: bool = True) -> None:
+        """Refuse what the actor may not do now: `check_reach`, not at their desk, or held by a
+        colleague."""
+        self.check_reach(staff, expected_version, needs_open=needs_open)
         if not self.at_desk_of(staff):
             if self.stage == CITIZEN and staff.unit and staff.unit == self.holder_unit:
                 raise DomainError("waiting_for_citizen")  # it comes back to this desk
@@ -178,9 +186,14 @@ def _evolved(case: Case, event: Any) -> Case:
             case,
             stage=UNIT,
             holder_unit=event.unit,
+            holder_unit_name=event.unit_name,
             holder_person=event.representative,
             taken_by=event.representative,
             referred_units=case.referred_units | {event.unit},
+        )
+    if isinstance(event, ReferralRecalled):
+        return replace(
+            case, stage=SECRETARIAT, holder_unit=None, holder_unit_name="", holder_person=None, taken_by=None
         )
     if isinstance(event, CaseTaken):
         return replace(case, taken_by=event.actor)
@@ -206,6 +219,7 @@ def _evolved(case: Case, event: Any) -> Case:
             archived=False,
             final_replied=False,
             holder_unit=None,
+            holder_unit_name="",
             holder_person=None,
             taken_by=None,
         )

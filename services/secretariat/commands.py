@@ -20,6 +20,7 @@ from contracts.rpc import AssignNumber, PostReply
 from contracts.secretariat_rpc import (
     AddNote,
     CaseCommand,
+    Recall,
     Refer,
     Reply,
     ReturnToApplicant,
@@ -27,8 +28,8 @@ from contracts.secretariat_rpc import (
     Staff,
     WithReason,
 )
-from infra.decider import Decided, handle, read_whole
-from services.secretariat import rules
+from infra.decider import Decided, Found, handle, load_state, read_whole
+from services.secretariat import allowed, rules
 from services.secretariat.case import CASE, Case, Decision, P
 from services.secretariat.numbering import earlier_number, number_of, take_number
 from services.secretariat.tables import cases_table
@@ -44,6 +45,11 @@ def request_stream(request_id: str) -> str:
     return f"request-{request_id}"
 
 
+def case_sources(request_id: str) -> list[str | Found]:
+    """What a case folds besides its own stream: its request's stream and its number."""
+    return [request_stream(request_id), number_of(request_id)]
+
+
 def on_case(store: EventStore, decision: Decision[P], *, purpose: str = "case") -> Decided[Case]:
     """Decide `decision` on its case and record what it decided (the first event's id is the
     command's `derived(purpose)`, so a repeated command finds it)."""
@@ -55,7 +61,7 @@ def on_case(store: EventStore, decision: Decision[P], *, purpose: str = "case") 
         case_stream(command.request_id),
         identity=command,
         purpose=purpose,
-        also=[request_stream(command.request_id), number_of(command.request_id)],
+        also=case_sources(command.request_id),
         actor=f"staff:{command.staff.account_id}",
         metadata={"actor_name": command.staff.label},
     )
@@ -105,6 +111,18 @@ def refer(store: EventStore, command: Refer) -> dict[str, Any]:
     """Refer to a unit (or one of its representatives) with an instruction."""
     defined = defined_unit_name(store, command.unit)
     return act(store, Decision(rules.refer, command, now(), unit_name=command.unit_name or defined))
+
+
+def recall(store: EventStore, command: Recall) -> dict[str, Any]:
+    """Take a referral back to the secretariat's desk (with a reason)."""
+    return act(store, Decision(rules.recall, command, now()))
+
+
+def allowed_actions(store: EventStore, request_id: str, staff: Staff) -> list[str]:
+    """What `staff` may do to the request now, decided on the case as its streams tell it (the
+    read model may lag an action just taken)."""
+    case = load_state(store, CASE, case_stream(request_id), also=case_sources(request_id)).state
+    return allowed.allowed_actions(case, staff, now())
 
 
 def take(store: EventStore, command: CaseCommand) -> dict[str, Any]:

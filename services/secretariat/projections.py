@@ -27,6 +27,7 @@ from contracts.secretariat import (
     CaseTaken,
     InternalNoteAdded,
     NumberAssigned,
+    ReferralRecalled,
     ReplyPosted,
     RequestStatusSet,
     ReturnedForCorrection,
@@ -82,6 +83,7 @@ class Inbox(RowsProjection):
         ReplyPosted,
         ReturnedForCorrection,
         CaseReferred,
+        ReferralRecalled,
         CaseTaken,
         CaseReleased,
         InternalNoteAdded,
@@ -225,6 +227,15 @@ def _change(
             "holder_person": event.representative,
             "taken_by": event.representative,
             "taken_name": event.representative_name,
+        }
+    if isinstance(event, ReferralRecalled):
+        return {
+            "status": "recalled",
+            "stage": SECRETARIAT,
+            "holder_unit": None,
+            "holder_person": None,
+            "taken_by": None,
+            "taken_name": None,
         }
     if isinstance(event, CaseTaken):
         return {"taken_by": event.actor, "taken_name": event.actor_name or event.actor}

@@ -18,6 +18,7 @@ from contracts.secretariat import (
     CaseReopened,
     CaseTaken,
     InternalNoteAdded,
+    ReferralRecalled,
     ReplyPosted,
     RequestStatusSet,
     ReturnedForCorrection,
@@ -25,13 +26,14 @@ from contracts.secretariat import (
 from contracts.secretariat_rpc import (
     AddNote,
     CaseCommand,
+    Recall,
     Refer,
     Reply,
     ReturnToApplicant,
     SetRequestStatus,
     WithReason,
 )
-from services.secretariat.case import Case, Decision
+from services.secretariat.case import UNIT, Case, Decision
 from services.secretariat.workdays import TEHRAN, to_jalali
 
 
@@ -61,6 +63,31 @@ def refer(decision: Decision[Refer], case: Case) -> Sequence[Event]:
             instruction=command.instruction,
             actor=command.staff.account_id,
             actor_name=command.staff.label,
+        )
+    ]
+
+
+def recall(decision: Decision[Recall], case: Case) -> Sequence[Event]:
+    """Take a referral back to the secretariat's desk, with a reason: its clerks (or an
+    administrator) may whoever at the unit holds it, since that hold is what locks them out of
+    every other action. The unit's staff keep reading the request; it is no longer theirs to act on."""
+    command, staff = decision.payload, decision.payload.staff
+    case.check_reach(staff, command.expected_version)
+    if not case.is_clerk_of(staff):
+        raise DomainError("forbidden")
+    case.check_active()
+    if case.stage != UNIT:
+        raise DomainError("not_referred")
+    if not command.reason:
+        raise DomainError("case_reason_required")
+    return [
+        ReferralRecalled(
+            request_id=command.request_id,
+            unit=case.holder_unit or "",
+            unit_name=case.holder_unit_name,
+            reason=command.reason,
+            actor=staff.account_id,
+            actor_name=staff.label,
         )
     ]
 

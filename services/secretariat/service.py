@@ -9,6 +9,7 @@ from contracts.secretariat_rpc import (
     AddNote,
     CartableQuery,
     CaseCommand,
+    Recall,
     Refer,
     Reply,
     ReturnToApplicant,
@@ -50,7 +51,9 @@ class SecretariatService:
     @rpc  # type: ignore[misc]
     @replies
     def case_file(self, request_id: str, staff: dict[str, Any]) -> dict[str, Any]:
-        return queries.case_file(self.db.read, request_id, Staff.model_validate(staff))
+        who = Staff.model_validate(staff)
+        file = queries.case_file(self.db.read, request_id, who)
+        return file | {"allowed_actions": commands.allowed_actions(self.store, request_id, who)}
 
     @rpc  # type: ignore[misc]
     @replies
@@ -78,6 +81,11 @@ class SecretariatService:
     @replies
     def refer(self, payload: dict[str, Any]) -> dict[str, Any]:
         return commands.refer(self.store, Refer.model_validate(payload))
+
+    @rpc
+    @replies
+    def recall(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return commands.recall(self.store, Recall.model_validate(payload))
 
     @rpc  # type: ignore[misc]
     @replies

@@ -14,6 +14,7 @@ from contracts.secretariat import (
     CaseTaken,
     InternalNoteAdded,
     NumberAssigned,
+    ReferralRecalled,
     ReplyPosted,
     RequestStatusSet,
     ReturnedForCorrection,
@@ -27,6 +28,7 @@ ACTIONS = {
     "resubmitted": "ارسال مجدد پس از اصلاح",
     "numbered": "ثبت در دبیرخانه",
     "referred": "ارجاع",
+    "recalled": "بازپس‌گیری ارجاع",
     "taken": "برداشتن درخواست",
     "released": "آزاد کردن درخواست",
     "note": "یادداشت داخلی",
@@ -56,6 +58,8 @@ def _step(event: Any) -> tuple[str, str, bool]:
         if event.representative:
             target += f" / {event.representative_name or event.representative}"
         return "referred", f"{target}: {event.instruction}", True
+    if isinstance(event, ReferralRecalled):
+        return "recalled", f"{event.unit_name or event.unit}: {event.reason}", True
     if isinstance(event, CaseTaken):
         return "taken", "", True
     if isinstance(event, CaseReleased):
