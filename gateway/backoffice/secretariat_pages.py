@@ -32,6 +32,7 @@ SEARCH_FIELDS = tuple(name for name in FILTERS if name != "province")  # an admi
 ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "register": ("register", ()),
     "refer": ("refer", ("unit", "representative", "instruction")),  # the name: from identity
+    "recall": ("recall", ("reason",)),
     "take": ("take", ()),
     "release": ("release", ("reason",)),
     "note": ("add_note", ("text",)),
