@@ -104,6 +104,7 @@ class Inbox(RowsProjection):
 
     def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
         rows.load_for(cases_table, events, field_of("request_id"), RequestSubmitted)
+        rows.load_for(case_details_table, events, _filed_or_corrected, RequestSubmitted)
         services = [e.service_id for e in events if isinstance(e, RequestSubmitted) and e.service_id]
         rows.load(services_table, services)
 
@@ -191,6 +192,18 @@ def _submitted(rows: Rows, event: RequestSubmitted, context: Context, settings: 
     }
     row = rows.insert(cases_table, values)
     _count(rows, row, +1)
+    visit = event.visit.model_dump() if event.visit is not None else None
+    rows.insert(
+        case_details_table,
+        {
+            "request_id": event.request_id,
+            "applicant": json.dumps(event.applicant.model_dump(exclude={"account_id"}), ensure_ascii=False),
+            "visit": json.dumps(visit, ensure_ascii=False) if visit and any(visit.values()) else None,
+            "unit": values["unit"],
+            "files_at": values["submitted_at"],
+            "earlier_files": "[]",
+        },
+    )
     timeline.record(rows, row, event, context)
 
 
@@ -253,6 +266,7 @@ def _change(
             "due_on": None,
         }
     if isinstance(event, RequestResubmitted):
+        _keep_replaced_files(rows, row, event, at)
         return _resubmitted(row, event, at, settings.calendar)
     if isinstance(event, ReplyPosted):
         rows.insert(replies_table, _reply_row(event, context))
@@ -292,7 +306,8 @@ def _change(
 def _resubmitted(
     row: dict[str, Any], event: RequestResubmitted, at: str, calendar: WorkingCalendar
 ) -> dict[str, Any]:
-    values: dict[str, Any] = {"subject": event.subject, "text": event.text}
+    attachments = json.dumps([a.model_dump() for a in event.attachments], ensure_ascii=False)
+    values: dict[str, Any] = {"subject": event.subject, "text": event.text, "attachments": attachments}
     if row["stage"] != CITIZEN or row["returned_to"] is None:
         return values
     paused = row["paused_days"]

@@ -19,6 +19,7 @@ from services.secretariat.case import CITIZEN, DONE, SECRETARIAT, UNIT, Case
 from services.secretariat.names import province_name
 from services.secretariat.tables import (
     canned_table,
+    case_details_table,
     case_units_table,
     cases_table,
     due_counts_table,
@@ -243,9 +244,10 @@ def case_file(db_read: sa.Engine, request_id: str, staff: Staff) -> dict[str, An
             .where(canned_table.c.service_id == (row.service_id or ""))
             .order_by("title")
         ).all()
+        given = filed_details(conn, request_id)
     steps = [dict(h._mapping) | {"label": ACTIONS.get(h.action, h.action)} for h in history]
     return {
-        "case": summary(dict(row._mapping)),
+        "case": summary(dict(row._mapping)) | given,
         "history": steps,
         "report": [
             s for s in steps if s["text"] and s["action"] not in ("submitted", "resubmitted", "numbered")
@@ -253,6 +255,36 @@ def case_file(db_read: sa.Engine, request_id: str, staff: Staff) -> dict[str, An
         "replies": [dict(r._mapping) | {"attachments": json.loads(r.attachments)} for r in replies],
         "canned": [dict(r._mapping) for r in canned],
         "units": units_list(db_read),
+    }
+
+
+def filed_details(conn: sa.Connection, request_id: str) -> dict[str, Any]:
+    """What the citizen gave beyond the cartable's columns, as the receipt shows it: the
+    applicant's every field, the visit to the organisation, the unit filed for (the cartable's
+    `unit` follows referrals) with its name, when the current files were sent and the files a
+    correction replaced (`earlier_attachments`, newest first, each with `sent_at` and
+    `replaced_at`). Empty for a request filed before these were kept, until a replay."""
+    found = conn.execute(
+        sa.select(case_details_table).where(case_details_table.c.request_id == request_id)
+    ).first()
+    if found is None:
+        return {
+            "applicant": {},
+            "visit": None,
+            "filed_unit": None,
+            "filed_unit_name": None,
+            "attachments_at": None,
+            "earlier_attachments": [],
+        }
+    named = sa.select(units_table.c.name).where(units_table.c.unit == found.unit)
+    unit_name = conn.execute(named).scalar() if found.unit else None
+    return {
+        "applicant": json.loads(found.applicant) if found.applicant else {},
+        "visit": json.loads(found.visit) if found.visit else None,
+        "filed_unit": found.unit,
+        "filed_unit_name": unit_name,
+        "attachments_at": found.files_at,
+        "earlier_attachments": json.loads(found.earlier_files),
     }
 
 

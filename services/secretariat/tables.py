@@ -59,6 +59,21 @@ cases_table = sa.Table(
     sa.Index("ix_secretariat_cases_service", "service_id", "position"),
 )
 
+case_details_table = sa.Table(
+    "secretariat_case_details",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("applicant", sa.Text),  # JSON: everything the applicant gave (Applicant)
+    sa.Column("visit", sa.Text),  # JSON: the «مراجعه به سازمان» step (Visit), NULL without one
+    sa.Column("unit", sa.String(50)),  # the unit filed for (the cartable's `unit` follows referrals)
+    sa.Column("files_at", sa.String(40), nullable=False),  # when the current files were sent
+    sa.Column("earlier_files", sa.Text, nullable=False),  # JSON: earlier versions, newest first
+)
+"""What the citizen gave beyond the cartable's columns, and the files a correction replaced
+(each earlier version with when it was sent and when it was replaced). Its own table, read by
+key on the case page only, so the cartable's rows stay narrow. A desk upgraded from before it
+shows these for requests filed earlier after `pishkhan replay secretariat.cases`."""
+
 case_units_table = sa.Table(
     "secretariat_case_units",
     metadata,
