@@ -39,6 +39,7 @@ from services.secretariat.case import CITIZEN, DONE, SECRETARIAT, UNIT, parse_ho
 from services.secretariat.names import CITIZEN_HOLDER, optional_types, secretariat_name
 from services.secretariat.tables import (
     canned_table,
+    case_details_table,
     case_units_table,
     cases_table,
     due_counts_table,
@@ -132,6 +133,11 @@ class Inbox(RowsProjection):
                 _count(rows, row, -1)
                 _count(rows, changed, +1)
             timeline.record(rows, changed, event, context)
+
+
+def _filed_or_corrected(event: Any) -> str | None:
+    """The request whose details `event` writes: only a submission and a correction do."""
+    return event.request_id if isinstance(event, RequestSubmitted | RequestResubmitted) else None
 
 
 def _catalogue(rows: Rows, event: Any) -> None:
@@ -328,6 +334,27 @@ def _resubmitted(
         due_on=calendar.add_working_days(submitted, row["expected_days"] + paused).isoformat(),
     )
     return values
+
+
+def _keep_replaced_files(rows: Rows, row: dict[str, Any], event: RequestResubmitted, at: str) -> None:
+    """A correction carries the request's whole new set of files: the set it replaces becomes
+    an earlier version (sent when, replaced when), unless the set did not change."""
+    before = json.loads(row["attachments"])
+    after = [a.model_dump() for a in event.attachments]
+    details = rows.get(case_details_table, row["request_id"])
+    if details is None:  # filed before the table existed; a replay fills in the rest
+        blank = {"request_id": row["request_id"], "files_at": row["submitted_at"], "earlier_files": "[]"}
+        details = rows.insert(case_details_table, blank)
+    if [a["sha256"] for a in before] == [a["sha256"] for a in after]:
+        return
+    earlier = json.loads(details["earlier_files"])
+    if before:
+        earlier.insert(0, {"sent_at": details["files_at"], "replaced_at": at, "files": before})
+    rows.update(
+        case_details_table,
+        row["request_id"],
+        {"files_at": at, "earlier_files": json.dumps(earlier, ensure_ascii=False)},
+    )
 
 
 def _reply_row(event: ReplyPosted, context: Context) -> dict[str, Any]:
