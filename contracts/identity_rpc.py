@@ -251,8 +251,41 @@ class StaffLogin(Payload):
     captcha: CaptchaAnswer | None = None
 
 
-class CreateStaff(Payload):
-    """An administrator creates a staff account with an initial password."""
+Role = Literal["desk_officer", "clerk", "representative", "admin"]
+
+
+class RoleScope(Payload):
+    """A role with what binds it: a clerk's province (a desk officer's, if any), a
+    representative's unit. The province is one of `PROVINCES` (`invalid_province`); the unit
+    must be one the catalogue defines, which identity reads from the unit's stream
+    (`unknown_unit`). An empty choice is no choice."""
+
+    role: Role | None = None
+    province: str | None = Field(default=None, max_length=50)
+    unit: str | None = Field(default=None, max_length=64)
+
+    @field_validator("province")
+    @classmethod
+    def _listed_province(cls, value: str | None) -> str | None:
+        if value and value not in PROVINCES:
+            raise ValueError("invalid_province")
+        return value or None
+
+    @field_validator("unit")
+    @classmethod
+    def _chosen_unit(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _scope(self) -> RoleScope:
+        if (self.role == "clerk" and not self.province) or (self.role == "representative" and not self.unit):
+            raise ValueError("role_scope_required")
+        return self
+
+
+class CreateStaff(RoleScope):
+    """An administrator creates a staff account with an initial password, and with its first
+    role when `role` is given (both recorded together, or neither)."""
 
     admin: str = Field(min_length=1, max_length=100)
     national_code: NationalCode
@@ -261,20 +294,12 @@ class CreateStaff(Payload):
     password: str = Field(max_length=200)
 
 
-class Grant(Payload):
+class Grant(RoleScope):
     """An administrator grants a role (a clerk's with a province, a representative's with a unit)."""
 
     admin: str = Field(min_length=1, max_length=100)
     account_id: str = Field(min_length=1, max_length=64)
-    role: Literal["desk_officer", "clerk", "representative", "admin"]
-    province: Annotated[str | None, Field(pattern=r"^[a-z][a-z\-]*$", max_length=50)] = None
-    unit: Annotated[str | None, Field(min_length=1, max_length=64)] = None
-
-    @model_validator(mode="after")
-    def _scope(self) -> Grant:
-        if (self.role == "clerk" and not self.province) or (self.role == "representative" and not self.unit):
-            raise ValueError("role_scope_required")
-        return self
+    role: Role
 
 
 class Revoke(Payload):
@@ -282,7 +307,7 @@ class Revoke(Payload):
 
     admin: str = Field(min_length=1, max_length=100)
     account_id: str = Field(min_length=1, max_length=64)
-    role: Literal["desk_officer", "clerk", "representative", "admin"]
+    role: Role
 
 
 class AccountAccess(Payload):

@@ -14,6 +14,8 @@ from starlette.routing import BaseRoute, Route
 
 from contracts.catalogue import PROVINCES
 from contracts.identity_rpc import AccountAccess, Grant
+from gateway.backoffice import names
+from gateway.backoffice.names import ROLE_LABELS
 from gateway.common import ApiError, _check_api_csrf, call, command_id, form_data, json_body
 from gateway.web.auth import require_staff, sign_in
 from gateway.web.signin import (
@@ -28,12 +30,6 @@ from gateway.web.signin import (
 from gateway.web.templates import render
 
 PENDING = "staff_pending"
-ROLE_LABELS = {
-    "desk_officer": "مسئول میز خدمت",
-    "clerk": "کارشناس دبیرخانه",
-    "representative": "پیگیری کننده (نماینده حوزه تخصصی)",
-    "admin": "مدیر سامانه",
-}
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
@@ -104,7 +100,7 @@ async def login_code(request: Request) -> Response:
 async def home(request: Request) -> Response:
     """Where a staff member lands: links to what their roles allow."""
     user = require_staff(request)
-    return page(request, "home.html", staff=user)
+    return page(request, "home.html", staff=user, unit_names=await names.unit_names(request))
 
 
 async def cartable(request: Request) -> Response:
@@ -159,22 +155,49 @@ async def case_file(request: Request) -> Response:
     )
 
 
+async def _staff_page(
+    request: Request, error: ApiError | None = None, values: dict[str, str] | None = None
+) -> Response:
+    """The staff page: every account with its roles (each with its «لغو»), the forms that grant
+    a role and open an account, choosing roles, provinces and units from lists of names."""
+    context = {
+        "people": await call(request, "identity", "staff_list"),
+        "units": await names.units(request),
+        "unit_names": await names.unit_names(request),
+        "values": values or {},
+    }
+    if error is not None:
+        return refused(request, "staff.html", error, **context)
+    return page(request, "staff.html", **context)
+
+
+def _scope(fields: dict[str, str]) -> dict[str, str | None]:
+    """The role chosen on a form with its province and unit (an empty choice is none)."""
+    return {name: fields.get(name) or None for name in ("role", "province", "unit")}
+
+
 async def staff(request: Request) -> Response:
+    """The administrator's staff page, and the form that opens an account (with its first
+    role when one is chosen: both are recorded, or neither)."""
     user = require_staff(request, "admin")
-    people = await call(request, "identity", "staff_list")
     if request.method == "GET":
-        return page(request, "staff.html", people=people)
+        return await _staff_page(request)
     fields = await form_data(request)
     body = {
         "admin": user.account_id,
         **{k: fields.get(k, "") for k in ("national_code", "full_name", "mobile", "password")},
+        **_scope(fields),
     }
     try:
         await call(request, "identity", "create_staff", body)
     except ApiError as error:
         values = {k: v for k, v in fields.items() if k != "password"}
-        return refused(request, "staff.html", error, people=people, values=values)
-    request.session["identity_notice"] = "حساب کارمند ساخته شد؛ اکنون نقش او را تعیین کنید."
+        return await _staff_page(request, error, values)
+    request.session["identity_notice"] = (
+        "حساب کارمند با نقش او ساخته شد."
+        if body["role"]
+        else "حساب کارمند ساخته شد؛ اکنون نقش او را تعیین کنید."
+    )
     return RedirectResponse("/identity/staff", status_code=303)
 
 
@@ -183,8 +206,7 @@ async def _staff_action(request: Request, method: str, body: dict[str, Any], don
     try:
         await call(request, "identity", method, body)
     except ApiError as error:
-        people = await call(request, "identity", "staff_list")
-        return refused(request, "staff.html", error, people=people)
+        return await _staff_page(request, error)
     request.session["identity_notice"] = done
     return RedirectResponse("/identity/staff", status_code=303)
 
@@ -193,12 +215,11 @@ async def roles(request: Request) -> Response:
     """Grant a role (with its province or unit), or revoke one: the role alone names it."""
     user = require_staff(request, "admin")
     fields = await form_data(request)
-    body = {"admin": user.account_id, "account_id": request.path_params["account_id"]}
-    body["role"] = fields.get("role", "")
+    body: dict[str, Any] = {"admin": user.account_id, "account_id": request.path_params["account_id"]}
     if fields.get("action") == "revoke":
+        body["role"] = fields.get("role", "")
         return await _staff_action(request, "revoke_role", body, "نقش کارمند لغو شد.")
-    body |= {"province": fields.get("province") or None, "unit": fields.get("unit") or None}
-    return await _staff_action(request, "grant_role", body, "نقش‌های کارمند به‌روز شد.")
+    return await _staff_action(request, "grant_role", body | _scope(fields), "نقش‌های کارمند به‌روز شد.")
 
 
 async def access(request: Request) -> Response:

@@ -9,6 +9,7 @@ from typing import Any
 
 from contracts.errors import DomainError
 from contracts.events import Event
+from contracts.eventstore import EventStore
 from contracts.identity import (
     AccountDisabled,
     AccountEnabled,
@@ -17,11 +18,12 @@ from contracts.identity import (
     RoleRevoked,
     StaffCreated,
 )
-from contracts.identity_rpc import AccountAccess, CreateStaff, Grant, Revoke
+from contracts.identity_rpc import AccountAccess, CreateStaff, Grant, Revoke, RoleScope
 from contracts.persian import is_national_code, normalize_code, normalize_mobile
 from contracts.rpc import Payload
 from infra.commands import Identified
 from infra.decider import Decider
+from infra.references import defined_unit_name
 from infra.settings import IdentitySettings
 from services.identity import queries
 from services.identity.accounts import Account, account_decider, load_account, now_iso, on_account, staff_id
@@ -50,10 +52,21 @@ class OpenStaff:
     admin: Account | None
     at: str
     bootstrap: bool = False
+    first_role: RoleScope | None = None
+    """The role the account opens with (none: granted later)."""
+
+
+def granted(account_id: str, scope: RoleScope, by: str, at: str) -> RoleGranted:
+    """The grant of `scope.role`, with the province or unit that role takes (and no other)."""
+    role = scope.role
+    assert role is not None
+    province = scope.province if role in ("clerk", "desk_officer") else None
+    unit = scope.unit if role == "representative" else None
+    return RoleGranted(account_id=account_id, role=role, province=province, unit=unit, granted_by=by, at=at)
 
 
 def decide_open(command: OpenStaff, state: Account) -> list[Event]:
-    """One staff account per national code."""
+    """One staff account per national code; with its first role, in the same append."""
     bootstrap = command.bootstrap
     if not bootstrap:
         require_admin(command.admin)
@@ -78,6 +91,8 @@ def decide_open(command: OpenStaff, state: Account) -> list[Event]:
     ]
     if bootstrap:
         events.append(RoleGranted(account_id=account_id, role="admin", granted_by="bootstrap", at=command.at))
+    elif command.first_role is not None and command.first_role.role is not None:
+        events.append(granted(account_id, command.first_role, command.by, command.at))
     return events
 
 
@@ -121,10 +136,18 @@ def bootstrap_admin(deps: Deps) -> str | None:
         return account_id  # another instance made it first
 
 
+def check_scope(store: EventStore, scope: RoleScope) -> None:
+    """A representative's unit is one the catalogue's stream defines (`unknown_unit`), read
+    before the decision as everything else it needs: the rules stay pure."""
+    if scope.role == "representative" and scope.unit:
+        defined_unit_name(store, scope.unit)
+
+
 def create(deps: Deps, command: CreateStaff) -> dict[str, Any]:
-    """A new staff account (no role yet)."""
+    """A new staff account, with no role or with its first one."""
     admin = load_account(deps.store, command.admin)
     require_admin(admin)  # before the password is hashed; the decision checks it again
+    check_scope(deps.store, command)
     check_new_password(command.password, command.national_code, command.mobile[1:])
     opened = OpenStaff(
         national_code=command.national_code,
@@ -134,6 +157,7 @@ def create(deps: Deps, command: CreateStaff) -> dict[str, Any]:
         by=command.admin,
         admin=admin,
         at=now_iso(),
+        first_role=command if command.role else None,
     )
     return {"account_id": _open(deps, opened, command)}
 
@@ -156,17 +180,7 @@ def decide_grant(command: GrantRole, state: Account) -> list[Event]:
     """A staff member gets the role (granted again, it takes the new province or unit)."""
     require_admin(command.admin)
     _staff(state)
-    form = command.form
-    return [
-        RoleGranted(
-            account_id=state.account_id,
-            role=form.role,
-            province=form.province if form.role in ("clerk", "desk_officer") else None,
-            unit=form.unit if form.role == "representative" else None,
-            granted_by=form.admin,
-            at=command.at,
-        )
-    ]
+    return [granted(state.account_id, command.form, command.form.admin, command.at)]
 
 
 GRANT = account_decider(decide_grant)
@@ -242,7 +256,9 @@ def _decided(
 
 
 def grant(deps: Deps, command: Grant) -> dict[str, Any]:
-    """Grant one role (granted again, it takes the new province or unit)."""
+    """Grant one role (granted again, it takes the new province or unit); a representative's
+    unit must be defined (`unknown_unit`, nothing recorded)."""
+    check_scope(deps.store, command)
     admin = load_account(deps.store, command.admin)
     return _decided(deps, GRANT, GrantRole(command, admin, now_iso()), command)
 

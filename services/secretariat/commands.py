@@ -12,9 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contracts.catalogue import UnitDefined, unit_stream
 from contracts.errors import DomainError
-from contracts.events import registry
 from contracts.eventstore import EventStore
 from contracts.rpc import AssignNumber, PostReply
 from contracts.secretariat_rpc import (
@@ -28,7 +26,8 @@ from contracts.secretariat_rpc import (
     Staff,
     WithReason,
 )
-from infra.decider import Decided, Found, handle, load_state, read_whole
+from infra.decider import Decided, Found, handle, load_state
+from infra.references import defined_unit_name
 from services.secretariat import allowed, rules
 from services.secretariat.case import CASE, Case, Decision, P
 from services.secretariat.numbering import earlier_number, number_of, take_number
@@ -95,16 +94,6 @@ def register(store: EventStore, command: CaseCommand) -> dict[str, Any]:
         store, case.province, command.request_id, staff.account_id, actor_name=staff.label, key=command
     )
     return event.model_dump()
-
-
-def defined_unit_name(store: EventStore, unit_id: str) -> str:
-    """The unit's name as the catalogue's stream defines it now, or `unknown_unit`: a referral
-    to a unit nobody defined would leave the request where no representative will see it."""
-    events = map(registry.decode, read_whole(store, unit_stream(unit_id)))
-    units = [event for event in events if isinstance(event, UnitDefined)]
-    if not units:
-        raise DomainError("unknown_unit", f"unit: {unit_id}")
-    return units[-1].name
 
 
 def refer(store: EventStore, command: Refer) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from services.identity import login, queries, staff
 from services.identity.principal import current
 from services.identity.projections import Access, Accounts
 from tests.unit.test_identity_commands import PASSWORD, World, build_world, register_by_mobile
+from tests.units import define_units
 
 CLERK_PASSWORD = "Clerk-Tehran-1403"
 
@@ -70,6 +71,7 @@ def test_a_revoked_role_moves_the_stamp_and_a_granted_one_does_not(world: World)
         "tehran",
         False,
     )
+    define_units(world.deps.store)  # a representative's unit is one the catalogue defines
     staff.grant(world.deps, Grant(admin=admin, account_id=clerk, role="representative", unit="permits"))
     granted = current(world.deps, clerk)
     assert granted is not None and granted["stamp"] == signed["stamp"]
