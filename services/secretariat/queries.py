@@ -178,19 +178,17 @@ def folder_counts(conn: sa.Connection, staff: Staff, province: str = "") -> dict
         }
         overdue = conn.execute(sa.select(sa.func.count()).where(scope, overdue_clause())).scalar_one()
         return counts | {"overdue": overdue}
-    counts = due_counts_table.c
-    late = sa.and_(
-        counts.stage.in_((SECRETARIAT, UNIT)), counts.due_on != "", counts.due_on < today().isoformat()
-    )
+    due = due_counts_table.c
+    late = sa.and_(due.stage.in_((SECRETARIAT, UNIT)), due.due_on != "", due.due_on < today().isoformat())
     query = sa.select(
-        counts.stage,
-        sa.func.sum(counts.requests),
-        sa.func.sum(sa.case((late, counts.requests), else_=0)),
-    ).group_by(counts.stage)
+        due.stage,
+        sa.func.sum(due.requests),
+        sa.func.sum(sa.case((late, due.requests), else_=0)),
+    ).group_by(due.stage)
     if not staff.has("admin"):
-        query = query.where(counts.province == staff.province)
+        query = query.where(due.province == staff.province)
     elif province:
-        query = query.where(counts.province == province)
+        query = query.where(due.province == province)
     by_stage = {stage: (int(total), int(overdue)) for stage, total, overdue in conn.execute(query).all()}
     total = {stage: figures[0] for stage, figures in by_stage.items()}
     return {

@@ -35,7 +35,7 @@ class SecretariatService:
     settings: SecretariatSettings = Settings(SecretariatSettings)
     db: Database = ReadModels(*PROJECTIONS, every=0.1)  # the cartable: within 300 ms of a submission
 
-    @rpc  # type: ignore[misc]
+    @rpc
     def ping(self) -> str:
         return "pong"
 
@@ -43,41 +43,41 @@ class SecretariatService:
 
     # -- reads ------------------------------------------------------------------------------
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def cartable(self, payload: dict[str, Any]) -> dict[str, Any]:
         return queries.cartable(self.db.read, CartableQuery.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def case_file(self, request_id: str, staff: dict[str, Any]) -> dict[str, Any]:
         who = Staff.model_validate(staff)
         file = queries.case_file(self.db.read, request_id, who)
         return file | {"allowed_actions": commands.allowed_actions(self.store, request_id, who)}
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def overview(self, staff: dict[str, Any]) -> dict[str, Any]:
         return figures.overview(self.db.read, Staff.model_validate(staff))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def catalogue(self) -> dict[str, Any]:
         return {"units": queries.units_list(self.db.read), "services": queries.services_list(self.db.read)}
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def canned_replies(self, service_id: str | None = None) -> list[dict[str, Any]]:
         return queries.canned_replies(self.db.read, service_id)
 
     # -- actions on a request ---------------------------------------------------------------
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def register(self, payload: dict[str, Any]) -> dict[str, Any]:
         return commands.register(self.store, CaseCommand.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def refer(self, payload: dict[str, Any]) -> dict[str, Any]:
         return commands.refer(self.store, Refer.model_validate(payload))
@@ -87,59 +87,59 @@ class SecretariatService:
     def recall(self, payload: dict[str, Any]) -> dict[str, Any]:
         return commands.recall(self.store, Recall.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def take(self, payload: dict[str, Any]) -> dict[str, Any]:
         return commands.take(self.store, CaseCommand.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def release(self, payload: dict[str, Any]) -> dict[str, Any]:
         return commands.release(self.store, WithReason.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def add_note(self, payload: dict[str, Any]) -> dict[str, Any]:
         return commands.add_note(self.store, AddNote.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def return_to_applicant(self, payload: dict[str, Any]) -> dict[str, Any]:
         return commands.return_to_applicant(self.store, ReturnToApplicant.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def set_request_status(self, payload: dict[str, Any]) -> dict[str, Any]:
         return commands.set_request_status(self.store, SetRequestStatus.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def reply(self, payload: dict[str, Any]) -> dict[str, Any]:
         return commands.reply(self.store, Reply.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def close(self, payload: dict[str, Any]) -> dict[str, Any]:
         return lifecycle.close(self.store, WithReason.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def archive(self, payload: dict[str, Any]) -> dict[str, Any]:
         return lifecycle.archive(self.store, WithReason.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def reopen(self, payload: dict[str, Any]) -> dict[str, Any]:
         return lifecycle.reopen(self.store, WithReason.model_validate(payload))
 
     # -- ready-made replies -----------------------------------------------------------------
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def save_canned_reply(self, payload: dict[str, Any]) -> dict[str, Any]:
         return canned.save(self.store, SaveCannedReply.model_validate(payload))
 
-    @rpc  # type: ignore[misc]
+    @rpc
     @replies
     def remove_canned_reply(self, staff: dict[str, Any], service_id: str, canned_id: str) -> dict[str, Any]:
         return canned.remove(self.store, Staff.model_validate(staff), service_id, canned_id)
