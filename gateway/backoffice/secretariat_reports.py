@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from contracts.errors import MESSAGES
-from gateway.backoffice.csv_cells import spreadsheet_cell
+from gateway.backoffice.csv_cells import csv_response
 from gateway.backoffice.secretariat_api import staff_of
 from gateway.backoffice.secretariat_charts import overview_svg
 from gateway.backoffice.secretariat_pdf import reply_pdf
@@ -38,21 +38,11 @@ async def overview(request: Request) -> Response:
 async def overview_csv(request: Request) -> Response:
     """The overview as a CSV file (UTF-8 with a BOM, for spreadsheet programs)."""
     figures = await call(request, "secretariat", "overview", staff_of(request))
-    lines = [",".join(CSV_HEADER)]
+    lines: list[list[Any]] = [list(CSV_HEADER)]
     for row in figures["rows"]:
         values = [GROUPS[row["group"]], row["name"], row["open"], row["waiting_citizen"], row["overdue"]]
-        values += [row["replied"], row["average_days"], row["p90_days"]]
-        lines.append(",".join(_csv_cell(v) for v in values))
-    return Response(
-        "\ufeff" + "\r\n".join(lines) + "\r\n",
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": 'attachment; filename="secretariat-overview.csv"'},
-    )
-
-
-def _csv_cell(value: Any) -> str:
-    text = spreadsheet_cell(value)  # no formulas from data into a spreadsheet
-    return '"' + text.replace('"', '""') + '"' if any(ch in text for ch in ',"\r\n') else text
+        lines.append([*values, row["replied"], row["average_days"], row["p90_days"]])
+    return csv_response(lines, "secretariat-overview.csv")
 
 
 async def canned(

@@ -1,19 +1,22 @@
-"""Survey reports in the back office: per unit, service and Jalali period, with SVG charts and a
-CSV export. A representative sees only their own unit; groups under ten responses stay merged."""
+"""Survey reports in the back office: per province, unit, service and Jalali period, with SVG
+charts and a CSV export. A representative sees only their own unit; groups under ten responses
+stay merged. The survey service speaks in ids; these pages and the CSV show Persian names."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
+from typing import Any
 
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from contracts.persian import latin_digits
-from gateway.backoffice.csv_cells import spreadsheet_cell
+from contracts.catalogue import PROVINCES
+from contracts.persian import latin_digits, persian_digits
+from contracts.survey import AXES, QUESTIONS
+from gateway.backoffice import names
+from gateway.backoffice.csv_cells import csv_response
 from gateway.common import ApiError
 from gateway.common import call as call_service
 from gateway.web.auth import Principal, require_staff
@@ -21,17 +24,32 @@ from gateway.web.templates import render
 
 READERS = ("admin", "representative")
 PERIOD = re.compile(r"^\d{4}(/\d{2})?$")
+CSV_HEADERS = {
+    "province": "استان",
+    "unit": "واحد سازمانی",
+    "service": "خدمت",
+    "month": "ماه",
+    "count": "تعداد پاسخ",
+    **{axis: f"میانگین {name}" for axis, name in AXES.items()},
+    **{q.id: f"پرسش {persian_digits(str(q.number))}" for q in QUESTIONS},
+}
+"""The CSV's Persian header of each column the survey service names."""
 
 
 def _filters(request: Request, staff: Principal) -> dict[str, str]:
     params = request.query_params
-    filters = {k: params.get(k, "").strip() for k in ("unit", "service_id", "period")}
+    filters = {k: params.get(k, "").strip() for k in ("province", "unit", "service_id", "period")}
     filters["period"] = latin_digits(filters["period"])
     if filters["period"] and not PERIOD.fullmatch(filters["period"]):
         raise ApiError("invalid_input", "period is a Jalali year (1405) or month (1405/03)")
     if not staff.has_role("admin"):
         filters["unit"] = staff.unit or "-"  # a representative reports on their own unit only
     return {k: v for k, v in filters.items() if v}
+
+
+def _named(groups: list[dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Groups keyed by an id, each under its name (the merged small groups keep theirs)."""
+    return [group | {"name": labels.get(group["name"], group["name"])} for group in groups]
 
 
 async def report_page(request: Request) -> Response:
@@ -42,24 +60,36 @@ async def report_page(request: Request) -> Response:
     except ApiError:
         filters, error = {}, "دوره را به صورت سال (۱۴۰۵) یا سال و ماه (۱۴۰۵/۰۳) وارد کنید."
     data = await call_service(request, "survey", "report", filters)
+    unit_names = await names.unit_names(request)
+    data["by_province"] = _named(data.get("by_province", []), PROVINCES)
+    data["by_unit"] = _named(data["by_unit"], unit_names)
+    choices = {
+        "provinces": [(p, names.province_name(p)) for p in data.get("provinces", [])],
+        "units": sorted(((u, unit_names.get(u, u)) for u in data["units"]), key=lambda pair: pair[1]),
+    }
     context = {"report": data, "filters": filters, "error": error, "is_admin": staff.has_role("admin")}
-    return render(request, "survey/report.html", context)
+    return render(request, "survey/report.html", context | choices)
 
 
 async def report_csv(request: Request) -> Response:
-    """The report as CSV: one line per unit, service and month of ten responses or more."""
+    """The report as CSV: one line per province, unit, service and month of ten responses or
+    more, under Persian headers, provinces and units by name."""
     staff = require_staff(request, *READERS)
-    lines = await call_service(request, "survey", "csv_rows", _filters(request, staff))
-    out = io.StringIO()
-    csv.writer(out).writerows([spreadsheet_cell(cell) for cell in line] for line in lines)
-    headers = {"content-disposition": 'attachment; filename="survey-report.csv"'}
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    header, *lines = await call_service(request, "survey", "csv_rows", _filters(request, staff))
+    unit_names = await names.unit_names(request)
+    labels: dict[str, dict[str, str]] = {"province": PROVINCES, "unit": unit_names}
+    named = [
+        [labels.get(key, {}).get(cell, cell) for key, cell in zip(header, line, strict=True)]
+        for line in lines
+    ]
+    return csv_response([[CSV_HEADERS.get(key, key) for key in header], *named], "survey-report.csv")
 
 
 async def api_report(request: Request) -> JSONResponse:
     """
     summary: The survey report (admin, or a representative for their unit)
     parameters:
+      - {name: province, in: query, required: false, schema: {type: string}}
       - {name: unit, in: query, required: false, schema: {type: string}}
       - {name: service_id, in: query, required: false, schema: {type: string}}
       - {name: period, in: query, required: false, schema: {type: string, example: "1405/03"}}

@@ -1,5 +1,7 @@
-"""Survey reports per unit, service and Jalali period: counts, averages per axis and question,
-distributions and the trend. A group of fewer than `MIN_GROUP` responses is never shown apart."""
+"""Survey reports per province, unit, service and Jalali period: counts, averages per axis and
+question, distributions and the trend. A group of fewer than `MIN_GROUP` responses is never
+shown apart. Provinces and units are named by their ids here (the API's); the back office shows
+their Persian names."""
 
 from __future__ import annotations
 
@@ -10,16 +12,21 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from contracts.catalogue import PROVINCES
 from contracts.survey import AXES, MIN_GROUP, QUESTIONS, SCALE
 from services.survey.projections import responses_table
 
 OTHERS = "سایر (گروه‌های کمتر از ۱۰ پاسخ)"
+CSV_COLUMNS = ("province", "unit", "service", "month", "count", *AXES, *(q.id for q in QUESTIONS))
+"""The CSV's columns: where, what and when, then the count and the averages per axis and question."""
 
 
 def _rows(db_read: sa.Engine, filters: dict[str, str]) -> list[dict[str, Any]]:
     query = sa.select(responses_table).order_by(responses_table.c.answered_at)
     if filters.get("unit"):
         query = query.where(responses_table.c.unit == filters["unit"])
+    if filters.get("province"):
+        query = query.where(responses_table.c.province == filters["province"])
     if filters.get("service_id"):
         query = query.where(responses_table.c.service_id == filters["service_id"])
     period = filters.get("period", "")
@@ -77,10 +84,11 @@ def _brief(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def report(db_read: sa.Engine, filters: dict[str, str]) -> dict[str, Any]:
-    """The report for `filters` (unit, service_id, period = Jalali yyyy or yyyy/mm)."""
+    """The report for `filters` (province, unit, service_id, period = Jalali yyyy or yyyy/mm)."""
     rows = _rows(db_read, filters)
     with db_read.connect() as conn:
         units = [r[0] for r in conn.execute(sa.select(responses_table.c.unit).distinct()) if r[0]]
+        provinces = {r[0] for r in conn.execute(sa.select(responses_table.c.province).distinct()) if r[0]}
         services = conn.execute(
             sa.select(responses_table.c.service_id, responses_table.c.service_name).distinct()
         ).all()
@@ -88,8 +96,10 @@ def report(db_read: sa.Engine, filters: dict[str, str]) -> dict[str, Any]:
         "filters": filters,
         **summary(rows),
         "trend": _groups(rows, "month"),
+        "by_province": _groups(rows, "province"),
         "by_unit": _groups(rows, "unit"),
         "by_service": _groups(rows, "service_name"),
+        "provinces": [p for p in PROVINCES if p in provinces] + sorted(provinces - PROVINCES.keys()),
         "units": sorted(units),
         "services": sorted(
             {(s.service_id, s.service_name or s.service_id) for s in services if s.service_id}
@@ -100,22 +110,23 @@ def report(db_read: sa.Engine, filters: dict[str, str]) -> dict[str, Any]:
 
 
 def csv_rows(db_read: sa.Engine, filters: dict[str, str]) -> list[list[str]]:
-    """One line per unit, service and month with at least `MIN_GROUP` responses: count and
-    averages per axis and per question; smaller groups are merged into one line of others."""
+    """A header of `CSV_COLUMNS`, then one line per province, unit, service and month with at
+    least `MIN_GROUP` responses: count and averages per axis and per question; smaller groups
+    are merged into one line of others."""
     rows = _rows(db_read, filters)
-    grouped: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    grouped: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        grouped[(row["unit"] or "", row["service_name"] or row["service_id"] or "", row["month"])].append(row)
-    header = ["unit", "service", "month", "count", *AXES, *(q.id for q in QUESTIONS)]
-    lines = [header]
+        service = row["service_name"] or row["service_id"] or ""
+        grouped[(row["province"] or "", row["unit"] or "", service, row["month"])].append(row)
+    lines = [list(CSV_COLUMNS)]
     others: list[dict[str, Any]] = []
-    for (unit, service, month), members in sorted(grouped.items()):
+    for (province, unit, service, month), members in sorted(grouped.items()):
         if len(members) < MIN_GROUP:
             others.extend(members)
             continue
-        lines.append([unit, service, month, *_numbers(members)])
+        lines.append([province, unit, service, month, *_numbers(members)])
     if others:
-        lines.append([OTHERS, "", "", *_numbers(others)])
+        lines.append([OTHERS, "", "", "", *_numbers(others)])
     return lines
 
 

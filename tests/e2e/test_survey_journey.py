@@ -164,7 +164,8 @@ def _journey(
     csv = admin.get("/survey/reports.csv")
     assert csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.lstrip("\ufeff").splitlines()
-    assert lines[0].startswith("unit,service,month,count") and len(lines) == 2 and ",10," in lines[1]
+    assert lines[0].startswith("استان,واحد سازمانی,خدمت,ماه,تعداد پاسخ") and len(lines) == 2
+    assert lines[1].startswith("اصفهان,") and ",10," in lines[1]  # the province by its name
 
     # A representative of another unit sees too few responses to show anything apart.
     other = Principal(

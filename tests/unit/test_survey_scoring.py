@@ -132,9 +132,12 @@ def test_small_groups_are_never_shown_apart(survey: tuple[SqlEventStore, Project
     small = report(runner.db.read, {"unit": "small"})
     assert (small["count"], small["shown"]) == (1, False) and "questions" not in small
     lines = csv_rows(runner.db.read, {})
-    assert lines[0][:4] == ["unit", "service", "month", "count"]
-    assert lines[1][0] == "big" and lines[1][3] == "10" and lines[1][4] == "5.00"
-    assert lines[2][0] == OTHERS and lines[2][4] == ""
+    assert lines[0][:5] == ["province", "unit", "service", "month", "count"]
+    assert lines[1][:2] == ["tehran", "big"] and lines[1][4] == "10" and lines[1][5] == "5.00"
+    assert lines[2][0] == OTHERS and lines[2][5] == ""
+    assert [(g["name"], g["count"]) for g in everything["by_province"]] == [("tehran", 11)]
+    assert everything["provinces"] == ["tehran"]
+    assert report(runner.db.read, {"province": "yazd"})["count"] == 0
 
 
 def test_periods_are_jalali_months_in_tehran() -> None:
