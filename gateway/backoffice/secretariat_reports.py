@@ -117,7 +117,9 @@ async def attachment(request: Request) -> Response:
         request, "secretariat", "case_file", request.path_params["request_id"], staff_of(request)
     )
     wanted = request.path_params["attachment_id"]
-    refs = file["case"]["attachments"] + [a for reply in file["replies"] for a in reply["attachments"]]
+    earlier = [a for version in file["case"].get("earlier_attachments", []) for a in version["files"]]
+    replied = [a for reply in file["replies"] for a in reply["attachments"]]
+    refs = file["case"]["attachments"] + earlier + replied  # a replaced file stays readable
     for ref in refs:
         if ref["attachment_id"] == wanted:
             try:
