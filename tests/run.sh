@@ -10,6 +10,10 @@ cd "$ROOT"
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
+# Poppler's pdftotext reads printed replies back as a reader copies them.
+if [ ! -x /usr/bin/pdftotext ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+fi
 
 # PostgreSQL backs the contract and integration tests; start it when it is installed but stopped.
 if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && [ -d /etc/postgresql ]; then

@@ -14,6 +14,7 @@ from starlette.templating import Jinja2Templates
 from contracts.persian import persian_digits
 from gateway.web.charts import bar_chart_of, line_chart
 from gateway.web.csrf import csrf_token
+from gateway.web.formats import file_size, persian_text
 from infra.settings import CommonSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -52,6 +53,8 @@ def make_templates(*extra: Path) -> Jinja2Templates:
     templates = Jinja2Templates(directory=directories(*extra))
     templates.env.filters["fa"] = fa
     templates.env.filters["jalali"] = jalali
+    templates.env.filters["fa_text"] = persian_text
+    templates.env.filters["filesize"] = file_size
     templates.env.globals["bar_chart_of"] = bar_chart_of
     templates.env.globals["line_chart"] = line_chart
     templates.env.globals["csrf_token"] = csrf_token
