@@ -1,7 +1,10 @@
 """The back office's view of notify: every message with its status (a list with filters and a
-page per request) and the administrator's SMS templates, versioned per organisation."""
+page per request) and the administrator's SMS templates, versioned per organisation. Templates
+and organisations (units) are shown and chosen by their Persian names."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import BaseModel
 from starlette.requests import Request
@@ -10,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from contracts.errors import MESSAGES
 from contracts.notify import ChangeTemplate
+from gateway.backoffice import names
 from gateway.common import ApiError, call, form_data, payload, validated
 from gateway.web.auth import Principal, require_staff
 from gateway.web.templates import render
@@ -26,6 +30,14 @@ STATUSES = {
     "technical_failure": "ناموفق (فنی)",
 }
 CHANNELS = {"sms": "پیامک", "email": "رایانامه"}
+VALUE_LABELS = {
+    "tracking_code": "کد رهگیری",
+    "registration_number": "شماره ثبت دبیرخانه",
+    "reason": "علت",
+    "code": "کد یکبار مصرف",
+    "link": "پیوند",
+}
+"""What each {value} a template's text may hold stands for (the text keeps the value's key)."""
 PAGE = 50
 MAX_OFFSET = 10**9
 
@@ -71,7 +83,13 @@ async def message_list(request: Request) -> Response:
     page = await call(request, "notify", "message_list", filters, PAGE, offset)
     templates = await call(request, "notify", "templates", "*")
     context = {"page": page, "filters": filters, "offset": offset, "size": PAGE, "templates": templates}
-    return render(request, "notify/messages.html", {**context, "statuses": STATUSES, "channels": CHANNELS})
+    context |= {"titles": _titles(templates), "statuses": STATUSES, "channels": CHANNELS}
+    return render(request, "notify/messages.html", context)
+
+
+def _titles(templates: list[dict[str, Any]]) -> dict[str, str]:
+    """Template key → its Persian title, for the lists that name a message's template."""
+    return {template["name"]: template["title"] for template in templates}
 
 
 async def request_messages(request: Request) -> Response:
@@ -79,12 +97,14 @@ async def request_messages(request: Request) -> Response:
     request_id = request.path_params["request_id"]
     await _allowed(request, request_id)
     items = await call(request, "notify", "messages", request_id)
+    titles = _titles(await call(request, "notify", "templates", "*"))
     context = {"request_id": request_id, "items": items, "statuses": STATUSES, "channels": CHANNELS}
-    return render(request, "notify/request.html", context)
+    return render(request, "notify/request.html", context | {"titles": titles})
 
 
 async def templates_page(request: Request) -> Response:
-    """The templates of one organisation ("*" = the default of every organisation)."""
+    """The templates of one organisation ("*" = the default of every organisation), or the one
+    template chosen from the list; the organisation is chosen from the catalogue's units."""
     admin = require_staff(request, "admin")
     organisation = request.query_params.get("organisation", "*").strip() or "*"
     error, typed = None, {}
@@ -100,12 +120,17 @@ async def templates_page(request: Request) -> Response:
         except ApiError as refused:
             error = MESSAGES.get(refused.code, MESSAGES["invalid_input"])[1]
     items = await call(request, "notify", "templates", organisation)
+    chosen = typed.get("template") or request.query_params.get("template", "")
+    shown = [t for t in items if t["name"] == chosen] or items
     notice = (
         "قالب ذخیره شد؛ پیامک‌های بعدی با متن تازه فرستاده می‌شوند."
         if request.query_params.get("saved")
         else None
     )
-    context = {"items": items, "organisation": organisation, "typed": typed, "error": error, "notice": notice}
+    people = {p["account_id"]: p["full_name"] for p in await call(request, "identity", "staff_list")}
+    context = {"items": shown, "templates": items, "chosen": chosen if shown != items else ""}
+    context |= {"organisation": organisation, "units": await names.units(request), "people": people}
+    context |= {"typed": typed, "error": error, "notice": notice, "value_labels": VALUE_LABELS}
     return render(request, "notify/templates.html", context, status_code=422 if error else 200)
 
 
