@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from contracts.catalogue import PROVINCES
 from contracts.identity_rpc import AccountAccess, Grant
+from contracts.persian import persian_digits
 from gateway.backoffice import names
 from gateway.backoffice.names import ROLE_LABELS
 from gateway.common import ApiError, _check_api_csrf, call, command_id, form_data, json_body
@@ -103,15 +104,49 @@ async def home(request: Request) -> Response:
     return page(request, "home.html", staff=user, unit_names=await names.unit_names(request))
 
 
+CASE_FOLDERS = {
+    "submitted": "در انتظار اقدام",
+    "rejected": "بازگشت به متقاضی",
+    "approved": "تمام شده (آرشیو)",
+}
+CASE_SEARCH = ("national_code", "name", "mobile", "tracking_id")
+
+
+def waiting_text(minutes: int) -> str:
+    """A waiting time as a person says it: «۲ روز و ۳ ساعت», «۴۵ دقیقه»."""
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} روز"] if days else []
+    if hours:
+        parts.append(f"{hours} ساعت")
+    if mins and not days:
+        parts.append(f"{mins} دقیقه")
+    return persian_digits(" و ".join(parts)) if parts else "کمتر از یک دقیقه"
+
+
 async def cartable(request: Request) -> Response:
     """The desk officer's cases: those of their province and those that name none (all, for
-    an officer bound to no province)."""
+    an officer bound to no province), with seed 004's waiting time, holder and report. A search
+    (national code, name, mobile, the case's number) looks in every folder and names each
+    hit's; what was searched stays in the form."""
     user = require_staff(request, "desk_officer")
     status = request.query_params.get("status", "submitted")
-    if status not in ("submitted", "approved", "rejected"):
+    if status not in CASE_FOLDERS:
         status = "submitted"
-    cases = await call(request, "identity", "cartable", status, officer=user.account_id)
-    return page(request, "cartable.html", cases=cases, status=status)
+    search = {k: v.strip() for k in CASE_SEARCH if (v := request.query_params.get(k, "")).strip()}
+    error, cases = None, []
+    try:
+        folder = None if search else status  # a search looks in every folder
+        cases = await call(request, "identity", "cartable", folder, officer=user.account_id, search=search)
+    except ApiError as refused_search:
+        if refused_search.code in PASS_THROUGH:
+            raise
+        error = message(refused_search)
+    for case in cases:
+        case["waiting"] = waiting_text(case["waiting_minutes"])
+    return page(
+        request, "cartable.html", cases=cases, status=status, search=search, folders=CASE_FOLDERS, error=error
+    )
 
 
 async def case(request: Request) -> Response:

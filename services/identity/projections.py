@@ -77,6 +77,22 @@ cases_table = sa.Table(
     sa.Column("position", sa.BigInteger, nullable=False),
 )
 
+reviews_table = sa.Table(
+    "identity_verification_reviews",
+    cases_metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True),  # the decision's: one row per review
+    sa.Column("case_id", sa.String(64), nullable=False, index=True),
+    sa.Column("round", sa.Integer, nullable=False),
+    sa.Column("decision", sa.String(10), nullable=False),  # approved / rejected
+    sa.Column("officer", sa.String(100), nullable=False),  # the desk officer's account
+    sa.Column("remark", sa.Text),  # the rejection's reason, the approval's note
+    sa.Column("at", sa.String(40), nullable=False),
+)
+"""Every desk officer's decision on a case, each round's: the cartable's «گزارش» (seed 004: what
+the officers who gave their opinion on the request wrote). The case's row keeps only the latest
+round's. A desk upgraded from before it shows earlier decisions after
+`pishkhan replay identity.verification_cases`."""
+
 
 class Accounts(Projection):
     """identity_accounts: one row per account, with its staff roles."""
@@ -168,7 +184,8 @@ class Access(Projection):
 
 
 class Verifications(Projection):
-    """identity_verification_cases: the desk officers' cartable of identity-verification cases.
+    """identity_verification_cases: the desk officers' cartable of identity-verification cases,
+    and identity_verification_reviews: each decision on them.
 
     Named anew when cases gained their province (a new name builds from the first event at
     start, beside the old `identity_cases`, which nothing reads any more)."""
@@ -205,4 +222,15 @@ class Verifications(Projection):
                 cases_table.update()
                 .where(where)
                 .values(status=status, decided_at=event.at, officer=event.officer, reason=reason)
+            )
+            conn.execute(
+                reviews_table.insert().values(
+                    position=context.recorded.position,
+                    case_id=event.case_id,
+                    round=event.round,
+                    decision=status,
+                    officer=event.officer,
+                    remark=reason,
+                    at=event.at,
+                )
             )

@@ -246,9 +246,13 @@ class IdentityService:
 
     @rpc
     @replies
-    def cartable(self, status: str = "submitted", officer: str = "") -> list[dict[str, Any]]:
-        """Cases in `status`; with `officer`, only those within that desk officer's reach."""
-        return queries.cartable(self.db, status, verification.reach_of(self.deps, officer).province)
+    def cartable(
+        self, status: str | None = "submitted", officer: str = "", search: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Cases in `status` (None: any), matching `search` (`queries.SEARCH_FIELDS`); with
+        `officer`, only those within that desk officer's reach."""
+        reach = verification.reach_of(self.deps, officer)
+        return queries.cartable(self.db, status, reach.province, search=search)
 
     @rpc
     @replies

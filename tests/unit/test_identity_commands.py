@@ -41,7 +41,7 @@ from services.identity import captcha, codes, login, profile, registration, staf
 from services.identity.codes import Limits
 from services.identity.deps import Deps
 from services.identity.keys import identity_secret
-from services.identity.projections import Accounts, Verifications
+from services.identity.projections import Access, Accounts, Verifications
 from tests.captchas import answer_of
 from tests.fakes import FakeCivilRegistry, FakeClock, FakeCodeSender, FakeShahkar
 
@@ -79,7 +79,7 @@ def build_world(store: EventStore, db: Database, folder: Path) -> World:
     registry, Shahkar and SMS, a clock that stands still and attachments under `folder` (shared
     with the security, session and e-mail activation tests)."""
     codes.setup(db)
-    runner = ProjectionRunner(store, db, [Accounts(), Verifications()])
+    runner = ProjectionRunner(store, db, [Accounts(), Access(), Verifications()])  # the cartable reads all
     runner.setup()
     sms, clock, fake_registry = FakeCodeSender(), FakeClock(1_800_000_000.0), FakeCivilRegistry(dict(PEOPLE))
     limits = Limits(
