@@ -282,7 +282,25 @@ def case_detail(deps: Deps, case: str, reach: Reach = EVERY_CASE) -> dict[str, A
     _reachable(events, reach)
     # A case opens with a submission (a review of no case is refused), which names the account.
     account_id = next(e.account_id for e in events if isinstance(e, VerificationSubmitted))
-    return {**status(deps, account_id), "province": _case_province(events)}
+    detail = {**status(deps, account_id), "province": _case_province(events)}
+    names: dict[str, str] = {}
+    detail["steps"] = [
+        step | {"actor_name": _actor_name(deps, event, names)}
+        for step, event in zip(detail["steps"], events, strict=True)
+    ]
+    return detail
+
+
+def _actor_name(deps: Deps, event: Event, known: dict[str, str]) -> str:
+    """Who took a step of the case, by name: the applicant for a submission, the desk officer
+    (their account's name now) for a review."""
+    if isinstance(event, VerificationSubmitted):
+        return event.full_name
+    officer = getattr(event, "officer", "")
+    if officer not in known:
+        account = load_account(deps.store, officer) if officer else None
+        known[officer] = account.full_name if account is not None else "مسئول میز خدمت"
+    return known[officer]
 
 
 def attachment(deps: Deps, case: str, attachment_id: str, reach: Reach = EVERY_CASE) -> dict[str, Any]:
