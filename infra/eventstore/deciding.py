@@ -32,6 +32,21 @@ class PendingAppend:
     error: BaseException | None = None
     done: bool = False
 
+    @classmethod
+    def of(cls, stream: str, events: Sequence[NewEvent], expected: ExpectedVersion) -> PendingAppend:
+        """A caller's append as every store takes it in: an empty one is refused before it waits
+        for anything."""
+        if not events:
+            raise ValueError("append needs at least one event")
+        return cls(stream, list(events), expected)
+
+    def outcome(self) -> AppendResult:
+        """What the caller gets once the append is decided: its result, or its error raised."""
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
 
 @dataclass
 class StreamRow:

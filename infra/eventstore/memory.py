@@ -97,19 +97,7 @@ class _Row:
 
     def link(self) -> StoredLink:
         """The event as the hash chain sees it, with the hash stored at its append."""
-        return StoredLink(
-            position=self.position,
-            event_id=str(self.id),
-            stream=self.stream,
-            revision=self.revision,
-            type=self.type,
-            version=self.version,
-            data=json.loads(self.data),
-            metadata=json.loads(self.metadata),
-            correlation_id=str(self.correlation_id),
-            causation_id=str(self.causation_id) if self.causation_id else None,
-            hash=self.hash,
-        )
+        return StoredLink.of(self.recorded(), self.hash)
 
 
 class MemoryEventStore(EventStore):
@@ -139,9 +127,7 @@ class MemoryEventStore(EventStore):
         events: Sequence[NewEvent],
         expected_version: ExpectedVersion = StreamState.ANY,
     ) -> AppendResult:
-        if not events:
-            raise ValueError("append needs at least one event")
-        pending = PendingAppend(stream, list(events), expected_version)
+        pending = PendingAppend.of(stream, events, expected_version)
         ids = [str(event.id) for event in pending.events]
         now = datetime.now(UTC).isoformat()
         with self._appended:
@@ -155,13 +141,10 @@ class MemoryEventStore(EventStore):
                 else dataclasses.replace(state, changed=False)
             )
             rows, _ = decide([pending], known, {stream: draft}, len(self._events) + 1, now)
-            if pending.error is not None:
-                raise pending.error
-            if rows:
+            if pending.error is None and rows:
                 self._store([_Row.of(row) for row in rows], draft)
                 self._appended.notify_all()
-        assert pending.result is not None
-        return pending.result
+        return pending.outcome()
 
     def _store(self, rows: list[_Row], state: StreamRow) -> None:
         """Keep the rows of one accepted append and the stream's new row (lock held)."""

@@ -128,9 +128,7 @@ class SqlEventStore(EventStore):
         events: Sequence[NewEvent],
         expected_version: ExpectedVersion = StreamState.ANY,
     ) -> AppendResult:
-        if not events:
-            raise ValueError("append needs at least one event")
-        pending = PendingAppend(stream, list(events), expected_version)
+        pending = PendingAppend.of(stream, events, expected_version)
         with self._batching:
             self._queue.append(pending)
             while not pending.done and self._leader_active:
@@ -145,10 +143,7 @@ class SqlEventStore(EventStore):
                 with self._batching:
                     self._leader_active = False
                     self._batching.notify_all()
-        if pending.error is not None:
-            raise pending.error
-        assert pending.result is not None
-        return pending.result
+        return pending.outcome()
 
     def _commit(self, batch: list[PendingAppend]) -> None:
         try:
