@@ -36,6 +36,30 @@ from contracts.secretariat_rpc import (
 from services.secretariat.case import UNIT, Case, Decision
 from services.secretariat.workdays import TEHRAN, to_jalali
 
+ReasonedEvent = type[CaseReleased] | type[CaseClosed] | type[CaseArchived] | type[CaseReopened]
+"""The events of the actions `WithReason` carries: which request, why, and who."""
+
+
+def _reasoned(event: ReasonedEvent, command: WithReason) -> Sequence[Event]:
+    """What a release, close, archive or reopen records: the request, the reason as given,
+    and the staff member (their account and the name pages show)."""
+    staff = command.staff
+    return [
+        event(
+            request_id=command.request_id,
+            reason=command.reason,
+            actor=staff.account_id,
+            actor_name=staff.label,
+        )
+    ]
+
+
+def _require_reason(command: WithReason) -> None:
+    """Refuse an action whose reason is required but empty (a rule's refusal with a Persian
+    message, not a validation error)."""
+    if not command.reason:
+        raise DomainError("case_reason_required")
+
 
 def register(decision: Decision[CaseCommand], case: Case) -> Sequence[Event]:
     """Whether a clerk may give the request a number: the number itself is the book's to decide
@@ -78,8 +102,7 @@ def recall(decision: Decision[Recall], case: Case) -> Sequence[Event]:
     case.check_active()
     if case.stage != UNIT:
         raise DomainError("not_referred")
-    if not command.reason:
-        raise DomainError("case_reason_required")
+    _require_reason(command)
     return [
         ReferralRecalled(
             request_id=command.request_id,
@@ -110,14 +133,7 @@ def release(decision: Decision[WithReason], case: Case) -> Sequence[Event]:
         raise DomainError("request_not_found")
     if case.taken_by is None or (case.taken_by != staff.account_id and not staff.has("admin")):
         raise DomainError("not_holder")
-    return [
-        CaseReleased(
-            request_id=command.request_id,
-            reason=command.reason,
-            actor=staff.account_id,
-            actor_name=staff.label,
-        )
-    ]
+    return _reasoned(CaseReleased, command)
 
 
 def add_note(decision: Decision[AddNote], case: Case) -> Sequence[Event]:
@@ -200,16 +216,8 @@ def close(decision: Decision[WithReason], case: Case) -> Sequence[Event]:
     """Close an open request (with a reason)."""
     command = decision.payload
     case.check_clerk(command)
-    if not command.reason:
-        raise DomainError("case_reason_required")
-    return [
-        CaseClosed(
-            request_id=command.request_id,
-            reason=command.reason,
-            actor=command.staff.account_id,
-            actor_name=command.staff.label,
-        )
-    ]
+    _require_reason(command)
+    return _reasoned(CaseClosed, command)
 
 
 def archive(decision: Decision[WithReason], case: Case) -> Sequence[Event]:
@@ -218,14 +226,7 @@ def archive(decision: Decision[WithReason], case: Case) -> Sequence[Event]:
     case.check_clerk(command, needs_open=False)
     if not case.finished or case.archived:
         raise DomainError("case_open" if not case.finished else "case_finished")
-    return [
-        CaseArchived(
-            request_id=command.request_id,
-            reason=command.reason,
-            actor=command.staff.account_id,
-            actor_name=command.staff.label,
-        )
-    ]
+    return _reasoned(CaseArchived, command)
 
 
 def reopen(decision: Decision[WithReason], case: Case) -> Sequence[Event]:
@@ -234,13 +235,5 @@ def reopen(decision: Decision[WithReason], case: Case) -> Sequence[Event]:
     case.check_clerk(command, needs_open=False)
     if not case.finished:
         raise DomainError("case_open")
-    if not command.reason:
-        raise DomainError("case_reason_required")
-    return [
-        CaseReopened(
-            request_id=command.request_id,
-            reason=command.reason,
-            actor=command.staff.account_id,
-            actor_name=command.staff.label,
-        )
-    ]
+    _require_reason(command)
+    return _reasoned(CaseReopened, command)
