@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
+from contracts.errors import DomainError
 from contracts.events import Event, registry
 from contracts.eventstore import EventStore
 from contracts.identity import (
@@ -125,6 +126,11 @@ class Account:
     def exists(self) -> bool:
         """The account was opened (a state folded from nothing, or from its case alone, was not)."""
         return bool(self.account_id)
+
+    def check_exists(self) -> None:
+        """Refuse a command on an account that was never opened (`account_not_found`)."""
+        if not self.exists:
+            raise DomainError("account_not_found")
 
     @property
     def activation_pending(self) -> bool:
@@ -314,3 +320,12 @@ def load_account(store: EventStore, account_id: str) -> Account | None:
     for item in [*recorded, *case]:
         state = evolve(state, registry.decode(item))
     return replace(state, account_id=account_id, version=recorded[-1].revision)
+
+
+def existing_account(store: EventStore, account_id: str) -> Account:
+    """`load_account` for a caller that needs the account: one never opened is refused
+    (`account_not_found`)."""
+    account = load_account(store, account_id)
+    if account is None:
+        raise DomainError("account_not_found")
+    return account

@@ -51,8 +51,7 @@ class IssueLink:
 
 def decide_issue(command: IssueLink, state: Account) -> list[Event]:
     """Every link lives `LINK_HOURS` from its issue (the older ones too, until theirs end)."""
-    if not state.exists:
-        raise DomainError("account_not_found")
+    state.check_exists()
     return [
         EmailLinkIssued(
             account_id=state.account_id,

@@ -24,6 +24,7 @@ from services.identity.accounts import (
     Account,
     account_decider,
     citizen_id,
+    existing_account,
     load_account,
     now_iso,
     on_account,
@@ -192,8 +193,7 @@ class SetPassword:
 
 def decide_password(command: SetPassword, state: Account) -> list[Event]:
     """The new password replaces the old one (and ends every open session: a new stamp)."""
-    if not state.exists:
-        raise DomainError("account_not_found")
+    state.check_exists()
     return [
         PasswordSet(
             account_id=state.account_id,
@@ -233,9 +233,7 @@ def reset_password(deps: Deps, command: ResetPassword) -> dict[str, Any]:
 
 def change_password(deps: Deps, command: ChangePassword) -> dict[str, Any]:
     """The signed-in holder changes their password (the current one is checked and counted)."""
-    account = load_account(deps.store, command.account_id)
-    if account is None:
-        raise DomainError("account_not_found")
+    account = existing_account(deps.store, command.account_id)
     guard(deps, account.national_code, "password", command.client, True)
     _check_password(
         deps, account, account.national_code, command.current_password, "password", command.client

@@ -13,26 +13,14 @@ from contracts.identity_rpc import ChangeMobile, CodeAnswer, RegistryCheck, Upda
 from contracts.rpc import Payload
 from infra.settings import IdentitySettings
 from services.identity import queries, registration
-from services.identity.accounts import Account, account_decider, load_account, now_iso, on_account
+from services.identity.accounts import Account, account_decider, existing_account, now_iso, on_account
 from services.identity.deps import Deps
 from services.identity.verification import status
 
 
-def _account(deps: Deps, account_id: str) -> Account:
-    account = load_account(deps.store, account_id)
-    if account is None:
-        raise DomainError("account_not_found")
-    return account
-
-
-def _existing(state: Account) -> None:
-    if not state.exists:
-        raise DomainError("account_not_found")
-
-
 def profile(deps: Deps, account_id: str) -> dict[str, Any]:
     """Everything the holder may see about their account, with what their level allows."""
-    account = _account(deps, account_id)
+    account = existing_account(deps.store, account_id)
     view = account.view()
     view["verification"] = status(deps, account_id) if account.kind == "citizen" else None
     settings = IdentitySettings.load()
@@ -53,7 +41,7 @@ class EditProfile:
 
 def decide_edit(command: EditProfile, state: Account) -> list[Event]:
     """Contact details always; names only while no registry or officer has confirmed them."""
-    _existing(state)
+    state.check_exists()
     form = command.form
     names = form.first_name and form.last_name and state.level < 3
     return [
@@ -83,7 +71,7 @@ def update(deps: Deps, command: UpdateProfile) -> dict[str, Any]:
 
 def start_mobile_change(deps: Deps, command: ChangeMobile) -> dict[str, Any]:
     """A code to the new mobile; the change happens when it comes back."""
-    account = _account(deps, command.account_id)
+    account = existing_account(deps.store, command.account_id)
     if queries.mobile_in_use(deps.db, command.mobile, account.account_id):
         raise DomainError("mobile_in_use")
     data = {"mobile": command.mobile}
@@ -102,7 +90,7 @@ class ChangeMobileTo:
 
 def decide_mobile(command: ChangeMobileTo, state: Account) -> list[Event]:
     """The proven mobile replaces the account's (whose Shahkar match no longer holds)."""
-    _existing(state)
+    state.check_exists()
     return [
         MobileChanged(
             account_id=state.account_id, mobile=command.mobile, previous_mobile=state.mobile, at=command.at
@@ -144,7 +132,7 @@ class RegistryAnswer:
 
 def decide_registry(command: RegistryAnswer, state: Account) -> list[Event]:
     """The registry confirms a living person: level 3, with the registry's names."""
-    _existing(state)
+    state.check_exists()
     if not command.record.alive:
         raise DomainError("deceased")
     return [RegistryVerified(account_id=state.account_id, registry=command.record, at=command.at)]
@@ -156,7 +144,7 @@ VERIFY_REGISTRY = account_decider(decide_registry)
 def verify_registry(deps: Deps, command: RegistryCheck) -> dict[str, Any]:
     """«احراز هویت ثبت احوال» for an account registered by mobile."""
     registration.limit(deps, f"registry:client:{command.client}", deps.limits.codes_per_client)
-    account = _account(deps, command.account_id)
+    account = existing_account(deps.store, command.account_id)
     answer = RegistryAnswer(deps.registry.inquire(account.national_code, command.birth_date), now_iso())
     actor = f"citizen:{account.account_id}"
     deps.settled(on_account(deps.store, VERIFY_REGISTRY, answer, account.account_id, command, actor=actor))

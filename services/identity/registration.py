@@ -21,7 +21,14 @@ from infra.commands import Identified
 from infra.decider import Decided
 from infra.settings import CommonSettings
 from services.identity import captcha, codes, email_activation
-from services.identity.accounts import Account, account_decider, citizen_id, load_account, now_iso, on_account
+from services.identity.accounts import (
+    Account,
+    account_decider,
+    citizen_id,
+    existing_account,
+    now_iso,
+    on_account,
+)
 from services.identity.deps import Deps
 from services.identity.passwords import check_new_password, hash_password
 
@@ -170,8 +177,7 @@ class ShahkarAnswer:
 
 def decide_shahkar(command: ShahkarAnswer, state: Account) -> list[Event]:
     """Shahkar's answer is recorded as it came (a match raises the account to level 2)."""
-    if not state.exists:
-        raise DomainError("account_not_found")
+    state.check_exists()
     return [
         ShahkarChecked(
             account_id=state.account_id, mobile=command.mobile, matched=command.matched, at=command.at
@@ -240,9 +246,7 @@ def redeem(deps: Deps, command: CodeAnswer, purpose: str) -> dict[str, Any]:
 
 def check_shahkar(deps: Deps, account_id: str, identity: Identified) -> Decided[Account]:
     """Ask Shahkar whether the account's mobile is its holder's; record the answer."""
-    account = load_account(deps.store, account_id)
-    if account is None:
-        raise DomainError("account_not_found")
+    account = existing_account(deps.store, account_id)
     matched = deps.shahkar.matches(account.national_code, account.mobile)
     answer = ShahkarAnswer(mobile=account.mobile, matched=matched, at=now_iso())
     return on_account(deps.store, SHAHKAR, answer, account_id, identity, actor=None, purpose="shahkar")

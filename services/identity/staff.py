@@ -228,8 +228,7 @@ def decide_access(command: SetAccess, state: Account) -> list[Event]:
     form = command.form
     if command.disabled and form.account_id == form.admin:
         raise DomainError("own_account")
-    if not state.exists:
-        raise DomainError("account_not_found")
+    state.check_exists()
     if state.disabled == command.disabled:
         return []
     assert form.reason is not None  # AccountAccess requires one

@@ -121,8 +121,7 @@ def decide_submission(command: Submission, state: Account) -> list[Event]:
     """A round of the account's case: not once verified, not while a round waits for its desk
     officer; the national card and birth certificate (unless the registry is connected), and a
     power of attorney for anyone acting for a company but its owner."""
-    if not state.exists:
-        raise DomainError("account_not_found")
+    state.check_exists()
     if state.level >= 3:
         raise DomainError("already_verified")
     if state.case.status == "submitted":
