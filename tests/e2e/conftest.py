@@ -10,12 +10,14 @@ import pytest
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from tests.desk import running_desk, session_cookie
+from tests.steps import eventually
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -82,3 +84,23 @@ def click_and_wait(browser: webdriver.Chrome, button: WebElement) -> None:
 
     button.click()
     WebDriverWait(browser, 10).until(gone)
+
+
+def open_case(browser: webdriver.Chrome, desk: Desk, request_id: str) -> None:
+    """From the cartable's awaiting folder to the request's page."""
+
+    def listed() -> bool:
+        browser.get(desk.url("backoffice") + "/secretariat/cartable?folder=awaiting")
+        return bool(browser.find_elements(By.CSS_SELECTOR, f'tr[data-request-id="{request_id}"]'))
+
+    eventually(listed)
+    browser.find_element(By.CSS_SELECTOR, f'tr[data-request-id="{request_id}"] a').click()
+    assert browser.find_element(By.ID, "tracking-code").text
+
+
+def act(browser: webdriver.Chrome, action: str, button: str = "button") -> None:
+    """Submit the case page's form of `action` and wait for the page that answers it."""
+    browser.find_element(By.CSS_SELECTOR, f"#form-{action} {button}").click()
+    eventually(
+        lambda: f"done={action}" in browser.current_url or browser.find_elements(By.CSS_SELECTOR, "#error")
+    )

@@ -6,29 +6,21 @@ their unit's."""
 from __future__ import annotations
 
 import re
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TypeVar
 
 import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from contracts.events import new_event
-from contracts.requests import Applicant, RequestSubmitted
 from deploy.run import Desk
 from gateway.web.auth import Principal
-from infra.eventstore import open_store
 from tests.desk import CSRF_FOR_TESTS, session_cookie
 from tests.e2e.conftest import sign_in_as
+from tests.steps import Submitted, eventually, submit
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
 
 CLERK = Principal(
     account_id="search-clerk", kind="staff", display_name="سارا دبیری", roles=("clerk",), province="tehran"
@@ -45,46 +37,6 @@ REPRESENTATIVE = Principal(
 )
 FOLDER_NAMES = {"awaiting": "در انتظار اقدام", "in_progress": "در حال گردش", "done": "تمام شده (آرشیو)"}
 LONG_AGO = "2020-01-05T08:00:00+00:00"  # long past any due date
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 30) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout}s")
-        time.sleep(0.2)
-
-
-@dataclass(frozen=True)
-class Submitted:
-    request_id: str
-    tracking_code: str
-
-
-def submit(desk: Desk, at: str = "") -> Submitted:
-    """A citizen's submission, appended as the requests service does."""
-    request_id = uuid.uuid4().hex
-    tracking_code = str(uuid.uuid4().int)[:12]
-    event = RequestSubmitted(
-        request_id=request_id,
-        tracking_code=tracking_code,
-        applicant=Applicant(
-            national_code="0084575948", full_name="مریم کاظمی", mobile="09123456789", account_id="citizen-1"
-        ),
-        province="tehran",
-        subject=f"درخواست مجوز {request_id[:6]}",
-        text="با سلام، درخواست صدور مجوز دارم.",
-        submitted_at=at or datetime.now(UTC).isoformat(),
-    )
-    store = open_store(desk.env["EVENTSTORE_URL"])
-    try:
-        store.append(f"request-{request_id}", [new_event(event, actor="citizen:0084575948")])
-    finally:
-        store.close()
-    return Submitted(request_id, tracking_code)
 
 
 def client(desk: Desk, principal: Principal) -> httpx.Client:

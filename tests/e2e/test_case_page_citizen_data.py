@@ -16,8 +16,8 @@ from contracts.persian import persian_digits
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from tests.desk import CSRF_FOR_TESTS, session_cookie
-from tests.e2e.conftest import sign_in_as
-from tests.e2e.test_secretariat_flow import act, eventually
+from tests.e2e.conftest import act, sign_in_as
+from tests.steps import eventually
 from tests.unit.test_requests_files import PDF
 
 pytestmark = pytest.mark.e2e

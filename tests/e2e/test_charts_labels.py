@@ -4,11 +4,10 @@ legend box covers a text."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -17,18 +16,17 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
 from contracts.events import Event, new_event
-from contracts.requests import Applicant, RequestSubmitted
 from contracts.survey import QUESTIONS, Respondent, SurveyAnswered
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from infra.eventstore import open_store
 from tests.desk import CSRF_FOR_TESTS, session_cookie, store_url_of
 from tests.e2e.conftest import sign_in_as
+from tests.steps import eventually, submit
 from tests.units import define_units_on
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 ADMIN = Principal(account_id="admin-charts", kind="staff", display_name="مدیر سامانه", roles=("admin",))
 LONG_UNIT = ("planning", "معاونت برنامه‌ریزی و توسعه منابع انسانی و پشتیبانی استان")
 PROVINCES = ("yazd", "yazd", "yazd", "chaharmahal", "kohgiluyeh", "sistan", "tehran")
@@ -48,39 +46,12 @@ return {
 """
 
 
-def eventually(check: Callable[[], T | None], timeout: float = 60) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout}s")
-        time.sleep(0.3)
-
-
 def _append(desk: Desk, stream: str, event: Event) -> None:
     store = open_store(store_url_of(desk))
     try:
         store.append(stream, [new_event(event, actor="test:charts")])
     finally:
         store.close()
-
-
-def _submit(desk: Desk, province: str) -> str:
-    request_id = uuid.uuid4().hex
-    applicant = Applicant(national_code="0084575948", full_name="مریم کاظمی", mobile="09123456789")
-    event = RequestSubmitted(
-        request_id=request_id,
-        tracking_code=str(uuid.uuid4().int)[:12],
-        applicant=applicant,
-        province=province,
-        subject="درخواست مجوز",
-        text="با سلام، درخواست صدور مجوز دارم.",
-        submitted_at=datetime.now(UTC).isoformat(),
-    )
-    _append(desk, f"request-{request_id}", event)
-    return request_id
 
 
 def _answer(desk: Desk, answered_at: datetime, value: int) -> None:
@@ -160,7 +131,7 @@ def test_overview_and_survey_charts_show_every_label_whole(
     desk: Desk, browser: webdriver.Chrome, admin: httpx.Client
 ) -> None:
     define_units_on(desk, dict([LONG_UNIT]))
-    requests = [_submit(desk, province) for province in PROVINCES]
+    requests = [submit(desk, province).request_id for province in PROVINCES]
     _refer(admin, requests[0])
     now = datetime.now(UTC)
     for index in range(20):  # two months of ten responses each: two points on the trend

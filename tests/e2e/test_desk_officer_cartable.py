@@ -5,11 +5,9 @@ every folder and keeps what was typed."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 import httpx
 import pytest
@@ -24,10 +22,9 @@ from infra.eventstore import open_store
 from services.identity.accounts import case_id, case_stream
 from tests.desk import CSRF_FOR_TESTS, make_real, session_cookie, store_url_of
 from tests.e2e.conftest import sign_in_as
+from tests.steps import eventually
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
 
 OFFICER = Principal(
     account_id="desk-officer-tehran",
@@ -69,17 +66,6 @@ LONG_WAITING = Principal(  # sent three days and two hours ago
 )
 REASON = "تصویر شناسنامه خوانا نیست"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 30) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout}s")
-        time.sleep(0.2)
 
 
 def client(desk: Desk, principal: Principal) -> httpx.Client:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import TypeVar
 
 import httpx
 import pytest
@@ -24,7 +22,6 @@ from selenium.webdriver.support.ui import Select
 
 from contracts.events import new_event
 from contracts.identity import VerificationSubmitted
-from contracts.requests import Applicant, RequestSubmitted
 from contracts.survey import QUESTIONS, Respondent, SurveyAnswered
 from deploy.run import Desk
 from gateway.web.auth import Principal
@@ -33,11 +30,11 @@ from services.identity.accounts import case_id, case_stream, load_account, staff
 from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie, store_url_of
 from tests.e2e.conftest import click_and_wait, sign_in_as
 from tests.integration.test_identity_flow import identity_env
+from tests.steps import eventually, submit
 from tests.units import TEST_UNITS
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 TOKEN = {"csrf_token": CSRF_FOR_TESTS}
 ADMIN = Principal(account_id="admin-names", kind="staff", display_name="مدیر سامانه", roles=("admin",))
 CLERK = Principal(
@@ -75,17 +72,6 @@ def _client(desk: Desk, principal: Principal) -> httpx.Client:
     )
 
 
-def eventually(check: Callable[[], T | None], timeout: float = 30) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout}s")
-        time.sleep(0.2)
-
-
 def visible_text(html: str) -> str:
     """What a reader sees of a page: its text without tags and attribute values."""
     return re.sub(r"<[^>]*>", " ", html)
@@ -105,23 +91,6 @@ def _account(desk: Desk, account_id: str) -> object:
         return load_account(store, account_id)
     finally:
         store.close()
-
-
-def _submitted(desk: Desk, province: str = "yazd") -> str:
-    """A request as the requests service records it, for the unit «صدور مجوز»."""
-    request_id = uuid.uuid4().hex
-    event = RequestSubmitted(
-        request_id=request_id,
-        tracking_code=str(uuid.uuid4().int)[:12],
-        applicant=Applicant(national_code="0084575948", full_name="مریم کاظمی", mobile="09123456789"),
-        province=province,
-        unit="permits",
-        subject="درخواست مجوز",
-        text="با سلام، درخواست صدور مجوز دارم.",
-        submitted_at=datetime.now(UTC).isoformat(),
-    )
-    _append(desk, f"request-{request_id}", event)
-    return request_id
 
 
 def test_a_role_is_revoked_on_the_staff_page_and_its_session_loses_it_at_once(
@@ -277,7 +246,7 @@ def test_the_survey_report_and_its_csv_name_provinces_and_units(desk: Desk, admi
 def test_the_workflow_names_the_clerk_and_the_referral_picks_from_lists(
     desk: Desk, browser: webdriver.Chrome
 ) -> None:
-    request_id = _submitted(desk)
+    request_id = submit(desk, "yazd", unit="permits").request_id
     representative = Principal(
         account_id=staff_id("0051234564"),
         kind="staff",
@@ -321,7 +290,7 @@ def test_the_workflow_names_the_clerk_and_the_referral_picks_from_lists(
 def test_the_messages_list_and_templates_name_templates_and_units_in_persian(
     desk: Desk, admin: httpx.Client
 ) -> None:
-    request_id = _submitted(desk)
+    request_id = submit(desk, "yazd", unit="permits").request_id
 
     def listed() -> str | None:
         page = admin.get("/notify/messages", params={"request_id": request_id})

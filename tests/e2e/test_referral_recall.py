@@ -16,8 +16,8 @@ from selenium.webdriver.support.ui import Select
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from tests.desk import CSRF_FOR_TESTS, make_real, session_cookie
-from tests.e2e.conftest import sign_in_as
-from tests.e2e.test_secretariat_flow import act, eventually, open_case, submit
+from tests.e2e.conftest import act, open_case, sign_in_as
+from tests.steps import eventually, submit
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +57,7 @@ def test_the_referring_clerk_recalls_a_referral_and_gets_the_forms_back(
     desk: Desk, browser: webdriver.Chrome
 ) -> None:
     make_real(desk, REP)  # identity lists them among the representatives before the page asks
-    request_id = submit(desk)
+    request_id = submit(desk).request_id
     sign_in_as(browser, desk, CLERK)
     open_case(browser, desk, request_id)
     act(browser, "register")

@@ -3,30 +3,20 @@ reply and the number; two staff at once: the second keeps what they typed."""
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import TypeVar
-
 import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from contracts.events import new_event
 from contracts.persian import persian_digits
-from contracts.requests import Applicant, RequestSubmitted
 from deploy.run import Desk
 from gateway.web.auth import Principal
-from infra.eventstore import open_store
 from tests.desk import CSRF_FOR_TESTS, session_cookie
-from tests.e2e.conftest import sign_in_as
+from tests.e2e.conftest import act, open_case, sign_in_as
+from tests.steps import eventually, submit
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
 
 CLERK = Principal(
     account_id="clerk-1", kind="staff", display_name="سارا دبیری", roles=("clerk",), province="tehran"
@@ -44,63 +34,10 @@ CITIZEN = Principal(
 )
 
 
-def eventually(check: Callable[[], T | None], timeout: float = 30) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout}s")
-        time.sleep(0.2)
-
-
-def submit(desk: Desk) -> str:
-    """A citizen's submission, appended as the requests service does."""
-    request_id = uuid.uuid4().hex
-    event = RequestSubmitted(
-        request_id=request_id,
-        tracking_code=str(uuid.uuid4().int)[:12],
-        applicant=Applicant(
-            national_code="0084575948", full_name="مریم کاظمی", mobile="09123456789", account_id="citizen-1"
-        ),
-        province="tehran",
-        subject=f"درخواست مجوز {request_id[:6]}",
-        text="با سلام، درخواست صدور مجوز دارم.",
-        submitted_at=datetime.now(UTC).isoformat(),
-    )
-    store = open_store(desk.env["EVENTSTORE_URL"])
-    try:
-        store.append(f"request-{request_id}", [new_event(event, actor="citizen:0084575948")])
-    finally:
-        store.close()
-    return request_id
-
-
-def open_case(browser: webdriver.Chrome, desk: Desk, request_id: str) -> None:
-    """From the cartable's awaiting folder to the request's page."""
-
-    def listed() -> bool:
-        browser.get(desk.url("backoffice") + "/secretariat/cartable?folder=awaiting")
-        return bool(browser.find_elements(By.CSS_SELECTOR, f'tr[data-request-id="{request_id}"]'))
-
-    eventually(listed)
-    browser.find_element(By.CSS_SELECTOR, f'tr[data-request-id="{request_id}"] a').click()
-    assert browser.find_element(By.ID, "tracking-code").text
-
-
-def act(browser: webdriver.Chrome, action: str, button: str = "button") -> None:
-    """Submit the action's form and wait for the page that answers it."""
-    browser.find_element(By.CSS_SELECTOR, f"#form-{action} {button}").click()
-    eventually(
-        lambda: f"done={action}" in browser.current_url or browser.find_elements(By.CSS_SELECTOR, "#error")
-    )
-
-
 def test_clerk_registers_and_refers_representative_replies_citizen_reads(
     desk: Desk, browser: webdriver.Chrome
 ) -> None:
-    request_id = submit(desk)
+    request_id = submit(desk, account_id=CITIZEN.account_id).request_id
     sign_in_as(browser, desk, CLERK)
     open_case(browser, desk, request_id)
     act(browser, "register")
@@ -153,7 +90,7 @@ def test_clerk_registers_and_refers_representative_replies_citizen_reads(
 def test_two_staff_at_once_the_second_sees_a_conflict_and_keeps_their_text(
     desk: Desk, browser: webdriver.Chrome
 ) -> None:
-    request_id = submit(desk)
+    request_id = submit(desk, account_id=CITIZEN.account_id).request_id
     sign_in_as(browser, desk, CLERK)
     open_case(browser, desk, request_id)
     act(browser, "register")

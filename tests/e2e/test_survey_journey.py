@@ -4,9 +4,7 @@ administrator reads the report with its charts and exports it."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -20,27 +18,15 @@ from deploy.run import Desk
 from gateway.web.auth import Principal
 from tests.desk import CSRF_FOR_TESTS, session_cookie
 from tests.e2e.conftest import sign_in_as
+from tests.steps import eventually
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 NATIONAL_CODE = "0084575948"
 CLERK = Principal(
     account_id="clerk-1", kind="staff", display_name="کارشناس", roles=("clerk",), province="isfahan"
 )
 ADMIN = Principal(account_id="admin-1", kind="staff", display_name="مدیر سامانه", roles=("admin",))
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 60) -> T:
-    """Poll `check` until it returns something truthy, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout}s")
-        time.sleep(0.2)
 
 
 def _client(desk: Desk, principal: Principal) -> httpx.Client:

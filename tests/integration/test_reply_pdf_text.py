@@ -5,73 +5,32 @@ for «استدلال»), and each attachment shows its real size («… بایت
 from __future__ import annotations
 
 import io
-import re
-import shutil
-import subprocess
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 import pytest
 from PIL import Image
 
-from contracts.events import new_event
-from contracts.requests import Applicant, RequestSubmitted
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from gateway.web.formats import file_size
-from infra.eventstore import open_store
-from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie, store_url_of
+from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie
+from tests.steps import eventually, pdf_text, submit
 
 pytestmark = pytest.mark.integration
 
-T = TypeVar("T")
 CLERK = Principal(
     account_id="clerk-print", kind="staff", display_name="سارا دبیری", roles=("clerk",), province="tehran"
 )
 LEGAL = "ماده 17 آیین‌نامه صدور مجوز، استدلال و اعلام کارشناس"
 BODY = "مجوز شما صادر شد. پرسش‌ها به info2@example.com"
-BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 30) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout}s")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     with running_desk(tmp_path_factory.mktemp("print"), "postgresql") as running:
         yield running
-
-
-def _submit(desk: Desk) -> str:
-    request_id = uuid.uuid4().hex
-    event = RequestSubmitted(
-        request_id=request_id,
-        tracking_code=str(uuid.uuid4().int)[:12],
-        applicant=Applicant(national_code="0084575948", full_name="مریم کاظمی", mobile="09123456789"),
-        province="tehran",
-        subject="درخواست مجوز",
-        text="با سلام، درخواست صدور مجوز دارم.",
-        submitted_at=datetime.now(UTC).isoformat(),
-    )
-    store = open_store(store_url_of(desk))
-    try:
-        store.append(f"request-{request_id}", [new_event(event, actor="citizen:0084575948")])
-    finally:
-        store.close()
-    return request_id
 
 
 def _small_png() -> bytes:
@@ -81,25 +40,10 @@ def _small_png() -> bytes:
     return out.getvalue()
 
 
-def _pdf_text(pdf: bytes, folder: Path) -> str:
-    """What a reader copies out of the PDF (poppler's pdftotext, as Evince and Okular do), with
-    the bidi marks it wraps runs in taken out and no spaces: only the words and digits count."""
-    if shutil.which("pdftotext") is None:
-        pytest.fail(
-            "this test reads the PDF with pdftotext: install Debian's poppler-utils (tests/run.sh does)"
-        )
-    path = folder / "reply.pdf"
-    path.write_bytes(pdf)
-    text = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True, text=True
-    ).stdout
-    return re.sub(r"\s+", "", BIDI_MARKS.sub("", text))
-
-
 def test_the_printed_reply_reads_as_typed_with_persian_digits_and_real_sizes(
     desk: Desk, tmp_path: Path
 ) -> None:
-    request_id = _submit(desk)
+    request_id = submit(desk).request_id
     cookie = session_cookie(desk, CLERK)
     png = _small_png()
     with httpx.Client(
@@ -133,7 +77,7 @@ def test_the_printed_reply_reads_as_typed_with_persian_digits_and_real_sizes(
     assert "۰ کیلوبایت" not in page
 
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
-    copied = _pdf_text(pdf.content, tmp_path)
+    copied = pdf_text(pdf.content, tmp_path)
     assert "ماده۱۷آیین‌نامه" in copied and "ماده17" not in copied
     assert "استدلالواعلام" in copied and "استدالل" not in copied and "اعالم" not in copied
     assert "info2@example.com" in copied
