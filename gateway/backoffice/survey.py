@@ -1,5 +1,6 @@
 """Survey reports in the back office: per province, unit, service and Jalali period, with SVG
-charts and a CSV export. A representative sees only their own unit; groups under ten responses
+charts and a CSV export. A representative sees only their own unit, a clerk their own
+province; groups under ten responses
 stay merged. The survey service speaks in ids; these pages and the CSV show Persian names."""
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from gateway.common import call as call_service
 from gateway.web.auth import Principal, require_staff
 from gateway.web.templates import render
 
-READERS = ("admin", "representative")
+READERS = ("admin", "representative", "clerk")
 PERIOD = re.compile(r"^\d{4}(/\d{2})?$")
 CSV_HEADERS = {
     "province": "استان",
@@ -42,8 +43,12 @@ def _filters(request: Request, staff: Principal) -> dict[str, str]:
     filters["period"] = latin_digits(filters["period"])
     if filters["period"] and not PERIOD.fullmatch(filters["period"]):
         raise ApiError("invalid_input", "period is a Jalali year (1405) or month (1405/03)")
-    if not staff.has_role("admin"):
-        filters["unit"] = staff.unit or "-"  # a representative reports on their own unit only
+    if staff.has_role("admin"):
+        pass
+    elif staff.has_role("representative"):
+        filters["unit"] = staff.scope_of("representative").get("unit") or staff.unit or "-"
+    else:  # a secretariat's clerk reads the report of their own province
+        filters["province"] = staff.scope_of("clerk").get("province") or staff.province or "-"
     return {k: v for k, v in filters.items() if v}
 
 
@@ -67,7 +72,16 @@ async def report_page(request: Request) -> Response:
         "provinces": [(p, names.province_name(p)) for p in data.get("provinces", [])],
         "units": sorted(((u, unit_names.get(u, u)) for u in data["units"]), key=lambda pair: pair[1]),
     }
-    context = {"report": data, "filters": filters, "error": error, "is_admin": staff.has_role("admin")}
+    own_province = None
+    if not staff.has_role("admin", "representative"):  # a clerk: their province, not a choice
+        own_province = names.province_name(filters.get("province", ""))
+    context = {
+        "report": data,
+        "filters": filters,
+        "error": error,
+        "is_admin": staff.has_role("admin"),
+        "own_province": own_province,
+    }
     return render(request, "survey/report.html", context | choices)
 
 
