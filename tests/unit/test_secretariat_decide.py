@@ -11,7 +11,7 @@ import pytest
 
 from contracts.errors import DomainError
 from contracts.events import new_event
-from contracts.requests import Applicant, RequestResubmitted, RequestSubmitted
+from contracts.requests import RequestResubmitted
 from contracts.secretariat import (
     CaseArchived,
     CaseClosed,
@@ -39,37 +39,11 @@ from infra.eventstore.sql import SqlEventStore
 from services.secretariat import commands, lifecycle, rules
 from services.secretariat.case import CASE, Decision
 from services.secretariat.numbering import BOOK, TakeNumber
+from tests.case_history import ADMIN, CLERK, CLERK_2, NUMBERED, OTHER_CLERK, REFERRED, REP, RID, SUBMITTED
 from tests.scenario import Scenario, scenario
 
-RID = "req-1"
 AT = datetime(2026, 3, 21, 20, 45, tzinfo=UTC)  # already 1405/01/02 in Tehran (00:15)
-CLERK = Staff(account_id="clerk-1", name="سارا دبیری", roles=("clerk",), province="tehran")
-CLERK_2 = Staff(account_id="clerk-2", name="علی منشی", roles=("clerk",), province="tehran")
-OTHER_CLERK = Staff(account_id="clerk-9", roles=("clerk",), province="isfahan")
-REP = Staff(account_id="rep-1", name="رضا پیگیر", roles=("representative",), unit="permits")
 REP_2 = Staff(account_id="rep-2", roles=("representative",), unit="permits")
-ADMIN = Staff(account_id="admin", roles=("admin",))
-
-SUBMITTED = RequestSubmitted(
-    request_id=RID,
-    tracking_code="123456789012",
-    applicant=Applicant(national_code="0084575948", full_name="مریم کاظمی", mobile="09123456789"),
-    province="tehran",
-    subject="درخواست مجوز",
-    text="متن",
-    submitted_at="2026-03-01T08:00:00+00:00",
-)
-NUMBERED = NumberAssigned(
-    request_id=RID,
-    secretariat="tehran",
-    year=1405,
-    sequence=7,
-    registration_number="1405/tehran/7",
-    clerk=CLERK.account_id,
-)
-REFERRED = CaseReferred(
-    request_id=RID, unit="permits", unit_name="صدور مجوز", instruction="بررسی شود", actor=CLERK.account_id
-)
 TO_REP = REFERRED.model_copy(update={"representative": REP.account_id})
 TAKEN = CaseTaken(request_id=RID, actor=CLERK.account_id)
 RETURNED = ReturnedForCorrection(

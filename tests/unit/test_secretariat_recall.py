@@ -11,11 +11,9 @@ import pytest
 
 from contracts.errors import DomainError
 from contracts.events import new_event
-from contracts.requests import Applicant, RequestResubmitted, RequestSubmitted
+from contracts.requests import RequestResubmitted
 from contracts.secretariat import (
     CaseClosed,
-    CaseReferred,
-    NumberAssigned,
     ReferralRecalled,
     ReplyPosted,
     ReturnedForCorrection,
@@ -25,37 +23,12 @@ from infra.eventstore.sql import SqlEventStore
 from services.secretariat import commands, rules
 from services.secretariat.allowed import allowed_actions
 from services.secretariat.case import CASE, Decision
+from tests.case_history import ADMIN, CLERK, CLERK_2, NUMBERED, OTHER_CLERK, REFERRED, REP, RID, SUBMITTED
 from tests.scenario import Scenario, scenario
 from tests.units import define_units
 
-RID = "req-1"
 AT = datetime(2026, 3, 21, 9, 0, tzinfo=UTC)
-CLERK = Staff(account_id="clerk-1", name="سارا دبیری", roles=("clerk",), province="tehran")
-CLERK_2 = Staff(account_id="clerk-2", name="علی منشی", roles=("clerk",), province="tehran")
-OTHER_CLERK = Staff(account_id="clerk-9", roles=("clerk",), province="isfahan")
-REP = Staff(account_id="rep-1", name="رضا پیگیر", roles=("representative",), unit="permits")
-ADMIN = Staff(account_id="admin", roles=("admin",))
-
-SUBMITTED = RequestSubmitted(
-    request_id=RID,
-    tracking_code="123456789012",
-    applicant=Applicant(national_code="0084575948", full_name="مریم کاظمی", mobile="09123456789"),
-    province="tehran",
-    subject="درخواست مجوز",
-    text="متن",
-    submitted_at="2026-03-01T08:00:00+00:00",
-)
-NUMBERED = NumberAssigned(
-    request_id=RID,
-    secretariat="tehran",
-    year=1405,
-    sequence=7,
-    registration_number="1405/tehran/7",
-    clerk=CLERK.account_id,
-)
-TO_UNIT = CaseReferred(
-    request_id=RID, unit="permits", unit_name="صدور مجوز", instruction="بررسی شود", actor=CLERK.account_id
-)
+TO_UNIT = REFERRED
 TO_REP = TO_UNIT.model_copy(update={"representative": REP.account_id, "representative_name": REP.name})
 RECALLED = ReferralRecalled(
     request_id=RID, unit="permits", unit_name="صدور مجوز", reason="ارجاع اشتباه", actor=CLERK.account_id
