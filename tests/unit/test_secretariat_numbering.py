@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
+from contracts.envelope import RecordedEvent
 from contracts.errors import DomainError
 from contracts.events import registry
 from infra.decider import read_last
@@ -72,3 +74,28 @@ def test_the_format_is_configurable_per_secretariat(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("REGISTRATION_NUMBER_FORMATS", '{"tehran": "{yy}/T/{sequence:06d}"}')
     assert format_number("tehran", 1405, 42) == "05/T/000042"
     assert format_number("isfahan", 1405, 42) == "1405-00042"
+
+
+class _StaleBookOnce(SqlEventStore):
+    """Another process's view: its first read of a book's end is the one taken before `number`."""
+
+    stale: list[RecordedEvent] | None = None
+
+    def read_stream(self, stream: str, *args: Any, **kwargs: Any) -> list[RecordedEvent]:
+        if stream.startswith("registry-") and kwargs.get("backwards") and self.stale is not None:
+            stale, self.stale = self.stale, None
+            return stale
+        return super().read_stream(stream, *args, **kwargs)
+
+
+def test_a_clerk_who_read_the_same_end_of_the_book_is_told_already_numbered(store: SqlEventStore) -> None:
+    take_number(store, "tehran", "r0", "c1", year=1405)
+    racing = _StaleBookOnce(store.url)
+    racing.stale = read_last(store, book_stream("tehran", 1405))
+    first = take_number(store, "tehran", "r1", "c1", year=1405)
+    # The other clerk decided on the end before r1's number: the same sequence, the same event id.
+    with pytest.raises(DomainError) as refused:
+        take_number(racing, "tehran", "r1", "c2", year=1405)
+    assert refused.value.code == "already_numbered"
+    assert first.sequence == 2
+    assert book_end(store, "tehran", 1405) == (2, 1)
