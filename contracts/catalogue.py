@@ -60,6 +60,49 @@ PROVINCES: dict[str, str] = {
 }
 """Every province (and so every provincial secretariat): slug → Persian name, in Persian order."""
 
+PROVINCE_CODES: dict[str, str] = {
+    "markazi": "00",
+    "gilan": "01",
+    "mazandaran": "02",
+    "azarbaijan-east": "03",
+    "azarbaijan-west": "04",
+    "kermanshah": "05",
+    "khuzestan": "06",
+    "fars": "07",
+    "kerman": "08",
+    "khorasan-razavi": "09",
+    "isfahan": "10",
+    "sistan": "11",
+    "kurdistan": "12",
+    "hamadan": "13",
+    "chaharmahal": "14",
+    "lorestan": "15",
+    "ilam": "16",
+    "kohgiluyeh": "17",
+    "bushehr": "18",
+    "zanjan": "19",
+    "semnan": "20",
+    "yazd": "21",
+    "hormozgan": "22",
+    "tehran": "23",
+    "ardabil": "24",
+    "qom": "25",
+    "qazvin": "26",
+    "golestan": "27",
+    "khorasan-north": "28",
+    "khorasan-south": "29",
+    "alborz": "30",
+}
+"""Each province's two-digit code as the Statistical Centre of Iran numbers them (تهران ۲۳): the
+`{code}` of a registration number, so the number is digits only, as the guides print it. A code
+is never reused for another province: numbers already given carry it for good."""
+
+
+def province_code(province: str) -> str:
+    """The province's numeric code; a secretariat outside the list keeps its own name, so its
+    clerks can still number (a configured format may leave the code out)."""
+    return PROVINCE_CODES.get(province, province)
+
 
 class FaqItem(Value):
     """One question and its answer on the service card (پاسخ به سوالات)."""

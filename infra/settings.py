@@ -372,13 +372,14 @@ class SecretariatSettings(CommonSettings):
     KEEP_EMPTY: ClassVar[frozenset[str]] = frozenset({"HOLIDAYS", "WEEKEND_DAYS"})
 
     REGISTRATION_NUMBER_FORMAT: str = Field(
-        "{year}/{secretariat}/{sequence}",
-        description="how registration numbers print (Python format, e.g. `{sequence:05d}`)",
+        "{year}/{code}/{sequence}",
+        description="how registration numbers print (Python format; fields: year, yy, code — the "
+        "province's numeric code, secretariat — its name, sequence; e.g. `{year}/{code}/{sequence:05d}`)",
     )
     REGISTRATION_NUMBER_FORMATS: Json[dict[str, str]] = Field(
         cast(Any, "{}"),  # the JSON text, as the environment holds it
         description='JSON object: secretariat → format, e.g. `{"tehran": "{yy}/T/{sequence:06d}"}` '
-        "(fields: year, yy, secretariat, sequence)",
+        "(fields: year, yy, code, secretariat, sequence)",
         json_schema_extra={"shown": "—"},
     )
     HOLIDAYS: str | None = Field(

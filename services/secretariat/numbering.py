@@ -10,6 +10,13 @@ That a request is numbered at most once rests on the event id, derived from the 
 (`number_event_id`): the store refuses the id in another book, and in the same book answers
 with the earlier append; either way the number found by that id is the request's, given by
 this command (its first answer again) or by another (`already_numbered`).
+
+A number is digits only by default (`{year}/{code}/{sequence}`, e.g. `1405/23/5` for Tehran's
+fifth request of 1405): stored with ASCII digits, shown with Persian digits, isolated from the
+sentence around it so the bidi algorithm cannot reorder it. Numbers given before the province's
+numeric code (`1405/tehran/5`) keep their stored text for good: a citizen was sent it and clerks
+search by it, so pages show it as stored, with Persian digits and isolated like any other number
+(it then reads left to right in one piece instead of reversed).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from datetime import datetime
 
 import jdatetime
 
+from contracts.catalogue import province_code
 from contracts.envelope import RecordedEvent
 from contracts.errors import DomainError
 from contracts.events import Event, registry
@@ -33,7 +41,7 @@ from infra.decider import Decider, Found, handle, read_last
 from infra.settings import SecretariatSettings
 from services.secretariat.workdays import TEHRAN
 
-DEFAULT_FORMAT = "{year}/{secretariat}/{sequence}"
+DEFAULT_FORMAT = "{year}/{code}/{sequence}"
 CONFLICT_RETRIES = 200
 """A hot book (every clerk of a province, two processes) may lose many races in a row."""
 NUMBER_TYPES = (NumberAssigned.type_name,)
@@ -57,7 +65,7 @@ def jalali_year() -> int:
 
 def number_format(secretariat: str) -> str:
     """The format of a secretariat's numbers: its entry in `REGISTRATION_NUMBER_FORMATS` (a JSON
-    object, secretariat → format), else `REGISTRATION_NUMBER_FORMAT`, else year/secretariat/sequence."""
+    object, secretariat → format), else `REGISTRATION_NUMBER_FORMAT`, else year/code/sequence."""
     settings = SecretariatSettings.load()
     if secretariat in settings.REGISTRATION_NUMBER_FORMATS:
         return settings.REGISTRATION_NUMBER_FORMATS[secretariat]
@@ -65,9 +73,16 @@ def number_format(secretariat: str) -> str:
 
 
 def render_number(pattern: str, secretariat: str, year: int, sequence: int) -> str:
-    """A registration number as printed by `pattern`, e.g. `{year}/{secretariat}/{sequence:05d}`;
-    the fields are year, yy (two digits), secretariat and sequence."""
-    return pattern.format(year=year, yy=f"{year % 100:02d}", secretariat=secretariat, sequence=sequence)
+    """A registration number as printed by `pattern`, e.g. `{year}/{code}/{sequence:05d}`; the
+    fields are year, yy (two digits), code (the province's numeric code), secretariat (its name,
+    as numbers were printed before the code) and sequence."""
+    return pattern.format(
+        year=year,
+        yy=f"{year % 100:02d}",
+        code=province_code(secretariat),
+        secretariat=secretariat,
+        sequence=sequence,
+    )
 
 
 def format_number(secretariat: str, year: int, sequence: int) -> str:

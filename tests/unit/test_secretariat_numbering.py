@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
+from contracts.catalogue import PROVINCE_CODES, PROVINCES
 from contracts.envelope import RecordedEvent
 from contracts.errors import DomainError
 from contracts.events import registry
 from infra.decider import read_last
 from infra.eventstore.sql import SqlEventStore
-from services.secretariat.numbering import BOOK, book_stream, format_number, take_number
+from services.secretariat.numbering import BOOK, book_stream, format_number, render_number, take_number
 
 
 def book_end(store: SqlEventStore, secretariat: str, year: int) -> tuple[int, int | None]:
@@ -28,7 +29,7 @@ def test_numbers_follow_each_other_per_secretariat_and_year(store: SqlEventStore
     other = take_number(store, "isfahan", "r3", "c1", year=1405)
     next_year = take_number(store, "tehran", "r4", "c1", year=1406)
     assert [first.sequence, second.sequence, other.sequence, next_year.sequence] == [1, 2, 1, 1]
-    assert second.registration_number == "1405/tehran/2"
+    assert (second.registration_number, other.registration_number) == ("1405/23/2", "1405/10/1")
 
 
 def test_a_request_is_numbered_once_in_any_book(store: SqlEventStore) -> None:
@@ -74,6 +75,24 @@ def test_the_format_is_configurable_per_secretariat(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("REGISTRATION_NUMBER_FORMATS", '{"tehran": "{yy}/T/{sequence:06d}"}')
     assert format_number("tehran", 1405, 42) == "05/T/000042"
     assert format_number("isfahan", 1405, 42) == "1405-00042"
+
+
+def test_the_default_number_is_digits_only_with_the_province_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REGISTRATION_NUMBER_FORMAT", raising=False)
+    monkeypatch.delenv("REGISTRATION_NUMBER_FORMATS", raising=False)
+    assert format_number("azarbaijan-west", 1405, 7) == "1405/04/7"
+    assert all(format_number(p, 1405, 1).replace("/", "").isdigit() for p in PROVINCE_CODES)
+
+
+def test_a_format_may_name_the_code_or_the_secretariat_as_numbers_were_printed_before() -> None:
+    assert render_number("{yy}-{code}-{sequence:04d}", "tehran", 1405, 3) == "05-23-0003"
+    assert render_number("{year}/{secretariat}/{sequence}", "tehran", 1405, 3) == "1405/tehran/3"
+
+
+def test_every_province_has_its_own_code() -> None:
+    assert set(PROVINCE_CODES) == set(PROVINCES)
+    assert len(set(PROVINCE_CODES.values())) == len(PROVINCES)
+    assert all(len(code) == 2 and code.isdigit() for code in PROVINCE_CODES.values())
 
 
 class _StaleBookOnce(SqlEventStore):
