@@ -44,14 +44,26 @@ async def cartable(request: Request) -> Response:
     return render(request, "requests/cartable.html", {"view": view, **LABELS})
 
 
-async def detail(request: Request, error: str | None = None, status: int = 200) -> Response:
-    """One request: what was filed, its status, the workflow as a timeline, replies, history."""
+async def detail(
+    request: Request, error: str | None = None, status: int = 200, typed: dict[str, Any] | None = None
+) -> Response:
+    """One request: what was filed, its status, the workflow as a timeline, replies, history;
+    after a refused correction, the correction form holds what was `typed`."""
     user = require_citizen(request)
     view = await call(
         request, "requests", "request_detail", user.account_id, request.path_params["request_id"]
     )
-    context = {"r": view, "steps": timeline(view["history"]), "error": error, **LABELS}
+    context = {"r": view, "steps": timeline(view["history"]), "error": error, "typed": typed, **LABELS}
     return render(request, "requests/detail.html", context, status)
+
+
+def _file_note(upload: Any) -> str | None:
+    """A correction is one command with no draft to keep a file on: a refused correction keeps
+    no file it carried, and the page says so plainly."""
+    if not (isinstance(upload, UploadFile) and upload.filename):
+        return None
+    name = clean_file_name(upload.filename)
+    return f"فایل «{name}» نگه داشته نشد؛ در صورت نیاز آن را دوباره انتخاب کنید."
 
 
 async def reply(request: Request) -> Response:
@@ -79,14 +91,17 @@ async def resubmit(request: Request) -> Response:
             key[7:] for key, value in fields.items() if key.startswith("remove_") and value
         ],
     }
+    upload = (await request.form()).get("file")  # parsed once by form_data, CSRF checked there
+    typed = {**body, "file_note": _file_note(upload)}
     problem = normalise.refused(body)
     if problem is not None:
-        return await detail(request, problem.sentence(), 422)
-    upload = (await request.form()).get("file")  # parsed once by form_data, CSRF checked there
+        cleaned = {k: normalise.without_refused(body[k]) for k in ("subject", "text")}
+        return await detail(request, problem.sentence(), 422, {**typed, **cleaned})
     if isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
-            return await detail(request, f"حجم فایل «{upload.filename}» بیش از حد مجاز است.", 422)
+            message = f"حجم فایل «{clean_file_name(upload.filename)}» بیش از حد مجاز است."
+            return await detail(request, message, 422, typed)
         body.update(file_name=clean_file_name(upload.filename), file_base64=base64.b64encode(data).decode())
     try:
         await call(request, "requests", "resubmit", body)
@@ -98,7 +113,7 @@ async def resubmit(request: Request) -> Response:
         shown = (
             error.detail if error.code.startswith("attachment_") and error.detail else MESSAGES[error.code][1]
         )
-        return await detail(request, shown, 422)
+        return await detail(request, shown, 422, typed)
     return RedirectResponse(f"/requests/{body['request_id']}?resubmitted=1", status_code=303)
 
 
