@@ -126,11 +126,50 @@ others' commits (each heard commit cost every service a wake-up of its listener 
 
 _LANGUAGE = "LANGUAGE plpgsql AS $fn$"
 assert APPEND_FUNCTION_V5.count(_LANGUAGE) == 1
-APPEND_FUNCTION = APPEND_FUNCTION_V5.replace(_LANGUAGE, "LANGUAGE plpgsql SET enable_seqscan = off AS $fn$")
+APPEND_FUNCTION_V6 = APPEND_FUNCTION_V5.replace(
+    _LANGUAGE, "LANGUAGE plpgsql SET enable_seqscan = off AS $fn$"
+)
 """Schema version 6: version 5, planned never to scan a table. Every look-up in the function
 is by a key, but a session keeps the function's plans, made while the store was nearly empty:
 the event-id look-up stayed a scan of all events until the table was next analysed (rows read a
 submission under load: 3,849 before, 23 after, `bench.saturation`)."""
+
+_NUMBER_AND_INSERT = """\
+  SELECT coalesce(max(position), 0) + 1 INTO first_position FROM es_events;
+  INSERT INTO es_events (position, event_id, stream, revision, type, version, data, metadata,
+                         correlation_id, causation_id, recorded_at, hash)
+  SELECT first_position + p.offset_in_commit, p.event_id, p.stream, p.revision, p.type, p.version,
+         p.data, p.metadata, p.correlation_id, p.causation_id,
+         to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), p.hash
+    FROM unnest(parsed) AS p;
+"""
+_NUMBER_CHAIN_AND_INSERT = """\
+  SELECT coalesce(max(position), 0) + 1 INTO first_position FROM es_events;
+  -- The store-wide chain (infra/ops/hashchain.py `ledger_link`): each event's link covers its
+  -- position, its stream-chain hash and the link of the event before it in `$all`.
+  SELECT chain INTO previous_link FROM es_events WHERE position = first_position - 1;
+  FOR i IN 1 .. coalesce(array_length(parsed, 1), 0) LOOP
+    previous_link := encode(sha256(convert_to(
+      coalesce(previous_link, '') || ':' || (first_position + (parsed[i]).offset_in_commit)::text
+      || ':' || coalesce((parsed[i]).hash, ''), 'UTF8')), 'hex');
+    links := links || previous_link;
+  END LOOP;
+  INSERT INTO es_events (position, event_id, stream, revision, type, version, data, metadata,
+                         correlation_id, causation_id, recorded_at, hash, chain)
+  SELECT first_position + p.offset_in_commit, p.event_id, p.stream, p.revision, p.type, p.version,
+         p.data, p.metadata, p.correlation_id, p.causation_id,
+         to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), p.hash,
+         links[p.offset_in_commit + 1]
+    FROM unnest(parsed) AS p;
+"""
+_PARSED = "  parsed es_new_event[];\n"
+assert APPEND_FUNCTION_V6.count(_NUMBER_AND_INSERT) == 1 and APPEND_FUNCTION_V6.count(_PARSED) == 1
+APPEND_FUNCTION = APPEND_FUNCTION_V6.replace(_NUMBER_AND_INSERT, _NUMBER_CHAIN_AND_INSERT).replace(
+    _PARSED, _PARSED + "  previous_link text;\n  links text[] := ARRAY[]::text[];\n"
+)
+"""Schema version 7: version 6, and each event gets its link in the store-wide chain, computed
+under the lock from the link of the event before it (one more look-up by key), so that an event
+deleted, cut or moved anywhere in `$all` breaks the chain (`pishkhan integrity`)."""
 
 APPEND_FUNCTION_V3 = f"""
 {_DECLARE}BEGIN
@@ -157,8 +196,10 @@ APPEND_FUNCTION_V3 = f"""
 _CALL = sa.text(
     "SELECT es_append(CAST(:events AS json), CAST(:expected AS json), CAST(:streams AS json), :notice)"
 )
-_EVENT_FIELDS = tuple(c.name for c in events_table.columns if c.name not in ("position", "recorded_at"))
-"""What `es_append` takes of each event row (it numbers and timestamps them itself)."""
+_EVENT_FIELDS = tuple(
+    c.name for c in events_table.columns if c.name not in ("position", "recorded_at", "chain")
+)
+"""What `es_append` takes of each event row (it numbers, timestamps and links them itself)."""
 
 
 def append_at_once(

@@ -46,6 +46,7 @@ events_table = sa.Table(
     sa.Column("causation_id", sa.String(36)),
     sa.Column("recorded_at", sa.String(40), nullable=False),
     sa.Column("hash", sa.String(64)),  # since migration 2; NULL for events stored before it
+    sa.Column("chain", sa.String(64)),  # since migration 7: the store-wide link (hashchain.ledger_link)
     sa.UniqueConstraint("stream", "revision", name="uq_es_events_stream_revision"),
     sa.Index("ix_es_events_type_position", "type", "position"),
     sa.Index("ix_es_events_correlation", "correlation_id"),
@@ -60,6 +61,17 @@ streams_table = sa.Table(
     sa.Column("truncate_before", sa.BigInteger, nullable=False, default=0),
     sa.Column("last_hash", sa.String(64)),  # since migration 2: the hash chain's head
 )
+
+heads_table = sa.Table(
+    "es_heads",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("chain", sa.String(64), nullable=False),
+    sa.Column("signed_at", sa.String(40), nullable=False),
+    sa.Column("key_id", sa.String(64), nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+)
+"""Since migration 7: signed heads of the store-wide chain (infra/ops/heads.py)."""
 
 schema_table = sa.Table(
     "es_schema",
@@ -115,6 +127,20 @@ def _append_function_notifies_each_type_v5(conn: sa.Connection) -> None:
 def _append_function_never_scans_v6(conn: sa.Connection) -> None:
     """PostgreSQL: `es_append`'s kept plans look up by key however small the store was when made."""
     if conn.dialect.name == "postgresql":
+        from infra.eventstore.pg_append import APPEND_FUNCTION_V6
+
+        conn.execute(sa.text(APPEND_FUNCTION_V6))
+
+
+def _store_wide_chain_v7(conn: sa.Connection) -> None:
+    """The store-wide chain: each event's link over `$all` (NULL for events stored before, until
+    `pishkhan integrity --backfill`), the table of signed heads, and (PostgreSQL) `es_append`
+    computing the links."""
+    columns = {column["name"] for column in sa.inspect(conn).get_columns("es_events")}
+    if "chain" not in columns:
+        conn.execute(sa.text("ALTER TABLE es_events ADD COLUMN chain VARCHAR(64)"))
+    heads_table.create(conn, checkfirst=True)
+    if conn.dialect.name == "postgresql":
         from infra.eventstore.pg_append import APPEND_FUNCTION
 
         conn.execute(sa.text(APPEND_FUNCTION))
@@ -128,6 +154,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _append_function_reads_before_the_lock_v4,
     _append_function_notifies_each_type_v5,
     _append_function_never_scans_v6,
+    _store_wide_chain_v7,
 ]
 
 

@@ -50,6 +50,7 @@ from infra.eventstore.schema import (
     streams_table,
     type_channel,
 )
+from infra.ops.hashchain import link_rows
 
 __all__ = ["APPEND_LOCK_KEY", "NOTIFY_CHANNEL", "SqlEventStore"]
 
@@ -178,6 +179,7 @@ class SqlEventStore(EventStore):
             streams = self._stream_states(conn, {p.stream for p in batch})
             rows, _ = decide(batch, known, streams, next_position, datetime.now(UTC).isoformat())
             if rows:
+                link_rows(rows, self._link_before(conn, next_position))
                 conn.execute(events_table.insert(), rows)
                 self._save_streams(conn, streams)
 
@@ -313,6 +315,14 @@ class SqlEventStore(EventStore):
         notify = [sa.func.pg_notify(channel, payload) for channel in (NOTIFY_CHANNEL, *sorted(channels))]
         row = conn.execute(sa.select(last, *notify)).one()
         return int(row[0]) + 1
+
+    @staticmethod
+    def _link_before(conn: sa.Connection, position: int) -> str | None:
+        """The store-wide chain's link of the event before `position` (None: there is none, or
+        it was stored before the chain)."""
+        return conn.execute(
+            sa.select(events_table.c.chain).where(events_table.c.position == position - 1)
+        ).scalar()
 
     def delete_stream(self, stream: str) -> None:
         self._forget(stream)

@@ -5,7 +5,13 @@ revision, type, version, data, metadata, correlation and causation ids, and the 
 its stream ("" for a stream's first event, or for the first event appended after the chain was
 introduced on a stream that had no hashes yet: `pishkhan integrity --backfill` re-chains those).
 
-Positions and recorded times are left out on purpose: they are assigned by the server
+Beside the streams' chains, the store-wide chain (`ledger_link`) links every event to the one
+before it in `$all`: its link covers the event's position, its stream-chain hash and the
+previous link. A stream's chain cannot see a stream that is gone, or the last events of every
+stream cut off together; the store-wide chain names the first position where `$all` was changed,
+and signed heads of it (infra/ops/heads.py) show what was cut from its end.
+
+Positions and recorded times are left out of the event's own hash on purpose: they are assigned by the server
 (EventStoreDB gives the time only after the append), and an export moved into another store
 must keep the same hashes. Changing any covered field of a stored event, or removing,
 inserting or reordering events of a stream, breaks the chain at that event or the next one.
@@ -59,6 +65,21 @@ def event_hash(
         }
     )
     return hashlib.sha256(document.encode()).hexdigest()
+
+
+def ledger_link(previous: str | None, position: int, hash_: str | None) -> str:
+    """The store-wide chain's link of the event at `position` whose stream-chain hash is `hash_`,
+    after the link `previous` of the event before it ("" for the first event, or for the first
+    event linked after events stored before the store-wide chain existed). PostgreSQL's
+    `es_append` computes the same text's SHA-256 (infra/eventstore/pg_append.py)."""
+    return hashlib.sha256(f"{previous or GENESIS}:{position}:{hash_ or ''}".encode()).hexdigest()
+
+
+def link_rows(rows: list[dict[str, Any]], previous: str | None) -> None:
+    """Give each event row (`es_events` columns, in position order, the first right after the
+    event whose link is `previous`) its `chain` link."""
+    for row in rows:
+        previous = row["chain"] = ledger_link(previous, row["position"], row["hash"])
 
 
 @dataclass(frozen=True)
