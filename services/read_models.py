@@ -10,6 +10,7 @@ from infra.projections import Projection
 from services.identity.projections import Access, Accounts, Verifications
 from services.notify.projections import Planner, Status
 from services.requests.catalogue_view import Catalogue
+from services.requests.content_view import Contents
 from services.requests.drafts_view import Drafts
 from services.requests.projections import CitizenRequests
 from services.secretariat.projections import Inbox
@@ -20,7 +21,7 @@ def read_models() -> dict[str, list[Projection]]:
     """Service name → its projections that own tables."""
     return {
         "identity": [Accounts(), Access(), Verifications()],
-        "requests": [Catalogue(), Drafts(), CitizenRequests()],
+        "requests": [Catalogue(), Contents(), Drafts(), CitizenRequests()],
         "secretariat": [Inbox()],
         "notify": [Planner(), Status()],
         "survey": [Invitations(), Responses()],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.catalogue import DefineUnit, PublishService, RetireService
+from contracts.content import HideContent, SaveContent
 from contracts.eventstore import EventStore
 from contracts.requests import (
     AddAttachment,
@@ -34,6 +35,8 @@ from services.requests import (
     catalogue,
     catalogue_view,
     commands,
+    content,
+    content_view,
     corrections,
     drafts,
     lookups,
@@ -41,10 +44,11 @@ from services.requests import (
     sample_catalogue,
 )
 from services.requests.catalogue_view import Catalogue
+from services.requests.content_view import Contents
 from services.requests.drafts_view import Drafts
 from services.requests.projections import CitizenRequests
 
-PROJECTIONS = (CitizenRequests(), Drafts(), Catalogue())
+PROJECTIONS = (CitizenRequests(), Drafts(), Catalogue(), Contents())
 """In this order in each pass: the tracking view first (within 300 ms of a submission)."""
 
 
@@ -113,6 +117,45 @@ class RequestsService:
     @replies
     def retire_service(self, payload: dict[str, Any]) -> dict[str, str]:
         return catalogue.retire_service(self.store, RetireService.model_validate(payload))
+
+    # -- the citizens' dashboard (seed 003) -------------------------------------------------
+
+    @rpc
+    @replies
+    def dashboard(self, unit_id: str = "", service_id: str = "") -> dict[str, Any]:
+        """Announcements, forms and questions as citizens see them today; questions of
+        `unit_id`/`service_id` when given."""
+        return content_view.dashboard(self.db.read, content.today(), str(unit_id), str(service_id))
+
+    @rpc
+    @replies
+    def content_items(self) -> list[dict[str, Any]]:
+        return content_view.items(self.db.read, content.today())
+
+    @rpc
+    @replies
+    def content_item(self, item_id: str) -> dict[str, Any]:
+        return content_view.item(self.db.read, str(item_id))
+
+    @rpc
+    @replies
+    def save_content(self, payload: dict[str, Any]) -> dict[str, Any]:
+        command = SaveContent.model_validate(payload)
+        saved = content.save_content(self.store, self.files, command, content.now())
+        content.shown_soon(self.db.read, saved.pop("position"))
+        return saved
+
+    @rpc
+    @replies
+    def hide_content(self, payload: dict[str, Any]) -> dict[str, Any]:
+        done = content.hide_content(self.store, HideContent.model_validate(payload), content.now())
+        content.shown_soon(self.db.read, done.pop("position"))
+        return done
+
+    @rpc
+    @replies
+    def content_file(self, item_id: str) -> dict[str, Any]:
+        return content.content_file(self.store, self.files, str(item_id), content.today())
 
     # -- drafts and submission -------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from infra.projections import Projection
 from services.identity.projections import Access, Accounts, Verifications
 from services.notify.projections import Planner, Status
 from services.requests.catalogue_view import Catalogue
+from services.requests.content_view import Contents
 from services.requests.drafts_view import Drafts
 from services.requests.projections import CitizenRequests
 from services.secretariat.projections import Inbox
@@ -28,6 +29,7 @@ ALL_PROJECTIONS: list[type[Projection]] = [
     Access,
     Verifications,
     Catalogue,
+    Contents,
     Drafts,
     CitizenRequests,
     Inbox,
