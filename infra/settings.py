@@ -363,6 +363,9 @@ class RequestsSettings(CommonSettings):
         description="failed public tracking look-ups per address within so many seconds "
         "(`failures/seconds`); past them a captcha (the API answers 429)",
     )
+    SUPPORT_ANSWER_DAYS: int = Field(
+        2, ge=0, description="working days support has to answer a citizen's support ticket (then overdue)"
+    )
 
 
 class SecretariatSettings(CommonSettings):

@@ -13,6 +13,7 @@ from services.requests.catalogue_view import Catalogue
 from services.requests.content_view import Contents
 from services.requests.drafts_view import Drafts
 from services.requests.projections import CitizenRequests
+from services.requests.tickets_view import Tickets
 from services.secretariat.projections import Inbox
 from services.survey.projections import Invitations, Responses
 
@@ -21,7 +22,7 @@ def read_models() -> dict[str, list[Projection]]:
     """Service name → its projections that own tables."""
     return {
         "identity": [Accounts(), Access(), Verifications()],
-        "requests": [Catalogue(), Contents(), Drafts(), CitizenRequests()],
+        "requests": [Catalogue(), Contents(), Drafts(), CitizenRequests(), Tickets()],
         "secretariat": [Inbox()],
         "notify": [Planner(), Status()],
         "survey": [Invitations(), Responses()],

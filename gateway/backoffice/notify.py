@@ -36,6 +36,7 @@ VALUE_LABELS = {
     "reason": "علت",
     "code": "کد یکبار مصرف",
     "link": "پیوند",
+    "ticket_number": "شماره تیکت",
 }
 """What each {value} a template's text may hold stands for (the text keeps the value's key)."""
 PAGE = 50

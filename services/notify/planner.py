@@ -34,6 +34,7 @@ from contracts.eventstore import EventStore
 from contracts.notify import SmsQueued, SmsRulesActivated, SmsTemplateChanged
 from contracts.requests import RequestSubmitted
 from contracts.secretariat import NumberAssigned, ReplyPosted, ReturnedForCorrection
+from contracts.support import TicketAnswered
 from infra.concurrency import run_together
 from infra.decider import Decider, handle
 from infra.projections import Context, RowsProjection, field_of
@@ -93,6 +94,7 @@ EVENT_TEMPLATES = (
     "citizen_registered",
     "verification_approved",
     "verification_rejected",
+    "ticket_answered",
 )
 RULES = tuple(EVENT_TEMPLATES) + tuple(f"email:{name}" for name in EVENT_TEMPLATES)
 
@@ -154,6 +156,7 @@ class Planner(RowsProjection):
         NumberAssigned,
         ReplyPosted,
         ReturnedForCorrection,
+        TicketAnswered,
         SmsTemplateChanged,
         *(registry.types[name] for name in _IDENTITY if name in registry.types),
     )
@@ -257,6 +260,9 @@ class Planner(RowsProjection):
         elif kind == "VerificationRejected":
             who = _account(rows, event.account_id)
             self._plan(rows, context, "verification_rejected", who, reason=event.reason)
+        elif isinstance(event, TicketAnswered):
+            who = _account(rows, event.account_id)
+            self._plan(rows, context, "ticket_answered", who, ticket_number=str(event.number))
 
     def _plan(
         self, rows: Rows, context: Context, template: str, who: dict[str, Any] | None, **values: str

@@ -17,6 +17,7 @@ from contracts.requests import (
     SubmitDraft,
 )
 from contracts.rpc import SubmitRequest
+from contracts.support import AnswerTicket, CloseTicket, FollowUpTicket, OpenTicket
 from infra.attachments import AttachmentStore
 from infra.db import Database
 from infra.nameko_glue import (
@@ -42,13 +43,16 @@ from services.requests import (
     lookups,
     queries,
     sample_catalogue,
+    tickets,
+    tickets_queries,
 )
 from services.requests.catalogue_view import Catalogue
 from services.requests.content_view import Contents
 from services.requests.drafts_view import Drafts
 from services.requests.projections import CitizenRequests
+from services.requests.tickets_view import Tickets
 
-PROJECTIONS = (CitizenRequests(), Drafts(), Catalogue(), Contents())
+PROJECTIONS = (CitizenRequests(), Drafts(), Catalogue(), Contents(), Tickets())
 """In this order in each pass: the tracking view first (within 300 ms of a submission)."""
 
 
@@ -156,6 +160,57 @@ class RequestsService:
     @replies
     def content_file(self, item_id: str) -> dict[str, Any]:
         return content.content_file(self.store, self.files, str(item_id), content.today())
+
+    # -- support tickets (seed 001: ثبت تیکت، تیکت‌های من) ------------------------------------
+
+    @rpc
+    @replies
+    def open_ticket(self, payload: dict[str, Any]) -> dict[str, Any]:
+        opened = tickets.open_ticket(self.store, self.files, OpenTicket.model_validate(payload))
+        return tickets_queries.wait_for(self.db.read, opened)
+
+    @rpc
+    @replies
+    def follow_up_ticket(self, payload: dict[str, Any]) -> dict[str, Any]:
+        written = tickets.follow_up(self.store, self.files, FollowUpTicket.model_validate(payload))
+        return tickets_queries.wait_for(self.db.read, written)
+
+    @rpc
+    @replies
+    def answer_ticket(self, payload: dict[str, Any]) -> dict[str, Any]:
+        answered = tickets.answer_ticket(self.store, AnswerTicket.model_validate(payload))
+        return tickets_queries.wait_for(self.db.read, answered)
+
+    @rpc
+    @replies
+    def close_ticket(self, payload: dict[str, Any]) -> dict[str, Any]:
+        closed = tickets.close_ticket(self.store, CloseTicket.model_validate(payload))
+        return tickets_queries.wait_for(self.db.read, closed)
+
+    @rpc
+    @replies
+    def my_tickets(self, account_id: str) -> list[dict[str, Any]]:
+        return tickets_queries.my_tickets(self.db.read, str(account_id))
+
+    @rpc
+    @replies
+    def ticket(self, ticket_id: str, account_id: str | None = None) -> dict[str, Any]:
+        """One ticket's thread: the citizen's own (`account_id`), or any for support (None)."""
+        owner = None if account_id is None else str(account_id)
+        return tickets_queries.ticket(self.db.read, str(ticket_id), owner)
+
+    @rpc
+    @replies
+    def support_folder(self, folder: str = "open") -> dict[str, Any]:
+        return tickets_queries.support_folder(self.db.read, str(folder))
+
+    @rpc
+    @replies
+    def ticket_file(
+        self, ticket_id: str, attachment_id: str, account_id: str | None = None
+    ) -> dict[str, Any]:
+        owner = None if account_id is None else str(account_id)
+        return tickets.ticket_file(self.store, self.files, str(ticket_id), owner, str(attachment_id))
 
     # -- drafts and submission -------------------------------------------------------------
 

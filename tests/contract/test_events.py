@@ -21,6 +21,7 @@ from services.requests.catalogue_view import Catalogue
 from services.requests.content_view import Contents
 from services.requests.drafts_view import Drafts
 from services.requests.projections import CitizenRequests
+from services.requests.tickets_view import Tickets
 from services.secretariat.projections import Inbox
 from services.survey.projections import Invitations, Responses
 
@@ -32,6 +33,7 @@ ALL_PROJECTIONS: list[type[Projection]] = [
     Contents,
     Drafts,
     CitizenRequests,
+    Tickets,
     Inbox,
     Planner,
     Status,
