@@ -19,7 +19,7 @@ from fpdf import FPDF
 
 from contracts.persian import persian_digits
 from gateway.web.fonts import persian_font
-from gateway.web.formats import file_size, persian_text
+from gateway.web.formats import file_size, ltr_text, persian_text
 from gateway.web.templates import jalali
 from infra.settings import GatewaySettings
 
@@ -36,15 +36,18 @@ def font_path() -> str:
     return found
 
 
-def _row(pdf: FPDF, label: str, value: str | None, *, typed: bool = False) -> None:
+def _row(pdf: FPDF, label: str, value: str | None, *, typed: bool = False, code: bool = False) -> None:
     """A label and its value below it. A number or code prints with Persian digits throughout,
-    as the page shows it; `typed` text keeps Latin digits inside Latin words (an address)."""
+    as the page shows it; `typed` text keeps Latin digits inside Latin words (an address). A
+    `code` (registration and reply numbers, the tracking code) is isolated left to right (LRI …
+    PDI, which fpdf2's bidi honours), as the page's <bdi dir="ltr">: a number given before the
+    numeric province code («1405/tehran/7») was drawn reversed in the right-to-left line."""
     pdf.set_font("persian", size=10)
     pdf.set_text_color(80, 80, 80)
     pdf.multi_cell(0, 7, label, align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("persian", size=12)
     pdf.set_text_color(0, 0, 0)
-    shown = persian_text(value) if typed else persian_digits(value or "")
+    shown = ltr_text(value) if code else persian_text(value) if typed else persian_digits(value or "")
     pdf.multi_cell(0, 8, shown or "—", align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
 
@@ -71,9 +74,9 @@ def reply_pdf(case: dict[str, Any], reply: dict[str, Any]) -> bytes:
     pdf.multi_cell(0, 10, title, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     _row(pdf, "تاریخ پاسخ :", reply.get("reply_date") or jalali(reply["posted_at"], with_time=False))
-    _row(pdf, "شماره پاسخ :", reply.get("reply_number"))
-    _row(pdf, "شماره ثبت دبیرخانه :", case.get("registration_number"))
-    _row(pdf, "کد رهگیری :", case["tracking_code"])
+    _row(pdf, "شماره پاسخ :", reply.get("reply_number"), code=True)
+    _row(pdf, "شماره ثبت دبیرخانه :", case.get("registration_number"), code=True)
+    _row(pdf, "کد رهگیری :", case["tracking_code"], code=True)
     _row(pdf, "نام و نام خانوادگی ارباب رجوع :", case["full_name"])
     _row(pdf, "کد ملی :", case["national_code"])
     _row(pdf, "مستندات قانونی و استدلال های منجر به پاسخ ارائه شده :", reply.get("legal_basis"), typed=True)

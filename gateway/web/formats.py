@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import re
 
+from markupsafe import Markup
+
 from contracts.persian import persian_digits
 
 _LATIN_TOKEN = re.compile(r"\S*[A-Za-z]\S*")
 """A run without spaces holding a Latin letter: an e-mail or web address, a code like «ISO9001»."""
 
 KILOBYTE = 1024
+LRI, PDI = "\u2066", "\u2069"
+"""Unicode's left-to-right isolate and its end: plain text's <bdi dir="ltr">."""
 
 
 def persian_text(text: str | None) -> str:
@@ -43,3 +47,22 @@ def _decimal(amount: float) -> str:
     """«۱٫۵» (the Persian decimal separator), «۲» for a whole number."""
     text = str(int(amount)) if amount.is_integer() else str(amount).replace(".", "٫")
     return persian_digits(text)
+
+
+def ltr(value: object, missing: str = "") -> Markup:
+    """A registration number, tracking code or date inside a Persian sentence, isolated so the
+    bidi algorithm cannot reorder it or its neighbours («tehran/۱/۱۴۰۵» was «۱۴۰۵/tehran/۱»
+    reversed): `<bdi dir="ltr" class="code">۱۴۰۵/۲۳/۵</bdi>`, Persian digits, escaped, on one
+    line. A number given before the numeric province code («1405/tehran/5») is shown as stored,
+    isolated the same way, so it reads in its order. No value: `missing` (Persian words, not
+    isolated), escaped."""
+    if value is None or value == "":
+        return Markup("{}").format(missing)
+    return Markup('<bdi dir="ltr" class="code">{}</bdi>').format(persian_digits(str(value)))
+
+
+def ltr_text(value: object) -> str:
+    """`ltr` for plain text (an SMS, a PDF line): Persian digits between LRI and PDI."""
+    if value is None or value == "":
+        return ""
+    return f"{LRI}{persian_digits(str(value))}{PDI}"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jdatetime
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
@@ -14,7 +15,7 @@ from starlette.templating import Jinja2Templates
 from contracts.persian import persian_digits
 from gateway.web.charts import bar_chart_of, line_chart
 from gateway.web.csrf import csrf_token
-from gateway.web.formats import file_size, persian_text
+from gateway.web.formats import file_size, ltr, persian_text
 from infra.settings import CommonSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -38,6 +39,16 @@ def jalali(value: str | datetime | None, with_time: bool = True) -> str:
     return persian_digits(text)
 
 
+def when(value: str | datetime | None, with_time: bool = True) -> Markup:
+    """`jalali` inside a Persian sentence, isolated so a Latin name or a number beside it cannot
+    pull it apart: `<bdi dir="rtl" class="code">۱۴۰۵/۰۹/۱۶ ۱۲:۳۰</bdi>`. Right to left inside, so
+    the date is read first and the time after it, as Persian writes them (each keeps its digits
+    in order: digits and their separators always run left to right); on one line."""
+    if not value:
+        return Markup("")
+    return Markup('<bdi dir="rtl" class="code">{}</bdi>').format(jalali(value, with_time))
+
+
 def fa(value: Any) -> str:
     """Any value with Persian digits."""
     return persian_digits("" if value is None else str(value))
@@ -55,6 +66,8 @@ def make_templates(*extra: Path) -> Jinja2Templates:
     templates.env.filters["jalali"] = jalali
     templates.env.filters["fa_text"] = persian_text
     templates.env.filters["filesize"] = file_size
+    templates.env.filters["ltr"] = ltr
+    templates.env.filters["when"] = when
     templates.env.globals["bar_chart_of"] = bar_chart_of
     templates.env.globals["line_chart"] = line_chart
     templates.env.globals["csrf_token"] = csrf_token

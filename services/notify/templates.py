@@ -18,6 +18,11 @@ from contracts.persian import persian_digits
 from infra.decider import Decider
 
 DEFAULT_ORGANISATION = "*"
+ISOLATED = ("tracking_code", "registration_number")
+"""Values printed between LRI (U+2066) and PDI (U+2069), as pages wrap them in <bdi dir="ltr">: a
+phone lays the Persian sentence out right to left, and an isolate keeps a number in its order and
+keeps the words beside it (a Persian full stop, a Latin letter of an old «1405/tehran/5») from
+being pulled into it."""
 
 
 @dataclass(frozen=True)
@@ -151,11 +156,13 @@ def check_text(name: str, text: str) -> None:
 
 
 def render(text: str, **values: str) -> str:
-    """`text` filled in, numbers in Persian digits (a missing value prints as empty)."""
+    """`text` filled in, numbers in Persian digits, codes and registration numbers isolated (a
+    missing value prints as empty)."""
     # A one-time code stays in Latin digits (phones offer to copy it only in that form), a link as is.
     shown = {
         key: value if key in ("code", "link") else persian_digits(value) for key, value in values.items()
     }
+    shown.update({key: f"\u2066{shown[key]}\u2069" for key in ISOLATED if shown.get(key)})
     fields = {field for _, field, _, _ in string.Formatter().parse(text) if field}
     return text.format(**{field: shown.get(field, "") for field in fields})
 

@@ -51,7 +51,7 @@ def _number(desk: NotifyDesk, request_id: str = "r1") -> None:
         secretariat="tehran",
         year=1405,
         sequence=7,
-        registration_number="1405/t/7",
+        registration_number="1405/23/7",
         clerk="c",
     )
     desk.store.append(f"book-{request_id}", [new_event(event)])
@@ -71,7 +71,7 @@ def test_each_step_is_told_once_in_persian(notify_desk: NotifyDesk) -> None:
     sent = messages(notify_desk.db.read, "r1")
     assert [m["template"] for m in sent] == ["request_received", "request_registered", "final_reply_posted"]
     assert {m["status"] for m in sent} == {"sent"}
-    assert "۱۴۰۵/t/۷" in sent[1]["text"]
+    assert "\u2066۱۴۰۵/۲۳/۷\u2069" in sent[1]["text"]
     assert len(notify_desk.sms.calls) == 3
 
 
@@ -128,8 +128,8 @@ def test_an_administrators_text_applies_from_then_on_with_its_version(notify_des
     _number(notify_desk)
     notify_desk.catch_up()
     registered = messages(notify_desk.db.read, "r1")[1]
-    assert (registered["text"], registered["template_version"]) == ("ثبت شد: ۱۴۰۵/t/۷", 1)
-    assert notify_desk.sms.calls[-1][2] == "ثبت شد: ۱۴۰۵/t/۷"
+    assert (registered["text"], registered["template_version"]) == ("ثبت شد: \u2066۱۴۰۵/۲۳/۷\u2069", 1)
+    assert notify_desk.sms.calls[-1][2] == "ثبت شد: \u2066۱۴۰۵/۲۳/۷\u2069"
 
 
 @pytest.mark.skipif(

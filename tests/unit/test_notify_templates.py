@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from contracts.errors import DomainError
@@ -25,7 +27,19 @@ def test_numbers_print_in_persian_digits_but_codes_stay_latin() -> None:
 
 
 def test_a_missing_value_prints_empty_rather_than_failing() -> None:
-    assert render("کد {tracking_code} و {reason}", tracking_code="12") == "کد ۱۲ و "
+    assert render("کد {tracking_code} و {reason}", tracking_code="12") == "کد \u2066۱۲\u2069 و "
+    assert render("کد {tracking_code}.") == "کد ."  # nothing to isolate
+
+
+def test_registration_numbers_and_codes_are_isolated_in_persian_digits() -> None:
+    text = render(TEMPLATES["request_registered"].text, registration_number="1405/23/5", tracking_code="7")
+    assert "با شماره \u2066۱۴۰۵/۲۳/۵\u2069 ثبت گردید" in text
+    assert not re.search("[A-Za-z0-9]", text)
+    received = render(TEMPLATES["request_received"].text, tracking_code="140512345678")
+    assert "کد رهگیری \u2066۱۴۰۵۱۲۳۴۵۶۷۸\u2069 ثبت شد" in received
+    # A number given before the numeric province code keeps its text, in one isolated piece.
+    old = render(TEMPLATES["request_registered"].text, registration_number="1405/tehran/5")
+    assert "\u2066۱۴۰۵/tehran/۵\u2069" in old
 
 
 def test_an_administrator_may_use_only_the_values_a_template_offers() -> None:
