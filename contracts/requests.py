@@ -3,7 +3,8 @@
 RequestSubmitted v1 (the walking skeleton) carried a natural person's national code, name and
 mobile, a province, a subject and a text. v2 adds the applicant's kind and details, the
 organisational unit and service, the form used, attachments and the visit to the organisation;
-v1 is read as v2 through the upcaster below.
+v1 is read as v2 through the upcaster below. v3 adds the unit a letter is addressed to (empty
+in v2's, read as v3).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class Visit(Value):
     description: str | None = None
 
 
-@registry.event("RequestSubmitted", 2)
+@registry.event("RequestSubmitted", 3)
 class RequestSubmitted(Event):
     """A citizen sent a request (ثبت و ارسال); it now has its tracking code.
 
@@ -79,6 +80,9 @@ class RequestSubmitted(Event):
     service_name: str | None = None
     attachments: tuple[AttachmentRef, ...] = ()
     visit: Visit | None = None
+    addressee_unit: str = ""
+    """v3: the organisational unit a letter is addressed to (seed 002's «واحد سازمانی مخاطب»),
+    one the catalogue defined when the draft was saved; empty: the secretariat itself."""
 
 
 @registry.upcaster("RequestSubmitted", 1)
@@ -86,6 +90,11 @@ def _request_submitted_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     applicant = dict(data["applicant"])
     applicant.setdefault("kind", "natural")
     return {**data, "applicant": applicant, "form": "api"}
+
+
+@registry.upcaster("RequestSubmitted", 2)
+def _request_submitted_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "addressee_unit": ""}
 
 
 @registry.event("RequestResubmitted", 1)

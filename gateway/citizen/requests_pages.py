@@ -10,8 +10,10 @@ rule allows is 1 MB, which keeps the message small.
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
+import jdatetime
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -24,13 +26,16 @@ from contracts.errors import MESSAGES
 from contracts.requests import MAX_UPLOAD_BYTES
 from gateway.citizen import requests_follow
 from gateway.citizen.requests_labels import PREVIOUS_RESULTS, WIZARD_STEPS, sms_status
+from gateway.citizen.visit_calendar import WEEKDAYS, month_grid
 from gateway.common import ApiError, call, form_data
 from gateway.web.auth import Principal, require_citizen
 from gateway.web.templates import render
 from infra.attachments import clean_file_name
 
-CONTROL_FIELDS = {"csrf_token", "step", "action", "file"}
-MAX_BODY = 2 * MAX_UPLOAD_BYTES  # a form with one file and its fields
+CONTROL_FIELDS = {"csrf_token", "step", "action", "file", "captcha", "captcha_token"}
+MAX_BODY = 16 * MAX_UPLOAD_BYTES
+"""The largest form read at all: a phone's photo several times any rule's limit is still read
+(its file spooled to disk), so the page can refuse the file and keep what was typed."""
 
 
 async def home(request: Request) -> Response:
@@ -55,7 +60,7 @@ async def start(request: Request) -> Response:
         "service_id": service_id,
         "consent": fields.get("consent") == "yes",
         "assurance_level": user.assurance_level,
-        "prefill": _prefill(user),
+        "prefill": await _prefill(request, user),
     }
     try:
         draft = await call(request, "requests", "start_draft", body)
@@ -67,17 +72,41 @@ async def start(request: Request) -> Response:
     return RedirectResponse(f"/drafts/{draft['draft_id']}", status_code=303)
 
 
-def _prefill(user: Principal) -> dict[str, str]:
-    known = {"national_code": user.national_code, "mobile": user.mobile, "full_name": user.display_name}
-    return {k: v for k, v in known.items() if v}
+async def _prefill(request: Request, user: Principal) -> dict[str, str]:
+    """What the account knows, for a new draft's fields: the person's own name (never the
+    company's title with it, as the header shows it), codes, birth date and father's name, and
+    a company account's title and شناسه ملی. Without identity's profile, what the session has."""
+    known: dict[str, Any] = {"national_code": user.national_code, "mobile": user.mobile}
+    try:
+        profile = await call(request, "identity", "profile", user.account_id)
+    except ApiError:
+        return {k: v for k, v in {**known, "full_name": user.display_name}.items() if v}
+    registry = profile.get("registry") or {}
+    company = profile.get("company") or {}
+    known |= {
+        "kind": "legal" if profile.get("person_kind") == "legal" and company else "natural",
+        "full_name": profile.get("full_name"),
+        "birth_date": profile.get("birth_date"),
+        "father_name": registry.get("father_name"),
+        "address": profile.get("address"),
+        "company_name": company.get("company_name"),
+        "company_national_id": company.get("national_id"),
+    }
+    return {k: str(v) for k, v in known.items() if v}
 
 
-def _page(request: Request, draft: dict[str, Any], step: int | None = None, **extra: Any) -> Response:
+async def _page(request: Request, draft: dict[str, Any], step: int | None = None, **extra: Any) -> Response:
     status = 422 if extra.get("error") or draft.get("errors") else 200
     if draft["form"] == "letter":
-        context = {"draft": draft, "provinces": PROVINCES, **extra}
+        units = [(u["unit_id"], u["name"]) for u in await call(request, "requests", "catalogue")]
+        context = {"draft": draft, "provinces": PROVINCES, "units": units, **extra}
         return render(request, "requests/letter.html", context, status)
     shown = step or draft["step"]
+    month = extra.pop("calendar_month", None)
+    if shown == 5:
+        today = jdatetime.date.fromgregorian(date=datetime.now(UTC).date())
+        extra["calendar"] = month_grid(month, draft["fields"].get("visit_date", ""), today)
+        extra["weekdays"] = WEEKDAYS
     context = {
         "draft": draft,
         "step": shown,
@@ -101,17 +130,18 @@ async def show_draft(request: Request) -> Response:
         return RedirectResponse(f"/requests/{draft_id}/receipt", status_code=303)
     step = request.query_params.get("step", "")
     shown = int(step) if step.isdigit() and 1 <= int(step) <= 6 else None
-    return _page(request, draft, shown)
+    return await _page(request, draft, shown)
 
 
 async def post_draft(request: Request) -> Response:
     """One button of a draft's page: next, back, ثبت موقت, upload, remove, ثبت و ارسال. What was
     typed is saved first, whatever else happens, so nothing is ever lost."""
     user = require_citizen(request)
-    if int(request.headers.get("content-length") or 0) > MAX_BODY:
-        raise ApiError("attachment_too_large", "request body too large")
-    fields = await form_data(request)
     draft_id = request.path_params["draft_id"]
+    if int(request.headers.get("content-length") or 0) > MAX_BODY:
+        draft = dict(await call(request, "requests", "get_draft", draft_id, user.account_id))
+        return await _page(request, draft, error=TOO_LARGE)
+    fields = await form_data(request)
     action = fields.get("action", "save")
     step = int(fields["step"]) if fields.get("step", "").isdigit() else 1
     typed = {k: v for k, v in fields.items() if k not in CONTROL_FIELDS}
@@ -123,6 +153,8 @@ async def post_draft(request: Request) -> Response:
         body = {**ids, "step": step, "fields": typed, "check": check, "move": move}
         return dict(await call(request, "requests", "save_draft", body))
 
+    if action.startswith("pick:"):  # a day of the visit calendar
+        typed["visit_date"] = action[5:]
     upload = (await request.form()).get("file")  # parsed once by form_data, CSRF checked there
     if isinstance(upload, UploadFile) and upload.filename:
         draft = await save("none")
@@ -131,19 +163,28 @@ async def post_draft(request: Request) -> Response:
         except ApiError as error:
             if not error.code.startswith("attachment_"):
                 raise
-            return _page(request, draft, step, error=error.detail or MESSAGES[error.code][1])
+            return await _page(request, draft, step, error=error.detail or MESSAGES[error.code][1])
     if action.startswith("remove:"):
         await call(request, "requests", "remove_attachment", {**ids, "attachment_id": action[7:]})
     if action in ("back", "next"):
         draft = await save("none" if action == "back" else "step", action)
         if draft["errors"]:
-            return _page(request, draft)
+            return await _page(request, draft)
         return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
     draft = await save("none")
     if action == "submit":
         return await _submit(request, user, draft, step)
     notice = "پیش‌نویس ذخیره شد؛ هر زمان بخواهید می‌توانید آن را از کارتابل خود ادامه دهید."
-    return _page(request, draft, step, notice=notice if action == "save" else None)
+    month = action[6:] if action.startswith("month:") else None
+    return await _page(
+        request, draft, step, notice=notice if action == "save" else None, calendar_month=month
+    )
+
+
+TOO_LARGE = (
+    "حجم فرم ارسالی بسیار بیش از حد مجاز است و خوانده نشد؛ پیش‌نویس آن‌گونه که آخرین بار ذخیره شده بود"
+    " نمایش داده می‌شود. فایلی کوچک‌تر انتخاب کنید."
+)
 
 
 async def _refused(
@@ -155,7 +196,7 @@ async def _refused(
     shown = {key: normalise.without_refused(value) for key, value in typed.items()}
     message = problem.sentence()
     draft.update(fields={**draft["fields"], **shown}, errors={problem.field: message})
-    return _page(request, draft, step, error=message)
+    return await _page(request, draft, step, error=message)
 
 
 async def _attach(request: Request, ids: dict[str, str], upload: UploadFile) -> dict[str, Any]:
@@ -177,9 +218,9 @@ async def _submit(request: Request, user: Principal, draft: dict[str, Any], step
         if error.code == "draft_incomplete":
             body = {**ids, "step": step, "fields": {}, "check": "all"}
             checked = await call(request, "requests", "save_draft", body)
-            return _page(request, checked, error=MESSAGES[error.code][1])
+            return await _page(request, checked, error=MESSAGES[error.code][1])
         if error.code in ("assurance_too_low", "service_retired"):
-            return _page(request, draft, step, error=MESSAGES[error.code][1])
+            return await _page(request, draft, step, error=MESSAGES[error.code][1])
         raise
     return RedirectResponse(f"/requests/{done['request_id']}/receipt", status_code=303)
 

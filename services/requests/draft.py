@@ -126,8 +126,19 @@ def prefill(card: ServicePublished, given: dict[str, str]) -> dict[str, str]:
     name = given.get("full_name", "")
     first, _, last = name.partition(" ")
     if card.form == "letter":
-        known = {"kind": "natural", "full_name": name, "owner_name": name, "province": card.province}
-        for key in ("national_code", "mobile"):
+        # Seed 000's legal form: the owner's fields are the signed-in person's own (who acts for
+        # the company), the company's title and شناسه ملی are the account's company's.
+        known = {
+            "kind": "legal" if given.get("kind") == "legal" else "natural",
+            "full_name": name,
+            "owner_name": name,
+            "province": card.province,
+            "father_name": given.get("father_name", ""),
+            "address": given.get("address", ""),
+            "company_name": given.get("company_name", ""),
+            "company_national_id": given.get("company_national_id", ""),
+        }
+        for key in ("national_code", "mobile", "birth_date"):
             known[key] = known[f"owner_{key}"] = given.get(key, "")
         return {k: v for k, v in known.items() if v}
     known = {

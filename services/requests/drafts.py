@@ -8,10 +8,11 @@ decides on are the same reading (`load_state`, then `handle(loaded=...)`).
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.catalogue import ServicePublished
+from contracts.catalogue import UNIT_ID_PATTERN, ServicePublished
 from contracts.eventstore import EventStore
 from contracts.requests import (
     AddAttachment,
@@ -22,7 +23,7 @@ from contracts.requests import (
 )
 from infra.attachments import AttachmentStore
 from infra.decider import Loaded, handle, load_state
-from services.requests.catalogue import find_service, load_service
+from services.requests.catalogue import find_service, find_unit, load_service
 from services.requests.draft import Attach, Detach, Discard, Draft, Save, Start, drafts, errors_for, own
 from services.requests.files import decoded, store_checked
 from services.requests.streams import draft_stream, request_stream
@@ -90,11 +91,26 @@ def save_draft(store: EventStore, command: SaveDraft) -> dict[str, Any]:
     next step only when they pass (or back, unchecked)."""
     loaded = _load(store, command.draft_id)
     card = load_service(store, own(loaded.state, command.account_id).service_id).card
+    command, refused = _defined_addressee(store, command)
     decision = Save(command, card, datetime.now(UTC))
     saved = _handle(store, decision, loaded, "saved")
     # The messages of the step as it was typed, before the draft moved on from it.
     errors = errors_for(dataclasses.replace(saved, step=command.step), card, command.check, decision.at)
-    return view(saved, card, errors)
+    return view(saved, card, {**errors, **refused})
+
+
+def _defined_addressee(store: EventStore, command: SaveDraft) -> tuple[SaveDraft, dict[str, str]]:
+    """A letter's addressee must be a unit the catalogue defines (units are never removed, so
+    one defined when saved still is when submitted). A chosen unit no one defined is a choice
+    the form never offered: it is not kept, and the field says so."""
+    unit = command.fields.get("addressee_unit", "")
+    if not unit or (re.fullmatch(UNIT_ID_PATTERN, unit) and find_unit(store, unit) is not None):
+        return command, {}
+    fields = {**command.fields, "addressee_unit": ""}
+    return command.model_copy(update={"fields": fields}), {"addressee_unit": ADDRESSEE_UNKNOWN}
+
+
+ADDRESSEE_UNKNOWN = "واحد سازمانی مخاطب را از فهرست انتخاب کنید."
 
 
 def get_draft(store: EventStore, draft_id: str, account_id: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ LEGAL_FIELDS = (
     "company_name", "company_national_id", "province", "subject",
 )  # fmt: skip
 ALL_FIELDS = frozenset(
-    {"kind", "text"}
+    {"kind", "text", "addressee_unit"}
     | set(NATURAL_FIELDS)
     | set(LEGAL_FIELDS)
     | {n for names in WIZARD_FIELDS.values() for n in names}

@@ -208,6 +208,7 @@ def _submit_draft(command: SubmitDrafted) -> RequestSubmitted:
         service_name=card.name,
         attachments=draft.attachments,
         visit=_visit(draft, card),
+        addressee_unit=draft.fields.get("addressee_unit", "") if letter else "",
     )
 
 
