@@ -5,7 +5,9 @@ pishkhan verify [NAME ...]               rebuild into scratch tables and compare
 pishkhan audit SUBJECT [--format F]      a request's or account's history (table|jsonl|html|pdf)
 pishkhan export [--stream S ...]         events as JSON lines (stdout or -o FILE)
 pishkhan import FILE [--to URL]          JSON lines into a store (SQLite → PostgreSQL, …)
-pishkhan integrity [--backfill]          check the hash chain; name tampered events
+pishkhan integrity [--backfill] [--against HEAD_FILE]
+                                         check the chains and heads; name the first change
+pishkhan heads [--record] [--new-key]    the store's signed heads, to publish elsewhere
 pishkhan parked [SERVICE ...]            parked events; --inspect/--retry/--skip ID
 pishkhan stats                           events per type and day, store size, projection lags,
                                          parked events
@@ -30,7 +32,7 @@ from contracts.eventstore import EventStore
 from infra.db import Database, readmodel_url
 from infra.eventstore import open_store
 from infra.eventstore.sql import SqlEventStore
-from infra.ops import history, integrity, parked, report, stats, transfer
+from infra.ops import heads, history, integrity, parked, report, stats, transfer
 from infra.ops.replay import REPLAY_BATCH, ReplayJob, run_jobs, verify_projection
 from infra.projections import Projection
 
@@ -120,27 +122,33 @@ def verify(names: list[str]) -> int:
 
 
 def audit(subject: str, fmt: str, output: str | None, font: str | None) -> None:
-    """Print or write the history of a request, an account or a stream."""
+    """Print or write the history of whatever `subject` names: a request (by its id, tracking
+    code, registration number or applicant's national code), an account or a stream; one
+    section for each request or account it names."""
     with _store() as store:
-        events = history.find_history(store, subject)
-    if not events:
-        raise SystemExit(f"no events about {subject!r}")
-    rows = history.with_causation(events)
+        groups = history.find_groups(store, subject)
+        sections = history.group_rows(groups, history.Actors(store))
+    if not sections:
+        raise SystemExit(
+            f"هیچ رویدادی دربارهٔ «{subject}» پیدا نشد (شناسهٔ درخواست، کد رهگیری، شمارهٔ ثبت، کد ملی،"
+            f" شناسهٔ حساب یا نام جریان) — no events about {subject!r}: it names no request, account"
+            " or stream"
+        )
     generated = history.jalali(datetime.now(UTC))
     if fmt == "pdf":
         chosen = report.pdf_font(font)
         if chosen is None:
             raise SystemExit("no font with Persian glyphs found; pass --font FILE.ttf or use --format html")
-        data = report.as_pdf(subject, rows, generated, chosen)
+        data = report.as_pdf(subject, sections, generated, chosen)
         Path(output or f"audit-{subject}.pdf").write_bytes(data)
         return
     text = (
         {
             "jsonl": report.as_json_lines,
             "table": report.as_table,
-        }[fmt](rows)
+        }[fmt](sections)
         if fmt != "html"
-        else report.as_html(subject, rows, generated)
+        else report.as_html(subject, sections, generated)
     )
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -148,10 +156,17 @@ def audit(subject: str, fmt: str, output: str | None, font: str | None) -> None:
         sys.stdout.write(text)
 
 
-def export(streams: list[str], output: str | None, source: str | None) -> None:
-    """Write events as JSON lines."""
-    with _store(source) as store, _output(output) as out:
-        count = transfer.export(store, out, streams or None)
+def export(streams: list[str], output: str | None, source: str | None, allow_broken: bool = False) -> None:
+    """Write events as JSON lines (refused for a history that does not verify, unless
+    `allow_broken`: then each bad event is marked)."""
+    with _store(source) as store:
+        try:
+            with _output(output) as out:
+                count = transfer.export(store, out, streams or None, allow_broken=allow_broken)
+        except transfer.ExportRefused as refused:
+            if output:
+                Path(output).unlink(missing_ok=True)
+            raise SystemExit(f"export refused: {refused}") from None
     print(f"exported {count} events", file=sys.stderr)
 
 
@@ -164,36 +179,77 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         yield out
 
 
-def import_(path: str, target: str | None) -> None:
-    """Read JSON lines into a store."""
+def import_(path: str, target: str | None, allow_broken: bool = False) -> None:
+    """Read JSON lines into a store: all of them, or (refused) none."""
     with _store(target) as store, open(path, encoding="utf-8") as lines:
         try:
-            result = transfer.import_events(store, lines)
+            result = transfer.import_events(store, lines, allow_broken=allow_broken)
         except transfer.ImportRefused as refused:
-            raise SystemExit(f"import refused: {refused}") from None
+            raise SystemExit(f"import refused, nothing written: {refused}") from None
+    for note in result.notes:
+        print(note)
     print(f"imported {result.written} events, {result.skipped} already there")
 
 
-def check_integrity(do_backfill: bool) -> int:
-    """Verify the hash chain (after an optional backfill); 1 when the history was changed."""
+def check_integrity(do_backfill: bool, against: str | None = None) -> int:
+    """Verify the chains (after an optional backfill), and that the history extends the heads in
+    `against`; 1 when the history was changed."""
     with _store() as store:
         if isinstance(store, SqlEventStore):
             if do_backfill:
                 print(f"backfilled {integrity.backfill(store)} events")
-            found = integrity.check(store)
+            try:
+                published = heads.read_heads(Path(against)) if against else []
+            except (OSError, ValueError) as error:
+                raise SystemExit(f"cannot read the heads in {against}: {error}") from None
+            found = integrity.check(store, against=published)
         else:
             from infra.eventstore.esdb import EsdbEventStore
 
             assert isinstance(store, EsdbEventStore)
-            if do_backfill:
-                raise SystemExit("EventStoreDB's events cannot be rewritten: there is nothing to backfill")
+            if do_backfill or against:
+                raise SystemExit(
+                    "EventStoreDB: its events cannot be rewritten, and it keeps no store-wide chain"
+                )
             found = integrity.check_esdb(store)
-    print(f"checked {found.events} events in {found.streams} streams")
-    if found.unhashed:
-        print(f"{found.unhashed} events have no hash yet (stored before the chain): run with --backfill")
+    print(f"checked {found.events} events in {found.streams} streams, {found.heads} signed heads")
+    if found.unhashed or found.unlinked:
+        print(
+            f"{max(found.unhashed, found.unlinked)} events were stored before the chains: run with --backfill"
+        )
     for finding in found.broken:
         print(finding.describe())
+    if found.broken:
+        first = (
+            min(f.position for f in found.broken if f.position)
+            if any(f.position for f in found.broken)
+            else 0
+        )
+        print(f"the history was changed{f' (first at position {first})' if first else ''}")
     return 1 if found.broken else 0
+
+
+def show_heads(record: bool, since: int, new_key: bool) -> int:
+    """Print the signed heads (after recording one now, with `record`), one JSON line each."""
+    if new_key:
+        print(heads.new_key())
+        return 0
+    with _store() as store:
+        if not isinstance(store, SqlEventStore):
+            raise SystemExit("signed heads are kept by the SQL stores only")
+        if record:
+            key = heads.configured_key()
+            if key is None:
+                raise SystemExit(
+                    "set EVENTSTORE_SIGNING_KEY to sign heads (pishkhan heads --new-key makes one)"
+                )
+            if heads.record(store.engine, key) is None:
+                raise SystemExit(
+                    "nothing to sign: the store is empty, or run `pishkhan integrity --backfill` first"
+                )
+        for head in heads.stored(store.read_engine, since):
+            print(head.as_line())
+    return 0
 
 
 def show_parked(services: list[str], inspect: int | None, retry: int | None, skip: int | None) -> int:
@@ -272,7 +328,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--jobs", type=int, default=1, help="projections rebuilt at once, each in a process")
     commands.add_parser("verify", help="compare read models with a rebuild").add_argument("names", nargs="*")
     sub = commands.add_parser("audit", help="a request's or account's full history")
-    sub.add_argument("subject", help="request id, account id or national code, or a stream name")
+    sub.add_argument(
+        "subject",
+        help="request id, tracking code, registration number, national code, account id or stream name",
+    )
     sub.add_argument("--format", choices=("table", "jsonl", "html", "pdf"), default="table")
     sub.add_argument("-o", "--output")
     sub.add_argument("--font", help="a .ttf with Persian glyphs for the PDF")
@@ -280,13 +339,24 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--stream", action="append", default=[])
     sub.add_argument("-o", "--output")
     sub.add_argument("--from", dest="source", help="store URL (default: EVENTSTORE_URL)")
+    sub.add_argument(
+        "--allow-broken", action="store_true", help="export a history that does not verify, marked"
+    )
     sub = commands.add_parser("import", help="JSON lines into a store")
     sub.add_argument("file")
     sub.add_argument("--to", dest="target", help="store URL (default: EVENTSTORE_URL)")
-    sub = commands.add_parser("integrity", help="verify the hash chain")
+    sub.add_argument("--allow-broken", action="store_true", help="import events an export marked broken")
+    sub = commands.add_parser("integrity", help="verify the hash chains and signed heads")
     sub.add_argument(
-        "--backfill", action="store_true", help="first chain events stored before the chain existed"
+        "--backfill", action="store_true", help="first chain events stored before the chains existed"
     )
+    sub.add_argument("--against", metavar="HEAD_FILE", help="heads published earlier (from `pishkhan heads`)")
+    sub = commands.add_parser("heads", help="the store's signed heads, one JSON line each")
+    sub.add_argument(
+        "--record", action="store_true", help="sign the store's end now (EVENTSTORE_SIGNING_KEY)"
+    )
+    sub.add_argument("--since", type=int, default=0, metavar="POSITION", help="only heads after POSITION")
+    sub.add_argument("--new-key", action="store_true", help="print a new signing key and stop")
     sub = commands.add_parser("parked", help="parked events")
     sub.add_argument("services", nargs="*")
     actions = sub.add_mutually_exclusive_group()
@@ -298,8 +368,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `pishkhan` command."""
+    """Entry point of the `pishkhan` command. Ctrl-C ends it with status 130 and one line, no
+    traceback (what a command writes is in transactions: an interrupted one leaves nothing)."""
     args = _parser().parse_args(argv)
+    try:
+        _run(args)
+    except KeyboardInterrupt:
+        print(f"\npishkhan {args.command}: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+def _run(args: argparse.Namespace) -> None:
     status = 0
     if args.command == "replay":
         replay(args.names, fresh=args.fresh, batch=args.batch, jobs=args.jobs)
@@ -308,11 +387,13 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "audit":
         audit(args.subject, args.format, args.output, args.font)
     elif args.command == "export":
-        export(args.stream, args.output, args.source)
+        export(args.stream, args.output, args.source, args.allow_broken)
     elif args.command == "import":
-        import_(args.file, args.target)
+        import_(args.file, args.target, args.allow_broken)
     elif args.command == "integrity":
-        status = check_integrity(args.backfill)
+        status = check_integrity(args.backfill, args.against)
+    elif args.command == "heads":
+        status = show_heads(args.record, args.since, args.new_key)
     elif args.command == "parked":
         status = show_parked(args.services, args.inspect, args.retry, args.skip)
     else:

@@ -121,6 +121,24 @@ class CommonSettings(BaseSettings):
         "at most 15)",
         json_schema_extra={"used_by": STORE},
     )
+    EVENTSTORE_SIGNING_KEY: SecretStr = Field(
+        SecretStr(""),
+        description="an Ed25519 seed (64 hex digits, `pishkhan heads --new-key`) with which the store "
+        "signs heads of its history (`pishkhan heads`, `integrity --against`); empty: no heads",
+        json_schema_extra={"used_by": STORE},
+    )
+    HEAD_EVERY_EVENTS: int = Field(
+        1000,
+        ge=1,
+        description="with a signing key: the store signs a head after this many events appended by a process",
+        json_schema_extra={"used_by": STORE},
+    )
+    HEAD_EVERY_SECONDS: float = Field(
+        300.0,
+        gt=0,
+        description="with a signing key: … or after this many seconds of appends, whichever comes first",
+        json_schema_extra={"used_by": STORE},
+    )
     EMAIL_ACTIVATION: Literal["off", "required"] = Field(
         "off",
         description="`required`: new citizen accounts must open an e-mailed activation link before "

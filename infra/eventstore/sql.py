@@ -51,6 +51,7 @@ from infra.eventstore.schema import (
     type_channel,
 )
 from infra.ops.hashchain import link_rows
+from infra.ops.heads import HeadRecorder
 
 __all__ = ["APPEND_LOCK_KEY", "NOTIFY_CHANNEL", "SqlEventStore"]
 
@@ -96,6 +97,8 @@ class SqlEventStore(EventStore):
                 "last_hash": insert.excluded.last_hash,
             },
         )
+        self._heads = HeadRecorder.configured()
+        """Signs a head of the history now and then, when a signing key is configured."""
         self._queue: list[PendingAppend] = []
         self._batching = threading.Condition()
         self._leader_active = False
@@ -144,6 +147,10 @@ class SqlEventStore(EventStore):
                 with self._batching:
                     self._leader_active = False
                     self._batching.notify_all()
+            if self._heads is not None:
+                written = sum(len(p.events) for p in batch if p.error is None and p.result is not None)
+                if written:
+                    self._heads.appended(self.engine, written)
         return pending.outcome()
 
     def _commit(self, batch: list[PendingAppend]) -> None:

@@ -139,10 +139,17 @@ class Finding:
     event_id: str
     stream: str
     revision: int
-    problem: str  # "tampered", "unhashed", "gap", "head"
+    problem: str
+    """"tampered", "unhashed", "gap", "head"; over `$all` (integrity.check): "missing" (positions
+    gone), "order" (a stream's revisions out of order), "ledger" (the store-wide link differs),
+    "unlinked" (stored before the store-wide chain), "stream" (a stream's events gone or cut),
+    "cut" and "signature" (a signed head the history does not extend)."""
+    detail: str = ""
 
     def describe(self) -> str:
         """One line for the operator."""
+        if self.detail:
+            return f"{self.problem}: {self.detail}"
         return (
             f"{self.problem}: event {self.event_id} ({self.stream}@{self.revision}, position {self.position})"
         )

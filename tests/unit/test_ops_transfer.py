@@ -94,7 +94,7 @@ def test_the_command_exports_one_stream_and_imports_into_another_store(
     monkeypatch.setenv("EVENTSTORE_URL", source_url)
     cli.main(["export", "--stream", "request-b", "-o", str(tmp_path / "b.jsonl")])
     lines = (tmp_path / "b.jsonl").read_text().splitlines()
-    assert [json.loads(x)["kind"] for x in lines] == ["event", "stream"]
+    assert [json.loads(x)["kind"] for x in lines] == ["event", "stream", "end"]
     cli.main(["import", str(tmp_path / "b.jsonl"), "--to", target_url])
     assert "imported 1 events" in capsys.readouterr().out
     target = SqlEventStore(target_url)
