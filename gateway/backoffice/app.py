@@ -8,10 +8,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from gateway.backoffice import catalogue, content, identity, notify, secretariat_api, secretariat_pages, survey
+from gateway.backoffice import (
+    catalogue,
+    content,
+    identity,
+    notify,
+    secretariat_api,
+    secretariat_pages,
+    support,
+    survey,
+)
 from gateway.common import build_app
 
-AREAS = (identity, catalogue, content, secretariat_pages, secretariat_api, notify, survey)
+AREAS = (identity, catalogue, content, secretariat_pages, secretariat_api, notify, survey, support)
 
 
 async def home(request: Request) -> RedirectResponse:
