@@ -26,7 +26,7 @@ from contracts.eventstore import EventStore
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from infra.eventstore import open_store
-from tests.desk import running_desk, store_url_of
+from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie, store_url_of
 from tests.e2e.conftest import click_and_wait, sign_in_as
 from tests.steps import eventually, submit
 
@@ -215,3 +215,25 @@ def test_the_receipt_says_no_sms_was_sent_only_once_the_provider_failed_for_good
         eventually(lambda: _receipt_says(browser, desk, failed.request_id) == NOT_SENT)
         assert "status-red" in str(browser.find_element(By.ID, "sms-status").get_attribute("class"))
         eventually(lambda: _receipt_says(browser, desk, retrying.request_id) == NOT_SENT)
+
+
+def test_only_an_administrator_edits_the_dashboard(desk: Desk) -> None:
+    clerk = Principal(
+        account_id="clerk-dashboard",
+        kind="staff",
+        display_name="کارشناس",
+        roles=("clerk",),
+        province="tehran",
+    )
+    cookie = session_cookie(desk, clerk)
+    with httpx.Client(
+        base_url=desk.url("backoffice"),
+        cookies={cookie["name"]: cookie["value"]},
+        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
+        timeout=30,
+    ) as staff:
+        assert staff.get("/content").status_code == 403
+        typed = {"csrf_token": CSRF_FOR_TESTS, "kind": "announcement", "title": "نفوذی", "text": "نفوذی"}
+        assert staff.post("/content", data=typed).status_code == 403
+    with httpx.Client(base_url=desk.url("citizen"), timeout=30) as visitor:
+        assert "نفوذی" not in visitor.get("/dashboard").text
