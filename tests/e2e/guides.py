@@ -1,0 +1,298 @@
+"""What the walks of the five guides' citizens share (tests/e2e/test_guides_walk.py): a citizen who
+moves only by clicking what the pages offer, a screenshot and a reading of every page they meet
+(Latin letters and Latin digits are what a Persian citizen should not meet), and the staff who
+answer them from the back office.
+
+A walk collects the problems it reads on its pages and fails at its end with all of them, so one
+run names every page that still speaks English, not only the first."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from contracts.persian import latin_digits
+from deploy.run import Desk
+from gateway.web.auth import Principal
+from tests.captchas import answer_of, secret_of
+from tests.desk import CSRF_FOR_TESTS, session_cookie
+from tests.integration.test_identity_flow import code_for
+from tests.steps import eventually
+
+FILE_TYPES = frozenset({"pdf", "png", "jpg", "jpeg", "tif", "tiff", "zip", "doc", "docx"})
+"""File types, named as the guides name them («فرمت‌های مجاز: png, .doc, .pdf»): a citizen picks a
+file by its extension, which is Latin on their own computer too."""
+
+ALWAYS_ALLOWED = ("PDF",)
+"""Words the guides themselves print in Latin letters."""
+
+FOREIGN = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._\-/:]*")
+ZWNJ = "\u200c"
+
+
+def foreign_words(text: str, allowed: Iterable[str] = ()) -> list[str]:
+    """The runs of Latin letters or Latin digits in `text`, once the `allowed` strings (what the
+    citizen typed in Latin, e.g. their e-mail address) and file types are taken out. Tracking
+    codes, registration numbers and dates must be in Persian digits, so any Latin digit counts."""
+    for word in sorted({*allowed, *ALWAYS_ALLOWED}, key=len, reverse=True):
+        text = text.replace(word, " ")
+    return [w for w in FOREIGN.findall(text) if w.lower().strip("._-/:") not in FILE_TYPES]
+
+
+def _same_label(a: str, b: str) -> bool:
+    """«ثبت‌نام» and «ثبت نام» are one label to a reader."""
+    return " ".join(a.replace(ZWNJ, " ").split()) == " ".join(b.replace(ZWNJ, " ").split())
+
+
+@dataclass
+class Walk:
+    """One citizen in one browser: every page they reach is photographed and read."""
+
+    browser: webdriver.Chrome
+    desk: Desk
+    name: str
+    folder: Path
+    allowed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    pages: int = 0
+    codes_seen: set[str] = field(default_factory=set)
+
+    # What the citizen sees ------------------------------------------------------------------
+
+    def look(self, what: str) -> str:
+        """Photograph the page (the test's folder, and E2E_SCREENSHOTS when set) and read its text;
+        remember every Latin word or digit found on it. The page's text."""
+        self.pages += 1
+        shot = f"{self.name}-{self.pages:02d}-{what}.png"
+        self.browser.save_screenshot(str(self.folder / shot))
+        if os.environ.get("E2E_SCREENSHOTS"):
+            keep = Path(os.environ["E2E_SCREENSHOTS"])
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.folder / shot, keep / shot)
+        text = self._text()
+        found = foreign_words(text, self.allowed)
+        if found:
+            path = self.browser.current_url.split("?")[0].split("/", 3)[-1]
+            self.problems.append(f"{shot} (/{path}): {found}")
+        return text
+
+    def finish(self) -> None:
+        """Fail with every page that showed Latin letters or digits."""
+        assert not self.problems, "Latin text on the citizen's pages:\n" + "\n".join(self.problems)
+
+    # What the citizen does ------------------------------------------------------------------
+
+    def open_home(self) -> None:
+        """The only address typed: the desk's home page."""
+        self.browser.get(self.desk.url("citizen") + "/")
+        eventually(lambda: self._link("فهرست خدمات") or self._reload())
+        self.look("home")
+
+    def _reload(self) -> bool:
+        self.browser.refresh()
+        return False
+
+    def _link(self, label: str) -> WebElement | None:
+        """The link labelled `label`, the header's first."""
+        self.browser.implicitly_wait(0)
+        try:
+            links = self.browser.find_elements(By.CSS_SELECTOR, "header a") + self.browser.find_elements(
+                By.CSS_SELECTOR, "main a"
+            )
+            for link in links:
+                try:
+                    if link.is_displayed() and _same_label(link.text, label):
+                        return link
+                except WebDriverException:
+                    continue
+            return None
+        finally:
+            self.browser.implicitly_wait(5)
+
+    def follow(self, label: str, what: str) -> str:
+        """Click the link labelled `label` and read the page it leads to."""
+        link = self._link(label)
+        assert link is not None, f"no link «{label}» on {self.browser.current_url}"
+        self._click(link)
+        return self.look(what)
+
+    def press(self, css: str, what: str) -> str:
+        """Click the button `css` (a form's submit) and read the answer."""
+        self._click(self.browser.find_element(By.CSS_SELECTOR, css))
+        return self.look(what)
+
+    def _click(self, element: WebElement) -> None:
+        def gone(_: webdriver.Chrome) -> bool:
+            try:
+                element.is_enabled()
+            except WebDriverException:
+                return True
+            return False
+
+        element.click()
+        WebDriverWait(self.browser, 30).until(gone)
+
+    def type(self, values: dict[str, str]) -> None:
+        """Type into the fields named so (what a field held before is cleared)."""
+        for name, value in values.items():
+            box = self.browser.find_element(By.NAME, name)
+            box.clear()
+            box.send_keys(value)
+
+    def choose(self, name: str, label: str) -> None:
+        Select(self.browser.find_element(By.NAME, name)).select_by_visible_text(label)
+
+    def choose_value(self, name: str, value: str) -> None:
+        Select(self.browser.find_element(By.NAME, name)).select_by_value(value)
+
+    def tick(self, css: str) -> None:
+        box = self.browser.find_element(By.CSS_SELECTOR, css)
+        if not box.is_selected():
+            box.click()
+
+    def attach(self, css: str, path: Path) -> None:
+        self.browser.find_element(By.CSS_SELECTOR, css).send_keys(str(path))
+
+    def captcha(self) -> None:
+        """Answer the security code when the form shows one (read as a person reads the image,
+        here from its token with identity's secret: tests/captchas.py)."""
+        self.browser.implicitly_wait(0)
+        try:
+            tokens = self.browser.find_elements(By.NAME, "captcha_token")
+            if not tokens:
+                return
+            hint = self.browser.find_element(By.ID, "captcha-hint").text
+        finally:
+            self.browser.implicitly_wait(5)
+        said = re.search(r"عدد ([۰-۹0-9]+) رقمی", hint)
+        digits = int(latin_digits(said.group(1))) if said else None
+        token = str(tokens[0].get_attribute("value"))
+        self.type({"captcha": answer_of(token, secret_of(self.desk), digits)})
+
+    def code_sent_to(self, mobile: str) -> str:
+        """The newest one-time code the SMS outbox holds for `mobile` (the citizen's phone)."""
+        return code_for(self.desk, mobile, self.codes_seen)
+
+    def sign_out(self) -> None:
+        self._click(self.browser.find_element(By.CSS_SELECTOR, "header form[action='/logout'] button"))
+        self.look("signed-out")
+
+    def current_request_id(self) -> str:
+        """The request whose page (or receipt) is open."""
+        found = re.search(r"/requests/([0-9a-f]{32})", self.browser.current_url)
+        assert found, self.browser.current_url
+        return found.group(1)
+
+    def open_own_request(self, request_id: str, what: str) -> str:
+        """From the header's «کارتابل من», through its folders, to the request's page (the
+        cartable is a read model: the folders are clicked again until the request shows)."""
+        self.follow("کارتابل من", f"{what}-cartable")
+
+        def listed() -> WebElement | None:
+            for folder in ("awaiting", "progress", "done"):
+                self._click(self.browser.find_element(By.ID, f"folder-{folder}"))
+                self.browser.implicitly_wait(0)
+                try:
+                    rows = self.browser.find_elements(By.CSS_SELECTOR, f'tr[data-request="{request_id}"] a')
+                finally:
+                    self.browser.implicitly_wait(5)
+                if rows:
+                    return rows[0]
+            return None
+
+        row = eventually(listed)
+        self.look(f"{what}-folder")
+        self._click(row)
+        return self.look(what)
+
+    def until_shown(self, ready: str, what: str) -> str:
+        """Reload the page (as a citizen presses F5) until `ready` is on it: the desk's read
+        models follow its events a moment later. The page's text, read once it is there."""
+        eventually(lambda: ready in self._text() or self._reload())
+        return self.look(what)
+
+    def _text(self) -> str:
+        return str(self.browser.execute_script("return document.body.innerText"))
+
+
+# The back office ---------------------------------------------------------------------------
+
+CLERK = Principal(
+    account_id="clerk-guides", kind="staff", display_name="سارا دبیری", roles=("clerk",), province="tehran"
+)
+DESK_OFFICER = Principal(
+    account_id="desk-officer-guides",
+    kind="staff",
+    display_name="محمدرضا دهقانی",
+    roles=("desk_officer",),
+    scopes={"desk_officer": {"province": "tehran", "unit": None}},
+)
+
+
+class Staff:
+    """The secretariat's clerk and the desk officer, acting through the back office's own forms."""
+
+    def __init__(self, desk: Desk, principal: Principal) -> None:
+        cookie = session_cookie(desk, principal)
+        self.client = httpx.Client(
+            base_url=desk.url("backoffice"),
+            cookies={cookie["name"]: cookie["value"]},
+            headers={"X-CSRF-Token": CSRF_FOR_TESTS},
+            timeout=30,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def act(self, request_id: str, action: str, **fields: str) -> None:
+        """Submit the case page's form of `action`, again until it is taken: the secretariat
+        learns of the citizen's steps (the request, its resubmission) a moment after them."""
+        refusals: list[object] = []
+
+        def taken() -> bool:
+            answer = self.client.post(
+                f"/secretariat/cases/{request_id}/{action}",
+                data={"csrf_token": CSRF_FOR_TESTS, **fields},
+                follow_redirects=False,
+            )
+            refusals.append((answer.status_code, _error(answer)))
+            return answer.status_code == 303
+
+        try:
+            eventually(taken, timeout=45)
+        except AssertionError:
+            raise AssertionError(f"the clerk's «{action}» was refused: {refusals[-1]}") from None
+
+    def approve_identity(self, national_code: str) -> None:
+        """The desk officer opens the citizen's verification case from the cartable and approves it."""
+
+        def case_id() -> str | None:
+            page = self.client.get("/identity/cartable").text
+            found = re.search(r'data-case="([^"]+)" data-status="submitted"', page)
+            return found.group(1) if found else None
+
+        case = eventually(case_id)
+        shown = self.client.get(f"/identity/cases/{case}").text
+        assert national_code in latin_digits(shown), "another citizen's case"
+        answer = self.client.post(
+            f"/identity/cases/{case}",
+            data={"csrf_token": CSRF_FOR_TESTS, "decision": "approve"},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, (answer.status_code, _error(answer))
+
+
+def _error(answer: httpx.Response) -> Any:
+    return re.findall(r'id="error">([^<]+)<', answer.text)
