@@ -28,6 +28,14 @@ ASSURANCE_LEVELS = {
 }
 
 
+def may_file(assurance_level: int, required_level: int) -> bool:
+    """The one rule of what an assurance level allows: a service's card names the level it needs
+    (`ServiceCard.required_assurance_level`) and a citizen at that level or above may file it.
+    The requests service's check and the account page's «آنچه سطح شما اجازه می‌دهد» both ask it,
+    so the page never promises or refuses what the service decides otherwise."""
+    return assurance_level >= required_level
+
+
 class Company(Value):
     """A legal entity (شخص حقوقی) and the capacity in which the account holder acts for it."""
 
@@ -216,6 +224,21 @@ class VerificationSubmitted(Event):
 @registry.upcaster("VerificationSubmitted", 1)
 def _verification_submitted_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return dict(data)  # a v1 case named no province: any desk officer's, as it was
+
+
+@registry.event("VerificationDraftSaved", 1, terminal=True)
+class VerificationDraftSaved(Event):
+    """Seed 004's «ثبت موقت»: the holder kept part of the verification form to finish later. It
+    sends nothing to a desk officer; the next «ثبت و ارسال» starts from it (its scans too). Read
+    from the case's own stream (no read model: the citizen's pages fold it, officers never see it)."""
+
+    case_id: str
+    account_id: str
+    father_name: str | None = None
+    note: str | None = None
+    province: str | None = None
+    scans: tuple[Scan, ...] = ()
+    saved_at: str
 
 
 @registry.event("VerificationApproved", 1)

@@ -22,9 +22,11 @@ from gateway.web.signin import (
     captcha_answer,
     captcha_for,
     client_address,
+    field_errors,
     message,
     principal_from,
     safe_next,
+    without_secrets,
 )
 from gateway.web.templates import render
 
@@ -44,12 +46,9 @@ def refused(request: Request, name: str, values: dict[str, Any], error: ApiError
     """The same page again with the error's Persian message (or the shared error page)."""
     if error.code in PASS_THROUGH:
         raise error
-    values = {
-        k: v
-        for k, v in values.items()
-        if "password" not in k and k not in ("csrf_token", "captcha", "captcha_token")
-    }
-    return page(request, name, values, error=message(error), status_code=422, **context)
+    values = {k: v for k, v in without_secrets(values).items() if "password" not in k}
+    errors = field_errors(error)
+    return page(request, name, values, error=message(error), field_errors=errors, status_code=422, **context)
 
 
 def pending(request: Request, result: dict[str, Any], purpose: str, after: str) -> Response:

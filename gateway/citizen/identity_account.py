@@ -13,10 +13,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from contracts.catalogue import PROVINCES
-from contracts.identity import ASSURANCE_LEVELS
+from contracts.identity import ASSURANCE_LEVELS, may_file
 from gateway.common import ApiError, call, form_data
 from gateway.web.auth import Principal, renew_stamp, require_citizen
-from gateway.web.signin import PASS_THROUGH, client_address, message
+from gateway.web.signin import PASS_THROUGH, client_address, field_errors, message, without_secrets
 from gateway.web.templates import render
 from infra.attachments import clean_file_name
 
@@ -33,6 +33,7 @@ async def _profile(request: Request, user: Principal) -> dict[str, Any]:
 
 def _page(request: Request, name: str, view: dict[str, Any], **context: Any) -> Response:
     context.setdefault("notice", request.session.pop("identity_notice", None))
+    context.setdefault("error", request.session.pop("identity_error", None))
     status = context.pop("status_code", 200)
     values = context.pop("values", {})
     return render(
@@ -46,7 +47,16 @@ def _page(request: Request, name: str, view: dict[str, Any], **context: Any) -> 
 def _refused(request: Request, name: str, view: dict[str, Any], error: ApiError, **context: Any) -> Response:
     if error.code in PASS_THROUGH:
         raise error
-    return _page(request, name, view, error=message(error), status_code=422, **context)
+    context["values"] = without_secrets(context.get("values") or {})
+    return _page(
+        request,
+        name,
+        view,
+        error=message(error),
+        field_errors=field_errors(error),
+        status_code=422,
+        **context,
+    )
 
 
 def _done(request: Request, notice: str, where: str = "/account") -> Response:
@@ -54,9 +64,39 @@ def _done(request: Request, notice: str, where: str = "/account") -> Response:
     return RedirectResponse(where, status_code=303)
 
 
+def _failed(request: Request, error: ApiError, where: str = "/account") -> Response:
+    """A refusal shown on the page it sends back to, in the red error box (never as a notice)."""
+    if error.code in PASS_THROUGH:
+        raise error
+    request.session["identity_error"] = message(error)
+    return RedirectResponse(where, status_code=303)
+
+
 async def account(request: Request) -> Response:
+    """میز کار: the level, and what it allows, service by service, by the same rule the requests
+    service applies when a request is filed (`contracts.identity.may_file` on each card's level)."""
     user = require_citizen(request)
-    return _page(request, "account.html", await _profile(request, user))
+    view = await _profile(request, user)
+    services = await _services_for(request, view["assurance_level"])
+    typed = request.session.pop("identity_typed", None) or {}
+    errors = request.session.pop("identity_field_errors", None) or {}
+    return _page(request, "account.html", view, services=services, values=typed, field_errors=errors)
+
+
+async def _services_for(request: Request, level: int) -> list[dict[str, Any]]:
+    """Every service of the catalogue with the level its card asks and whether `level` may file it."""
+    units = await call(request, "requests", "catalogue")
+    return [
+        {
+            "service_id": service["service_id"],
+            "name": service["name"],
+            "unit": unit["name"],
+            "required": service.get("required_assurance_level", 0),
+            "allowed": may_file(level, service.get("required_assurance_level", 0)),
+        }
+        for unit in units
+        for service in unit["services"]
+    ]
 
 
 async def edit(request: Request) -> Response:
@@ -140,9 +180,7 @@ async def shahkar(request: Request) -> Response:
     try:
         await call(request, "identity", "check_shahkar", user.account_id)
     except ApiError as error:
-        if error.code in PASS_THROUGH:
-            raise
-        return _done(request, message(error))
+        return _failed(request, error)
     return _done(request, "تطبیق کد ملی و شماره موبایل انجام شد.")
 
 
@@ -159,22 +197,48 @@ async def registry(request: Request) -> Response:
     except ApiError as error:
         if error.code in PASS_THROUGH:
             raise
-        return _done(request, message(error))
+        # The birth date typed comes back with the page (the account's own is shown otherwise).
+        request.session["identity_typed"] = {"birth_date": body["birth_date"][:20]}
+        request.session["identity_field_errors"] = field_errors(error)
+        return _failed(request, error)
     return _done(request, "احراز هویت ثبت احوال انجام شد.")
 
 
-async def verification(request: Request) -> Response:
-    """The verification form with scans (ثبت و ارسال), and the case's status and history."""
-    user = require_citizen(request)
-    view = await _profile(request, user)
-    if request.method == "GET":
-        return _page(request, "verification.html", view, case=view["verification"])
-    fields = await form_data(request)
-    if not fields.get("province"):  # whose desk officers review it (seed 004)
-        unchosen = ApiError("invalid_province")
-        return _refused(
-            request, "verification.html", view, unchosen, case=view["verification"], values=fields
-        )
+SCAN_LABELS = {
+    "national_card": "تصویر کارت ملی",
+    "birth_certificate": "تصویر شناسنامه",
+    "power_of_attorney": "اسکن وکالت‌نامه",
+}
+
+
+def _form_values(view: dict[str, Any]) -> dict[str, Any]:
+    """What the verification form starts with: the «ثبت موقت» kept, else the last round's
+    province and the registry's father's name."""
+    case = view["verification"] or {}
+    draft = case.get("draft")
+    if draft:
+        return {k: draft.get(k) or "" for k in ("father_name", "note", "province")}
+    last = case.get("last_submission") or {}
+    return {
+        "father_name": last.get("father_name") or (view.get("registry") or {}).get("father_name", ""),
+        "province": last.get("province") or "",
+    }
+
+
+def _verification_page(
+    request: Request, view: dict[str, Any], error: ApiError | None = None, **context: Any
+) -> Response:
+    case = view["verification"]
+    context.setdefault("values", _form_values(view))
+    kept = ((case or {}).get("draft") or {}).get("scans", [])
+    extra = {"case": case, "kept": kept, "scan_labels": SCAN_LABELS, **context}
+    if error is not None:
+        return _refused(request, "verification.html", view, error, **extra)
+    return _page(request, "verification.html", view, **extra)
+
+
+async def _scans(request: Request) -> list[dict[str, str]] | ApiError:
+    """The scans chosen on the form, base64 for RPC, or the refusal of one too large to carry."""
     form = await request.form()  # the same parsed form: form_data has checked its CSRF token
     files = []
     for purpose in SCANS:
@@ -182,10 +246,7 @@ async def verification(request: Request) -> Response:
         if isinstance(upload, UploadFile) and upload.filename:
             content = await upload.read(MAX_SCAN + 1)
             if len(content) > MAX_SCAN:  # refused here, before it would travel through RabbitMQ
-                too_large = ApiError("file_too_large")
-                return _refused(
-                    request, "verification.html", view, too_large, case=view["verification"], values=fields
-                )
+                return ApiError("file_too_large", purpose)
             files.append(
                 {
                     "purpose": purpose,
@@ -193,17 +254,39 @@ async def verification(request: Request) -> Response:
                     "content_base64": base64.b64encode(content).decode(),
                 }
             )
+    return files
+
+
+async def verification(request: Request) -> Response:
+    """The verification form (seed 004): «ثبت موقت» keeps it as filled (scans too) to finish
+    later; «ثبت و ارسال» sends it to the desk officer. A refused form comes back as typed."""
+    user = require_citizen(request)
+    view = await _profile(request, user)
+    if request.method == "GET":
+        return _verification_page(request, view)
+    fields = await form_data(request)
+    draft = fields.get("action") == "draft"
+    typed = {k: fields.get(k, "") for k in ("father_name", "note", "province")}
+    if not fields.get("province") and not draft:  # whose desk officers review it (seed 004)
+        return _verification_page(request, view, ApiError("invalid_province"), values=typed)
+    files = await _scans(request)
+    if isinstance(files, ApiError):
+        return _verification_page(request, view, files, values=typed)
     body = {
         "account_id": user.account_id,
         "father_name": fields.get("father_name") or None,
         "note": fields.get("note") or None,
         "files": files,
-        "province": fields["province"],
+        "province": fields.get("province") or None,
     }
+    method = "save_verification_draft" if draft else "submit_verification"
     try:
-        await call(request, "identity", "submit_verification", body)
+        await call(request, "identity", method, body)
     except ApiError as error:
-        return _refused(request, "verification.html", view, error, case=view["verification"], values=fields)
+        return _verification_page(request, view, error, values=typed)
+    if draft:
+        notice = "فرم تایید هویت شما به صورت «ثبت موقت» ذخیره شد؛ هر زمان خواستید آن را کامل و ارسال کنید."
+        return _done(request, notice, "/verification")
     return _done(request, "درخواست تایید هویت شما ثبت و برای مسئول میز خدمت ارسال شد.", "/verification")
 
 

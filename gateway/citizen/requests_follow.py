@@ -24,6 +24,7 @@ from contracts import normalise
 from contracts.catalogue import PROVINCES
 from contracts.errors import MESSAGES
 from contracts.requests import MAX_UPLOAD_BYTES
+from gateway.citizen import cartable_rows
 from gateway.citizen.requests_labels import FOLDERS, HISTORY, STATUS, timeline
 from gateway.common import ApiError, call, form_data
 from gateway.web.auth import require_citizen
@@ -41,7 +42,8 @@ async def cartable(request: Request) -> Response:
     if folder not in FOLDERS:
         folder = "progress"
     view = await call(request, "requests", "cartable", user.account_id, folder)
-    return render(request, "requests/cartable.html", {"view": view, **LABELS})
+    extra = await cartable_rows.columns(request, user.account_id, view)  # seed 004's columns
+    return render(request, "requests/cartable.html", {"view": view, **extra, **LABELS})
 
 
 async def detail(

@@ -80,3 +80,44 @@ def message(error: ApiError) -> str:
 
 PASS_THROUGH = ("csrf_failed", "not_signed_in", "forbidden")
 """Errors that go to the shared error handler instead of the form."""
+
+FIELD_OF = {
+    "invalid_national_code": "national_code",
+    "already_registered": "national_code",
+    "deceased": "national_code",
+    "invalid_birth_date": "birth_date",
+    "registry_mismatch": "birth_date",
+    "invalid_mobile": "mobile",
+    "mobile_in_use": "mobile",
+    "shahkar_mismatch": "mobile",
+    "weak_password": "password",
+    "passwords_differ": "password2",
+    "captcha_required": "captcha",
+    "bad_code": "code",
+    "email_required": "email",
+    "invalid_national_id": "national_id",
+    "invalid_economic_code": "economic_code",
+    "invalid_province": "province",
+    "scans_required": "national_card",
+    "attorney_required": "power_of_attorney",
+}
+"""The form field an identity error is about, when the error code alone says it."""
+
+SECRET_FIELDS = ("password", "password2", "new_password", "new_password2", "current_password")
+"""What a refused form never sends back: passwords (and the spent captcha, see `without_secrets`)."""
+
+
+def field_errors(error: ApiError) -> dict[str, str]:
+    """Field name → the Persian message to show under it: the field the error's detail names
+    (`company.national_id`, `birth_date: …`), else the one its code is about; {} when neither."""
+    named = (error.detail or "").split(":", 1)[0].strip().rsplit(".", 1)[-1]
+    field = named if named and named.replace("_", "").isalpha() and named.isascii() else None
+    field = FIELD_OF.get(error.code) if field is None or error.code in FIELD_OF else field
+    return {field: message(error)} if field else {}
+
+
+def without_secrets(values: dict[str, Any]) -> dict[str, Any]:
+    """What was typed, to show again on a refused form: never a password, the CSRF token or the
+    captcha (a new one is drawn)."""
+    hidden = (*SECRET_FIELDS, "csrf_token", "captcha", "captcha_token")
+    return {k: v for k, v in values.items() if k not in hidden}

@@ -32,6 +32,7 @@ from contracts.identity import (
     ShahkarChecked,
     StaffCreated,
     VerificationApproved,
+    VerificationDraftSaved,
     VerificationRejected,
     VerificationSubmitted,
 )
@@ -83,6 +84,8 @@ class Case:
     round: int = 0
     province: str | None = None
     """The province of the latest submission: whose desk officers review it (None: anyone's)."""
+    draft: VerificationDraftSaved | None = None
+    """Seed 004's «ثبت موقت» kept since the latest submission (None: nothing kept)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class Account:
     password_hash: str | None = None
     shahkar_mobile: str | None = None
     registry_verified: bool = False
+    registry_inquired_at: str | None = None
+    """When the civil registry last confirmed the holder (seed 000's «تاریخ استعلام»)."""
     officer_verified: bool = False
     roles: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
     contact: Mapping[str, str | None] = field(default_factory=dict)
@@ -185,6 +190,7 @@ class Account:
             "company": self.company.model_dump() if self.company else None,
             "shahkar_matched": self.level >= 2 and self.shahkar_mobile == self.mobile,
             "registry_verified": self.registry_verified,
+            "registry_inquired_at": self.registry_inquired_at,
             "officer_verified": self.officer_verified,
             "has_password": self.password_hash is not None,
             "email_activated": self.email_activated,
@@ -214,6 +220,7 @@ def evolve(state: Account, event: Event) -> Account:
                 registry=event.registry,
                 company=event.company,
                 registry_verified=event.registry is not None,
+                registry_inquired_at=event.registered_at if event.registry is not None else None,
             )
         case StaffCreated():
             return replace(
@@ -236,6 +243,7 @@ def evolve(state: Account, event: Event) -> Account:
                 state,
                 registry=event.registry,
                 registry_verified=True,
+                registry_inquired_at=event.at,
                 first_name=first,
                 last_name=last,
                 full_name=f"{first} {last}",
@@ -256,6 +264,9 @@ def evolve(state: Account, event: Event) -> Account:
             return replace(state, disabled=isinstance(event, AccountDisabled))
         case VerificationSubmitted():
             case = Case(event.case_id, event.account_id, "submitted", event.round, event.province)
+            return replace(state, case=case)
+        case VerificationDraftSaved():
+            case = replace(state.case, case_id=event.case_id, account_id=event.account_id, draft=event)
             return replace(state, case=case)
         case VerificationApproved():
             return replace(state, officer_verified=True, case=replace(state.case, status="approved"))

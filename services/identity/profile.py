@@ -11,7 +11,6 @@ from contracts.events import Event
 from contracts.identity import MobileChanged, ProfileUpdated, RegistryRecord, RegistryVerified
 from contracts.identity_rpc import ChangeMobile, CodeAnswer, RegistryCheck, UpdateProfile
 from contracts.rpc import Payload
-from infra.settings import IdentitySettings
 from services.identity import queries, registration
 from services.identity.accounts import Account, account_decider, existing_account, now_iso, on_account
 from services.identity.deps import Deps
@@ -19,15 +18,12 @@ from services.identity.verification import status
 
 
 def profile(deps: Deps, account_id: str) -> dict[str, Any]:
-    """Everything the holder may see about their account, with what their level allows."""
+    """Everything the holder may see about their account. What their level allows is each
+    service card's to say (`contracts.identity.may_file`), not identity's: the page asks the
+    catalogue, as the requests service does when a request is filed."""
     account = existing_account(deps.store, account_id)
     view = account.view()
     view["verification"] = status(deps, account_id) if account.kind == "citizen" else None
-    settings = IdentitySettings.load()
-    view["allowed"] = {
-        action: account.level >= settings.required_level(action)
-        for action in ("submit_request", "formal_letter")
-    }
     return view
 
 

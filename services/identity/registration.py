@@ -43,13 +43,14 @@ def limit(deps: Deps, key: str, most: int) -> None:
 
 
 def inquire(deps: Deps, command: RegistryInquiry) -> dict[str, Any]:
-    """«استعلام»: the registry's record; a deceased person is refused here already."""
+    """«استعلام»: the registry's record and when it answered (seed 000's «تاریخ استعلام»); a
+    deceased person is refused here already."""
     solved = captcha.solved(deps, command.captcha)
     captcha.address_limit(deps, f"registry:client:{command.client}", deps.limits.codes_per_client, solved)
     record = deps.registry.inquire(command.national_code, command.birth_date)
     if not record.alive:
         raise DomainError("deceased")
-    return record.model_dump()
+    return {**record.model_dump(), "inquired_at": now_iso()}
 
 
 def send_code(

@@ -246,6 +246,12 @@ class IdentityService:
 
     @rpc
     @replies
+    def save_verification_draft(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Seed 004's «ثبت موقت» of the verification form (nothing goes to a desk officer)."""
+        return verification.save_draft(self.deps, parse(SubmitVerification, payload))
+
+    @rpc
+    @replies
     def cartable(
         self, status: str | None = "submitted", officer: str = "", search: dict[str, str] | None = None
     ) -> list[dict[str, Any]]:

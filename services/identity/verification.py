@@ -13,10 +13,16 @@ import filetype
 
 from contracts.errors import DomainError
 from contracts.events import Event, registry
-from contracts.identity import Scan, VerificationApproved, VerificationRejected, VerificationSubmitted
+from contracts.identity import (
+    Scan,
+    VerificationApproved,
+    VerificationDraftSaved,
+    VerificationRejected,
+    VerificationSubmitted,
+)
 from contracts.identity_rpc import Decide, SubmitVerification, UploadedFile
 from contracts.requests import AttachmentRef
-from infra.decider import handle, read_whole
+from infra.decider import Decider, handle, read_whole
 from infra.settings import IdentitySettings
 from services.identity.accounts import (
     Account,
@@ -33,12 +39,28 @@ MEDIA_TYPES = {"application/pdf", "image/jpeg", "image/png"}
 
 
 def _history(deps: Deps, case: str) -> tuple[list[Event], list[Any]]:
+    """The case's submissions and reviews (a «ثبت موقت» is the citizen's own: no step of it)."""
     recorded = read_whole(deps.store, case_stream(case))
-    return [registry.decode(r) for r in recorded], recorded
+    pairs = [(registry.decode(r), r) for r in recorded]
+    kept = [(e, r) for e, r in pairs if not isinstance(e, VerificationDraftSaved)]
+    return [e for e, _ in kept], [r for _, r in kept]
+
+
+def _draft(deps: Deps, case: str) -> dict[str, Any] | None:
+    """The «ثبت موقت» kept since the latest submission, as the form shows it again."""
+    draft = None
+    for recorded in read_whole(deps.store, case_stream(case)):
+        event = registry.decode(recorded)
+        if isinstance(event, VerificationDraftSaved):
+            draft = event.model_dump(mode="json")
+        elif isinstance(event, VerificationSubmitted):
+            draft = None
+    return draft
 
 
 def status(deps: Deps, account_id: str) -> dict[str, Any]:
-    """The account's case: its state, rounds, and each step with actor, time and reason."""
+    """The account's case: its state, rounds, each step with actor, time and reason, and the
+    citizen's «ثبت موقت» when one waits to be sent."""
     case = case_id(account_id)
     events, recorded = _history(deps, case)
     steps = [
@@ -66,6 +88,7 @@ def status(deps: Deps, account_id: str) -> dict[str, Any]:
         "last_submission": next(
             (e.model_dump() for e in reversed(events) if isinstance(e, VerificationSubmitted)), None
         ),
+        "draft": _draft(deps, case),
     }
 
 
@@ -117,17 +140,53 @@ class Submission:
     at: str
 
 
-def decide_submission(command: Submission, state: Account) -> list[Event]:
-    """A round of the account's case: not once verified, not while a round waits for its desk
-    officer; the national card and birth certificate (unless the registry is connected), and a
-    power of attorney for anyone acting for a company but its owner."""
+def _open_to_the_holder(state: Account) -> None:
+    """The form is the holder's to fill while they are not verified and no round waits for its
+    desk officer."""
     state.check_exists()
     if state.level >= 3:
         raise DomainError("already_verified")
     if state.case.status == "submitted":
         raise DomainError("verification_pending")
+
+
+def with_draft(scans: tuple[Scan, ...], state: Account) -> tuple[Scan, ...]:
+    """The scans just uploaded, and those of the «ثبت موقت» whose purpose none of them replaces."""
+    kept = state.case.draft.scans if state.case.draft is not None else ()
+    fresh = {scan.purpose for scan in scans}
+    return (*(scan for scan in kept if scan.purpose not in fresh), *scans)
+
+
+def decide_draft(command: Submission, state: Account) -> list[Event]:
+    """Seed 004's «ثبت موقت»: whatever part of the form is filled, kept (with the scans kept
+    before) until the holder sends it; nothing goes to a desk officer."""
+    _open_to_the_holder(state)
+    if command.unreadable is not None:
+        raise command.unreadable
     form = command.form
-    purposes = {f.purpose for f in form.files}
+    return [
+        VerificationDraftSaved(
+            case_id=case_id(state.account_id),
+            account_id=state.account_id,
+            father_name=form.father_name or None,
+            note=form.note or None,
+            province=form.province,
+            scans=with_draft(command.scans, state),
+            saved_at=command.at,
+        )
+    ]
+
+
+def decide_submission(command: Submission, state: Account) -> list[Event]:
+    """A round of the account's case: not once verified, not while a round waits for its desk
+    officer; the national card and birth certificate (unless the registry is connected), and a
+    power of attorney for anyone acting for a company but its owner. Scans kept by a «ثبت موقت»
+    count as uploaded."""
+    _open_to_the_holder(state)
+    form = command.form
+    scans = with_draft(command.scans, state)
+    kept = state.case.draft.scans if state.case.draft is not None else ()
+    purposes = {f.purpose for f in form.files} | {scan.purpose for scan in kept}
     if not command.registry_connected and not {"national_card", "birth_certificate"} <= purposes:
         raise DomainError("scans_required")
     if state.company and state.company.capacity != "owner" and "power_of_attorney" not in purposes:
@@ -145,7 +204,7 @@ def decide_submission(command: Submission, state: Account) -> list[Event]:
             birth_date=state.birth_date,
             kind="legal" if state.person_kind == "legal" else "natural",
             company=state.company,
-            scans=command.scans,
+            scans=scans,
             note=form.note or None,
             submitted_at=command.at,
             province=form.province,
@@ -155,16 +214,28 @@ def decide_submission(command: Submission, state: Account) -> list[Event]:
 
 SUBMIT = account_decider(decide_submission)
 """The case's decisions fold its account too: who is asking, at which level, for which company."""
+SAVE_DRAFT = account_decider(decide_draft)
 
 
 def submit(deps: Deps, command: SubmitVerification) -> dict[str, Any]:
     """Send (or resubmit) the verification form with its scans."""
+    return _on_case(deps, SUBMIT, command)
+
+
+def save_draft(deps: Deps, command: SubmitVerification) -> dict[str, Any]:
+    """«ثبت موقت»: keep the form as filled so far (its scans too) without sending it."""
+    return _on_case(deps, SAVE_DRAFT, command)
+
+
+def _on_case(
+    deps: Deps, decider: Decider[Submission, Account], command: SubmitVerification
+) -> dict[str, Any]:
     scans, unreadable = _scans(deps, command.files)
     registry_connected = IdentitySettings.load().IDENTITY_REGISTRY_CONNECTED
     submission = Submission(command, scans, unreadable, registry_connected, now_iso())
     decided = handle(
         deps.store,
-        SUBMIT,
+        decider,
         submission,
         case_stream(case_id(command.account_id)),
         identity=command,

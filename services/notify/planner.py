@@ -92,11 +92,19 @@ EVENT_TEMPLATES = (
     "reply_posted",
     "final_reply_posted",
     "citizen_registered",
+    "citizen_registered_verified",
     "verification_approved",
     "verification_rejected",
     "ticket_answered",
 )
 RULES = tuple(EVENT_TEMPLATES) + tuple(f"email:{name}" for name in EVENT_TEMPLATES)
+
+
+def registered_template(event: Any) -> str:
+    """The welcome of a new account: one the civil registry confirmed at registration (seed 000,
+    assurance level 3) is told it may file at once, never that its identity still needs confirming."""
+    confirmed = getattr(event, "registry", None) is not None
+    return "citizen_registered_verified" if confirmed else "citizen_registered"
 
 
 @dataclass(frozen=True)
@@ -254,7 +262,8 @@ class Planner(RowsProjection):
             template = "final_reply_posted" if event.kind == "final" else "reply_posted"
             self._plan(rows, context, template, _request(rows, event.request_id))
         elif kind == "CitizenRegistered":
-            self._plan(rows, context, "citizen_registered", _account(rows, event.account_id))
+            template = registered_template(event)
+            self._plan(rows, context, template, _account(rows, event.account_id))
         elif kind == "VerificationApproved":
             self._plan(rows, context, "verification_approved", _account(rows, event.account_id))
         elif kind == "VerificationRejected":

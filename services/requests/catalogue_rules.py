@@ -22,6 +22,7 @@ from contracts.catalogue import (
 )
 from contracts.errors import DomainError
 from contracts.events import Event
+from contracts.identity import may_file
 from infra.decider import Decider
 
 # -- a unit -------------------------------------------------------------------------------------
@@ -117,6 +118,6 @@ def usable(entry: CatalogueEntry | None, assurance_level: int | None) -> Catalog
         raise DomainError("service_not_found")
     if entry.retired:
         raise DomainError("service_retired")
-    if assurance_level is not None and assurance_level < entry.card.required_assurance_level:
+    if assurance_level is not None and not may_file(assurance_level, entry.card.required_assurance_level):
         raise DomainError("assurance_too_low")
     return entry

@@ -79,7 +79,14 @@ def units_with_services(db_read: sa.Engine, *, include_retired: bool = False) ->
     listing = []
     for unit in units:
         mine = [
-            {"service_id": s.service_id, "service_type": s.service_type, "name": s.name, "retired": s.retired}
+            {
+                "service_id": s.service_id,
+                "service_type": s.service_type,
+                "name": s.name,
+                "retired": s.retired,
+                # what the citizen's account page weighs their level against (`may_file`)
+                "required_assurance_level": json.loads(s.card).get("required_assurance_level", 0),
+            }
             for s in services
             if s.unit_id == unit.unit_id
         ]
