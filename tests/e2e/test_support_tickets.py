@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -16,6 +17,7 @@ from contracts.persian import latin_digits
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from services.notify.providers import OutboxProvider
+from tests.desk import CSRF_FOR_TESTS, session_cookie
 from tests.e2e.conftest import click_and_wait, sign_in_as
 from tests.steps import eventually
 from tests.unit.test_requests_files import PNG
@@ -127,3 +129,24 @@ def test_a_ticket_from_question_to_closing(desk: Desk, browser: webdriver.Chrome
     assert browser.find_element(By.ID, "ticket-status").get_attribute("data-status") == "closed"
     assert browser.find_element(By.ID, "closed-note")
     assert not browser.find_elements(By.ID, "reply-form")
+
+
+def test_the_api_opens_and_lists_tickets_with_stable_error_codes(desk: Desk) -> None:
+    cookie = session_cookie(desk, CITIZEN)
+    with httpx.Client(
+        base_url=desk.url("citizen"),
+        cookies={cookie["name"]: cookie["value"]},
+        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
+        timeout=20,
+    ) as api:
+        short = api.post("/api/support/tickets", json={"subject": "x", "text": "متن"})
+        assert (short.status_code, short.json()["error"]["code"]) == (422, "invalid_input")
+        disguised = {"subject": "راهنما", "text": "متن", "file_name": "a.pdf", "file_base64": "TVqQAAMAAAA="}
+        refused = api.post("/api/support/tickets", json=disguised)
+        assert refused.status_code == 422 and refused.json()["error"]["code"].startswith("attachment_")
+        opened = api.post("/api/support/tickets", json={"subject": "پرسش از راه API", "text": "متن"})
+        assert opened.status_code == 201, opened.text
+        listed = api.get("/api/support/tickets").json()["items"]
+        assert opened.json()["ticket_id"] in [t["ticket_id"] for t in listed]
+        missing = api.get("/api/support/tickets/" + "0" * 32)
+        assert (missing.status_code, missing.json()["error"]["code"]) == (404, "ticket_not_found")
