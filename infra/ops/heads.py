@@ -195,21 +195,30 @@ class HeadRecorder:
 
 def check_heads(
     heads: Iterable[Head], links: dict[int, str | None], last_position: int, trusted: set[str] | None
-) -> Iterator[tuple[int, str]]:
-    """(position, problem) for each head that the history does not extend: a signature that
+) -> Iterator[tuple[int, str, str]]:
+    """(position, kind, problem) for each head that the history does not extend: a signature that
     does not verify (or a signer not in `trusted`, when given), a link at its position that
     differs from the head's, or a history that ends before it. `links` holds the recomputed
     link at each head's position."""
     for head in heads:
         if trusted is not None and head.key_id not in trusted:
-            yield head.position, f"the head at position {head.position} is signed by an unknown key"
+            yield (
+                head.position,
+                "signature",
+                f"the head at position {head.position} is signed by an unknown key",
+            )
         elif not head.signed_by(head.key_id):
-            yield head.position, f"the head at position {head.position} has a signature that does not verify"
+            yield head.position, "signature", f"the head at position {head.position} has a bad signature"
         elif head.position > last_position:
             yield (
                 head.position,
+                "cut",
                 f"the history ends at position {last_position}, before the head signed at "
                 f"position {head.position} ({head.signed_at}): events were cut from its end",
             )
         elif links.get(head.position) != head.chain:
-            yield head.position, f"the history at position {head.position} is not the one the head signed"
+            yield (
+                head.position,
+                "ledger",
+                f"the history at position {head.position} is not the one the head signed",
+            )

@@ -168,6 +168,7 @@ class _Pass:
                 "missing",
                 f"positions {self.last + 1}–{position - 1} are not in the store "
                 f"(deleted events; the next is {row.event_id}, {stream}@{revision})",
+                at=self.last + 1,
             )
         seen = self.streams.get(stream)
         if seen is None:
@@ -213,10 +214,9 @@ class _Pass:
             self.links[position] = self.fresh_link
         self.last = position
 
-    def _found(self, row: Any, problem: str, detail: str = "") -> None:
-        self.findings.append(
-            Finding(int(row.position), row.event_id, row.stream, int(row.revision), problem, detail)
-        )
+    def _found(self, row: Any, problem: str, detail: str = "", at: int | None = None) -> None:
+        position = int(row.position) if at is None else at
+        self.findings.append(Finding(position, row.event_id, row.stream, int(row.revision), problem, detail))
 
     def streams_against(self, rows: Iterable[Any]) -> None:
         """Each stream's row in `es_streams` against what the pass saw of its events."""
@@ -291,13 +291,12 @@ def check(
         for row in rows:
             run.feed(row)
         run.streams_against(conn.execute(sa.select(streams_table)))
-    for position, problem in signed.check_heads(all_heads, run.links, run.last, trusted):
-        kind = "cut" if position > run.last else "signature" if "sign" in problem else "ledger"
+    for position, kind, problem in signed.check_heads(all_heads, run.links, run.last, trusted):
         run.findings.append(Finding(position, "", "", 0, kind, problem))
     report = IntegrityReport(
         events=run.events, streams=len(run.streams), last_position=run.last, heads=len(all_heads)
     )
-    report.findings = sorted(run.findings, key=lambda f: f.position)
+    report.findings = sorted(run.findings, key=lambda f: (f.position == 0, f.position))  # unplaced last
     return report
 
 

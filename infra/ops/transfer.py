@@ -285,7 +285,7 @@ def _check_whole(read: _File, numbered: list[tuple[int, int]]) -> None:
         previous = links[position] = link if line.get("chain") is not None else None
     if end.get("last_position") != len(links) or end.get("chain") != previous:
         raise ImportRefused("the end line does not match the last event: the file was changed")
-    for _, problem in signed.check_heads(read.heads, links, len(links), None):
+    for _, _, problem in signed.check_heads(read.heads, links, len(links), None):
         raise ImportRefused(f"the file does not extend its signed heads: {problem}")
 
 
