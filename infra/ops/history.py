@@ -231,14 +231,17 @@ def resolve(store: EventStore, typed: str) -> list[Subject]:
             add("request", s, "request id")
         if _exists(store, f"account-{s}"):
             add("account", s, "account id")
+    if named:
+        return list(named.values())  # an id (hex) is no code or number: nothing more to read
     latin = latin_digits(text)
     codes = list(dict.fromkeys([latin, latin.replace(" ", "").replace("-", "")]))
-    for code in codes:
-        for event in _read(store, f"tracking-{code}"):
-            if isinstance(event.data.get("request_id"), str):
-                add("request", event.data["request_id"], "tracking code")
-    for event in _with_field(store, ("RequestSubmitted",), ("tracking_code",), set(codes)):
-        add("request", str(event.data["request_id"]), "tracking code")
+    if codes[-1].isdigit():
+        for code in codes:
+            for event in _read(store, f"tracking-{code}"):
+                if isinstance(event.data.get("request_id"), str):
+                    add("request", event.data["request_id"], "tracking code")
+        for event in _with_field(store, ("RequestSubmitted",), ("tracking_code",), set(codes)):
+            add("request", str(event.data["request_id"]), "tracking code")
     numbers = {text, latin, persian_digits(latin)}
     for event in _with_field(store, ("NumberAssigned",), ("registration_number",), numbers):
         add("request", str(event.data["request_id"]), "registration number")
