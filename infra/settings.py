@@ -282,10 +282,6 @@ def describe(kind: type[BaseSettings], error: ValidationError) -> str:
     return f"{kind.__name__}: " + "; ".join(problems)
 
 
-DEFAULT_REQUIRED_LEVELS = {"submit_request": 1, "formal_letter": 3}
-"""The assurance level each action needs unless `IDENTITY_ASSURANCE_LEVELS` says otherwise."""
-
-
 class IdentitySettings(CommonSettings):
     """The identity service's: the first administrator, limits, secrets, outside registries."""
 
@@ -302,11 +298,6 @@ class IdentitySettings(CommonSettings):
         SecretStr(""),
         description="the HMAC key of one-time codes and captchas (the same on every identity replica)",
         json_schema_extra={"shown": "`var/identity-secret` (made once)"},
-    )
-    IDENTITY_ASSURANCE_LEVELS: str = Field(
-        "",
-        description="the assurance level each action needs (`action=level,…`; levels 0–3)",
-        json_schema_extra={"shown": "`submit_request=1,formal_letter=3`"},
     )
     IDENTITY_CODE_SECONDS: int = Field(300, ge=1, description="seconds a one-time code stays valid")
     IDENTITY_MAX_CODE_TRIES: int = Field(
@@ -357,16 +348,6 @@ class IdentitySettings(CommonSettings):
     IDENTITY_TEST_CODES_FILE: Path | None = Field(
         None, description="tests only: one-time codes are also appended to this file (never in production)"
     )
-
-    def required_level(self, action: str) -> int:
-        """The assurance level `action` needs: `IDENTITY_ASSURANCE_LEVELS` ("submit_request=1,
-        formal_letter=3") overrides the defaults, so each organisation sets its own bar."""
-        levels = dict(DEFAULT_REQUIRED_LEVELS)
-        for item in self.IDENTITY_ASSURANCE_LEVELS.split(","):
-            name, _, value = item.partition("=")
-            if name.strip() and value.strip().isdigit():
-                levels[name.strip()] = int(value)
-        return levels.get(action, 1)
 
 
 class RequestsSettings(CommonSettings):

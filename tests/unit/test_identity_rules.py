@@ -12,7 +12,6 @@ import contracts  # noqa: F401 - registers the event types
 from contracts.errors import DomainError
 from contracts.identity_rpc import PasswordLogin, RegistryInquiry, StartRegistration
 from contracts.persian import is_national_code, is_national_id
-from infra.settings import IdentitySettings
 from services.identity.adapters import HttpCivilRegistry, HttpShahkar
 from services.identity.passwords import check_new_password, hash_password, verify_password
 from services.identity.service import parse
@@ -102,13 +101,6 @@ def test_a_good_password_is_kept_only_as_an_argon2_hash() -> None:
     assert hashed.startswith("$argon2id$") and "Golbarg" not in hashed
     assert verify_password(hashed, "Golbarg-1403!") and not verify_password(hashed, "golbarg-1403!")
     assert not verify_password(None, "anything")
-
-
-def test_assurance_levels_required_per_action_are_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert IdentitySettings.load().required_level("formal_letter") == 3
-    monkeypatch.setenv("IDENTITY_ASSURANCE_LEVELS", "formal_letter=2, submit_request=0")
-    settings = IdentitySettings.load()
-    assert (settings.required_level("formal_letter"), settings.required_level("submit_request")) == (2, 0)
 
 
 def test_payloads_refuse_unknown_fields() -> None:
