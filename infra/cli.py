@@ -140,7 +140,8 @@ def audit(subject: str, fmt: str, output: str | None, font: str | None) -> None:
         if chosen is None:
             raise SystemExit("no font with Persian glyphs found; pass --font FILE.ttf or use --format html")
         data = report.as_pdf(subject, sections, generated, chosen)
-        Path(output or f"audit-{subject}.pdf").write_bytes(data)
+        named = "".join(c if c.isalnum() or c in "-_." else "-" for c in subject)  # 1405/23/7
+        Path(output or f"audit-{named}.pdf").write_bytes(data)
         return
     text = (
         {

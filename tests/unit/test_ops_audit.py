@@ -362,3 +362,13 @@ def test_the_pdf_reads_right_to_left_and_carries_every_event_and_causation_id(
         ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True
     ).stdout
     assert CITIZEN_NAME in plain and "کارشناس دبیرخانه" in plain and "سارا دبیری" in plain
+
+
+def test_a_pdf_named_after_a_registration_number_is_one_file_in_the_folder(
+    recorded: History, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cli.main(["audit", recorded.registration_number, "--format", "pdf"])
+    named = "audit-" + recorded.registration_number.replace("/", "-") + ".pdf"
+    assert [p.name for p in tmp_path.glob("audit-*")] == [named]
+    assert (tmp_path / named).read_bytes().startswith(b"%PDF")
