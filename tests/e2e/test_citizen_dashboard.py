@@ -160,16 +160,27 @@ def test_an_administrator_fills_the_dashboard_and_a_visitor_finds_it_from_the_ho
     click_and_wait(browser, browser.find_element(By.ID, "faq-apply"))
     assert f"شکایت را کجا ثبت کنم؟ {tag}" in browser.find_element(By.ID, "faq").text
 
-    # Hidden, the announcement's file is no longer served either; shown again, it is back.
+    # Hidden, the announcement's file is no longer served either; the hidden one, edited and
+    # shown again, is back under its new title.
     sign_in_as(browser, desk, ADMIN)
     browser.get(desk.url("backoffice") + "/content")
     click_and_wait(
         browser, _row(browser, f"تعطیلی پیشخوان {tag}").find_element(By.CSS_SELECTOR, "button.hide")
     )
     assert httpx.get(file_url, timeout=30).status_code == 404
+    _row(browser, f"اطلاعیه پنهان {tag}").find_element(By.CSS_SELECTOR, "a.edit").click()
+    assert browser.find_element(By.ID, "c-text").get_attribute("value") == "به زودی"
+    _fill(browser, {"title": f"اطلاعیه آشکار {tag}"})
+    _save(browser)
+    click_and_wait(
+        browser, _row(browser, f"اطلاعیه آشکار {tag}").find_element(By.CSS_SELECTOR, "button.show")
+    )
+    assert "نمایش داده می‌شود" in _row(browser, f"اطلاعیه آشکار {tag}").text
     browser.delete_all_cookies()
     browser.get(desk.url("citizen") + "/dashboard")
-    assert f"تعطیلی پیشخوان {tag}" not in browser.find_element(By.ID, "announcements").text
+    announcements = browser.find_element(By.ID, "announcements").text
+    assert f"تعطیلی پیشخوان {tag}" not in announcements
+    assert f"اطلاعیه آشکار {tag}" in announcements and f"اطلاعیه پنهان {tag}" not in announcements
 
 
 def _deferred(store: EventStore, request_id: str) -> bool:
