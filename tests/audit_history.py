@@ -60,8 +60,7 @@ def _staff(store: EventStore, staff: Staff, national_code: str) -> None:
         created_at=AT,
     )
     granted = [
-        RoleGranted(account_id=staff.account_id, role=role, granted_by="admin", at=AT)  # type: ignore[arg-type]
-        for role in staff.roles
+        RoleGranted(account_id=staff.account_id, role=role, granted_by="admin", at=AT) for role in staff.roles
     ]
     _account(store, staff.account_id, created, *granted)
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from contracts.envelope import NewEvent
 from contracts.events import new_event
+from contracts.eventstore import EventStore
 from contracts.identity import RoleGranted, RoleRevoked, StaffCreated
 from contracts.persian import persian_digits
 from contracts.requests import TrackingCodeIssued
@@ -372,3 +373,12 @@ def test_a_pdf_named_after_a_registration_number_is_one_file_in_the_folder(
     named = "audit-" + recorded.registration_number.replace("/", "-") + ".pdf"
     assert [p.name for p in tmp_path.glob("audit-*")] == [named]
     assert (tmp_path / named).read_bytes().startswith(b"%PDF")
+
+
+def test_a_store_without_sql_resolves_every_name_the_same_way(memory_store: EventStore) -> None:
+    """EventStoreDB's path (reading events of a type through the client), on the memory store."""
+    recorded = record_history(memory_store)
+    by_id = {e.id for e in find_history(memory_store, recorded.request_id)}
+    assert len(by_id) == 12
+    for subject in (recorded.tracking_code, persian_digits(recorded.registration_number), NATIONAL_CODE):
+        assert {e.id for e in history.find_groups(memory_store, subject)[0].events} == by_id
