@@ -245,6 +245,8 @@ def as_pdf(subject: str, sections: Sequence[Section], generated: str, font: Path
     pdf.multi_cell(0, 6, f"تعداد رویدادها: {total} — {generated}", align="R", new_x="LMARGIN", new_y="NEXT")
     ids_style = FontFace(family="mono", size_pt=6, color=(70, 70, 70))
     for section in sections:
+        if pdf.will_page_break(30):
+            pdf.add_page()  # a section's heading never ends a page without its table
         pdf.ln(2)
         pdf.set_font("report", size=10)
         count = persian_digits(str(len(section["rows"])))
