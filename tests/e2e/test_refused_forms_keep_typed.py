@@ -190,8 +190,8 @@ def test_a_company_letter_is_prefilled_from_the_account_and_a_refused_file_keeps
 
     _type(browser, "subject", "اصلاح صورتجلسه مالیاتی")
     _type(browser, "text", "متن نامه با پلاک ۷")
-    browser.find_element(By.ID, "attachments").find_element(By.TAG_NAME, "button").click()  # «حذف»
-    eventually(lambda: "نامه.pdf" not in browser.find_element(By.ID, "attachments").text)
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#attachments button"))  # «حذف»
+    assert "نامه.pdf" not in browser.find_element(By.ID, "attachments").text
     browser.find_element(By.ID, "f-file").send_keys(str(huge))  # past every rule, and past 2 MB
     click_and_wait(browser, browser.find_element(By.ID, "submit"))
     assert "بیش از حد مجاز" in browser.find_element(By.ID, "error").text
@@ -220,7 +220,7 @@ def test_the_wizard_keeps_its_files_after_a_refused_one_and_picks_the_visit_date
     huge.write_bytes(PDF + b"0" * (3 * 1024 * 1024))
     sign_in_as(browser, desk, CITIZEN)
     _start(browser, desk, WIZARD)
-    browser.find_element(By.ID, "next").click()
+    click_and_wait(browser, browser.find_element(By.ID, "next"))
     _type(browser, "text", "درخواست تاسیس دهیاری")
     click_and_wait(browser, browser.find_element(By.ID, "next"))
     browser.find_element(By.ID, "f-file").send_keys(str(scan))
