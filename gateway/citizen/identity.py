@@ -18,6 +18,7 @@ from gateway.citizen import identity_account
 from gateway.common import ApiError, call, form_data, payload
 from gateway.web.auth import sign_in
 from gateway.web.signin import (
+    NEW_PASSWORD,
     PASS_THROUGH,
     captcha_answer,
     captcha_for,
@@ -47,7 +48,7 @@ def refused(request: Request, name: str, values: dict[str, Any], error: ApiError
     if error.code in PASS_THROUGH:
         raise error
     values = {k: v for k, v in without_secrets(values).items() if "password" not in k}
-    errors = field_errors(error)
+    errors = field_errors(error, NEW_PASSWORD if context.get("reset") else None)
     return page(request, name, values, error=message(error), field_errors=errors, status_code=422, **context)
 
 

@@ -16,7 +16,14 @@ from contracts.catalogue import PROVINCES
 from contracts.identity import ASSURANCE_LEVELS, may_file
 from gateway.common import ApiError, call, form_data
 from gateway.web.auth import Principal, renew_stamp, require_citizen
-from gateway.web.signin import PASS_THROUGH, client_address, field_errors, message, without_secrets
+from gateway.web.signin import (
+    NEW_PASSWORD,
+    PASS_THROUGH,
+    client_address,
+    field_errors,
+    message,
+    without_secrets,
+)
 from gateway.web.templates import render
 from infra.attachments import clean_file_name
 
@@ -48,12 +55,13 @@ def _refused(request: Request, name: str, view: dict[str, Any], error: ApiError,
     if error.code in PASS_THROUGH:
         raise error
     context["values"] = without_secrets(context.get("values") or {})
+    form = NEW_PASSWORD if name == "password.html" else None
     return _page(
         request,
         name,
         view,
         error=message(error),
-        field_errors=field_errors(error),
+        field_errors=field_errors(error, form),
         status_code=422,
         **context,
     )

@@ -107,12 +107,23 @@ SECRET_FIELDS = ("password", "password2", "new_password", "new_password2", "curr
 """What a refused form never sends back: passwords (and the spent captcha, see `without_secrets`)."""
 
 
-def field_errors(error: ApiError) -> dict[str, str]:
+NEW_PASSWORD = {
+    "password": "new_password",
+    "password2": "new_password2",
+    "bad_credentials": "current_password",
+}
+"""The fields of a form that sets a new password (change, reset), for `field_errors`."""
+
+
+def field_errors(error: ApiError, form: dict[str, str] | None = None) -> dict[str, str]:
     """Field name → the Persian message to show under it: the field the error's detail names
-    (`company.national_id`, `birth_date: …`), else the one its code is about; {} when neither."""
+    (`company.national_id`, `birth_date: …`), else the one its code is about; {} when neither.
+    `form` renames a field (or names one for an error code) where this form's fields differ."""
+    form = form or {}
     named = (error.detail or "").split(":", 1)[0].strip().rsplit(".", 1)[-1]
     field = named if named and named.replace("_", "").isalpha() and named.isascii() else None
     field = FIELD_OF.get(error.code) if field is None or error.code in FIELD_OF else field
+    field = form.get(error.code) or form.get(field or "", field)
     return {field: message(error)} if field else {}
 
 

@@ -17,6 +17,7 @@ from selenium.webdriver.support.ui import Select
 from contracts.persian import latin_digits
 from deploy.run import Desk
 from services.notify.providers import OutboxProvider
+from tests.captchas import answer_of, secret_of
 from tests.desk import running_desk
 from tests.e2e.conftest import click_and_wait
 from tests.integration.test_identity_flow import PASSWORD, code_for, identity_env
@@ -64,6 +65,13 @@ def register_by_mobile(browser: webdriver.Chrome, desk: Desk, who: dict[str, str
     fill(browser, {"code": code_for(desk, who["mobile"], seen)})
     press(browser, "#code-form button[type=submit]")
     assert "/account" in browser.current_url, browser.find_element(By.TAG_NAME, "main").text
+
+
+def solve_captcha(browser: webdriver.Chrome, desk: Desk) -> None:
+    """Answer the form's captcha, when it shows one (`tests.captchas`)."""
+    for box in browser.find_elements(By.ID, "captcha"):
+        token = browser.find_element(By.NAME, "captcha_token").get_attribute("value") or ""
+        box.send_keys(answer_of(token, secret_of(desk)))
 
 
 def sign_out(browser: webdriver.Chrome) -> None:
@@ -249,3 +257,64 @@ def test_the_verification_form_keeps_a_draft_that_the_cartable_lists_with_its_st
     assert "ارسال فرم" in row.find_element(By.CSS_SELECTOR, "details.workflow").text
     browser.get(desk.url("citizen") + "/cartable?folder=awaiting")
     assert not browser.find_elements(By.ID, "verification-row")
+
+
+def test_the_account_forms_and_password_recovery_come_back_as_typed_with_the_field_s_message(
+    desk: Desk, browser: webdriver.Chrome
+) -> None:
+    who = {
+        "national_code": "0499370899",
+        "mobile": "09125550001",
+        "birth_date": "۱۳۶۵/۱۱/۲۰",
+        "first_name": "سمانه",
+        "last_name": "رحیمی",
+    }
+    register_by_mobile(browser, desk, who, set())
+
+    # Change password: the new ones differ, then the current one is wrong; never a password back.
+    browser.get(desk.url("citizen") + "/account/password")
+    fill(
+        browser,
+        {"current_password": PASSWORD, "new_password": "Anaar-1404!x", "new_password2": "Anaar-1404!y"},
+    )
+    press(browser, "#password-form button[type=submit]")
+    assert "یکسان نیستند" in browser.find_element(By.ID, "e-new_password2").text
+    assert value_of(browser, "new_password") == "" and value_of(browser, "current_password") == ""
+    fill(
+        browser,
+        {
+            "current_password": "not-my-password",
+            "new_password": "Anaar-1404!x",
+            "new_password2": "Anaar-1404!x",
+        },
+    )
+    press(browser, "#password-form button[type=submit]")
+    assert browser.find_element(By.ID, "e-current_password").is_displayed()
+
+    # Edit: a company's شناسه ملی with a wrong check digit: everything typed is still there.
+    browser.get(desk.url("citizen") + "/account/edit")
+    browser.find_element(By.CSS_SELECTOR, "input[name=kind][value=legal]").click()
+    fill(
+        browser,
+        {
+            "address": "تهران، خیابان آزادی، پلاک ۷",
+            "company_name": "شرکت نمونه",
+            "national_id": "10380284791",
+        },
+    )
+    press(browser, "#edit-form button[type=submit]")
+    assert "شناسه ملی" in boxes(browser)[0]
+    assert browser.find_element(By.ID, "e-national_id").is_displayed()
+    assert value_of(browser, "address") == "تهران، خیابان آزادی، پلاک ۷"
+    assert value_of(browser, "company_name") == "شرکت نمونه"
+    assert latin_digits(value_of(browser, "national_id")) == "10380284791"
+    sign_out(browser)
+
+    # Password recovery with a national code that fails its check digit: kept, with its message.
+    browser.get(desk.url("citizen") + "/password/forgot")
+    fill(browser, {"national_code": "0499370898", "mobile": "09125550001"})
+    solve_captcha(browser, desk)
+    press(browser, "#forgot-form button[type=submit]")
+    assert "کد ملی" in browser.find_element(By.ID, "e-national_code").text
+    assert latin_digits(value_of(browser, "national_code")) == "0499370898"
+    assert value_of(browser, "mobile") == "09125550001"
