@@ -26,10 +26,11 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from contracts.persian import latin_digits
 from deploy.run import Desk
 from gateway.web.auth import Principal
+from services.notify.providers import OutboxProvider
 from tests.captchas import answer_of, secret_of
 from tests.desk import CSRF_FOR_TESTS, session_cookie
 from tests.integration.test_identity_flow import code_for
-from tests.steps import eventually
+from tests.steps import BIDI_MARKS, eventually
 
 FILE_TYPES = frozenset({"pdf", "png", "jpg", "jpeg", "tif", "tiff", "zip", "doc", "docx"})
 """File types, named as the guides name them («فرمت‌های مجاز: png, .doc, .pdf»): a citizen picks a
@@ -40,6 +41,23 @@ ALWAYS_ALLOWED = ("PDF",)
 
 FOREIGN = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._\-/:]*")
 ZWNJ = "\u200c"
+
+
+DRAWN_IN_ENGLISH = """
+const found = [];
+for (const input of document.querySelectorAll('input[type=file]')) {
+  const style = getComputedStyle(input), box = input.getBoundingClientRect();
+  if (style.display !== 'none' && style.visibility !== 'hidden' && parseFloat(style.opacity) > 0
+      && box.width > 1 && box.height > 1) found.push('«Choose File» of ' + (input.name || input.id));
+}
+for (const list of document.querySelectorAll('main ol')) {
+  const style = getComputedStyle(list);
+  if (list.offsetParent !== null && style.listStyleType === 'decimal') found.push('ol numbered 1. 2. 3.');
+}
+return found;
+"""
+"""What the browser draws in English outside the page's text: the native file input's «Choose
+File» button (innerText does not hold it) and an ordered list numbered in Latin digits."""
 
 
 def foreign_words(text: str, allowed: Iterable[str] = ()) -> list[str]:
@@ -83,14 +101,31 @@ class Walk:
             shutil.copy(self.folder / shot, keep / shot)
         text = self._text()
         found = foreign_words(text, self.allowed)
-        if found:
+        drawn = self.browser.execute_script(DRAWN_IN_ENGLISH)
+        if found or drawn:
             path = self.browser.current_url.split("?")[0].split("/", 3)[-1]
-            self.problems.append(f"{shot} (/{path}): {found}")
+            self.problems.append(f"{shot} (/{path}): {found + list(drawn)}")
         return text
 
-    def finish(self) -> None:
-        """Fail with every page that showed Latin letters or digits."""
-        assert not self.problems, "Latin text on the citizen's pages:\n" + "\n".join(self.problems)
+    def sms_to(self, mobile: str) -> list[str]:
+        """The text of every SMS the desk sent to `mobile`, oldest first."""
+        outbox = OutboxProvider(self.desk.env["SMS_OUTBOX_URL"])
+        try:
+            return [str(m["text"]) for m in outbox.messages() if m["to"] == mobile]
+        finally:
+            outbox.db.dispose()
+
+    def finish(self, mobile: str) -> None:
+        """Read every SMS the citizen got (a registration number or tracking code in Latin
+        letters or digits is as foreign there as on a page), then fail with every page and
+        message that showed Latin letters or digits."""
+        # One-time codes stay ASCII: the phone's one-time-code autofill reads them so.
+        allowed = [*self.allowed, *self.codes_seen]
+        for text in self.sms_to(mobile):
+            found = foreign_words(BIDI_MARKS.sub("", text), allowed)
+            if found:
+                self.problems.append(f"SMS «{text}»: {found}")
+        assert not self.problems, "Latin text on the citizen's pages and SMS:\n" + "\n".join(self.problems)
 
     # What the citizen does ------------------------------------------------------------------
 
@@ -274,6 +309,16 @@ class Staff:
             eventually(taken, timeout=45)
         except AssertionError:
             raise AssertionError(f"the clerk's «{action}» was refused: {refusals[-1]}") from None
+
+    def answer_ticket(self, ticket_id: str, text: str) -> None:
+        """Support answers the citizen's ticket from the «پشتیبانی» folder (the citizen is told by SMS)."""
+        eventually(lambda: self.client.get(f"/support/{ticket_id}").status_code == 200)
+        answer = self.client.post(
+            f"/support/{ticket_id}/answer",
+            data={"csrf_token": CSRF_FOR_TESTS, "text": text},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, (answer.status_code, _error(answer))
 
     def approve_identity(self, national_code: str) -> None:
         """The desk officer opens the citizen's verification case from the cartable and approves it."""
