@@ -30,6 +30,7 @@ from contracts.rpc import COMMAND_FIELDS
 from gateway.async_rpc import AsyncRpc
 from gateway.body import NotJson, fingerprint, json_object
 from gateway.rpc import ServiceUnavailable, amqp_config
+from gateway.web.assets import font_routes
 from infra.nameko_glue import invalid_payload
 from infra.settings import GatewaySettings
 
@@ -333,6 +334,7 @@ def build_app(
         Route("/logout", logout, methods=["POST"], include_in_schema=False),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+        *font_routes(),  # Vazirmatn from its npm package, inside /static: first
         Mount("/static", app=StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"),
     ]
     middleware = [

@@ -496,6 +496,13 @@ class GatewaySettings(CommonSettings):
         description="a TTF with Persian glyphs for the PDF reply",
         json_schema_extra={"shown": "Vazirmatn, Noto Sans Arabic or DejaVu Sans, the first installed"},
     )
+    WEB_PACKAGES_DIR: Path = Field(
+        Path(__file__).resolve().parents[1] / "var" / "npm" / "node_modules",
+        description="the npm packages the gateways serve (the Vazirmatn font, the Jalali date picker), "
+        "installed by `deploy/bootstrap.sh` from `deploy/npm/package.json`; without them pages fall "
+        "back to DejaVu Sans",
+        json_schema_extra={"shown": "`var/npm/node_modules` of the checkout"},
+    )
 
 
 KINDS: tuple[type[CommonSettings], ...] = (
