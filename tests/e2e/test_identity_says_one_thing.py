@@ -7,6 +7,7 @@ keeps a «ثبت موقت» that the citizen cartable lists with its state, besi
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,13 @@ from selenium.webdriver.support.ui import Select
 
 from contracts.persian import latin_digits
 from deploy.run import Desk
+from services.identity.accounts import citizen_id
 from services.notify.providers import OutboxProvider
 from tests.captchas import answer_of, secret_of
 from tests.desk import running_desk
 from tests.e2e.conftest import click_and_wait
 from tests.integration.test_identity_flow import PASSWORD, code_for, identity_env
-from tests.steps import eventually
+from tests.steps import eventually, submit
 
 pytestmark = pytest.mark.e2e
 
@@ -318,3 +320,34 @@ def test_the_account_forms_and_password_recovery_come_back_as_typed_with_the_fie
     assert "کد ملی" in browser.find_element(By.ID, "e-national_code").text
     assert latin_digits(value_of(browser, "national_code")) == "0499370898"
     assert value_of(browser, "mobile") == "09125550001"
+
+
+def test_a_filed_request_shows_seed_004_s_columns_in_the_cartable(
+    desk: Desk, browser: webdriver.Chrome
+) -> None:
+    who = {
+        "national_code": "0721000002",
+        "mobile": "09125550002",
+        "birth_date": "۱۳۷۱/۰۳/۱۰",
+        "first_name": "کاوه",
+        "last_name": "امینی",
+    }
+    register_by_mobile(browser, desk, who, set())
+    two_days_ago = (datetime.now(UTC) - timedelta(days=2, hours=3)).isoformat()
+    filed = submit(desk, "tehran", at=two_days_ago, account_id=citizen_id("0721000002"))
+
+    def listed() -> bool:
+        browser.get(desk.url("citizen") + "/cartable?folder=progress")
+        return bool(browser.find_elements(By.CSS_SELECTOR, f"tr[data-request='{filed.request_id}']"))
+
+    eventually(listed)
+    row = browser.find_element(By.CSS_SELECTOR, f"tr[data-request='{filed.request_id}']")
+    assert row.find_element(By.CSS_SELECTOR, ".holder").text == "دبیرخانه استان تهران"
+    assert row.find_element(By.CSS_SELECTOR, ".waited").text.startswith("۲ روز")
+    row.find_element(By.CSS_SELECTOR, "details.workflow summary").click()
+    workflow = row.find_element(By.CSS_SELECTOR, "details.workflow").text
+    assert "ثبت در دبیرخانه" in workflow and "در پیش" in workflow
+    report = row.find_element(By.CSS_SELECTOR, "a.report")
+    click_and_wait(browser, report)
+    assert browser.current_url.endswith(f"/requests/{filed.request_id}#history")
+    assert browser.find_element(By.ID, "history").is_displayed()
