@@ -93,39 +93,21 @@ def _link(row: Any) -> StoredLink:
 
 
 def _stored_hash(row: Any, previous: str) -> str:
-    """The hash of `row` after `previous`, from its stored text: the same document as
-    `hashchain.event_hash` builds when data and metadata are stored as canonical JSON (the
-    store writes them so); otherwise from the parsed content."""
-    data, metadata = row.data, row.metadata
+    """The hash of `row` (an `_ALL_ROWS` row) after `previous`, from its stored text: the same
+    document as `hashchain.event_hash` builds when data and metadata are stored as canonical
+    JSON (the store writes them so); otherwise from the parsed content. Every string is escaped
+    as in the canonical form, so a stored text can only match as what it says."""
+    _, event_id, stream, revision, type_, version, data, metadata, correlation, causation, stored, _ = row
     if data[:1] == "{" and metadata[:1] == "{":
-        causation = row.causation_id
-        document = "".join(
-            (
-                '{"causation_id":',
-                "null" if causation is None else encode_basestring(causation),
-                ',"correlation_id":',
-                encode_basestring(row.correlation_id),
-                ',"data":',
-                data,
-                ',"id":',
-                encode_basestring(row.event_id),
-                ',"metadata":',
-                metadata,
-                ',"previous":',
-                encode_basestring(previous),
-                ',"revision":',
-                str(row.revision),
-                ',"stream":',
-                encode_basestring(row.stream),
-                ',"type":',
-                encode_basestring(row.type),
-                ',"version":',
-                str(row.version),
-                "}",
-            )
+        document = (
+            f'{{"causation_id":{"null" if causation is None else encode_basestring(causation)},'
+            f'"correlation_id":{encode_basestring(correlation)},"data":{data},'
+            f'"id":{encode_basestring(event_id)},"metadata":{metadata},'
+            f'"previous":{encode_basestring(previous)},"revision":{revision},'
+            f'"stream":{encode_basestring(stream)},"type":{encode_basestring(type_)},"version":{version}}}'
         )
         fast = hashlib.sha256(document.encode()).hexdigest()
-        if fast == row.hash:
+        if fast == stored:
             return fast
     return _link(row).expected(previous)
 
@@ -160,7 +142,7 @@ class _Pass:
         """The link recomputed from the content at each position a head names."""
 
     def feed(self, row: Any) -> None:
-        position, stream, revision, stored = int(row.position), row.stream, int(row.revision), row.hash
+        position, _, stream, revision, _, _, _, _, _, _, stored, link = row
         self.events += 1
         if position != self.last + 1:
             self._found(
@@ -206,7 +188,6 @@ class _Pass:
                 position,
                 row.event_id,
             )
-        link = row.chain
         following = ledger_link(self.stored_link, position, stored)
         if link is None:
             self._found(row, "unlinked")
