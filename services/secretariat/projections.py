@@ -206,6 +206,7 @@ def _submitted(rows: Rows, event: RequestSubmitted, context: Context, settings: 
             "applicant": json.dumps(event.applicant.model_dump(exclude={"account_id"}), ensure_ascii=False),
             "visit": json.dumps(visit, ensure_ascii=False) if visit and any(visit.values()) else None,
             "unit": values["unit"],
+            "addressee_unit": event.addressee_unit or None,
             "files_at": values["submitted_at"],
             "earlier_files": "[]",
         },

@@ -271,16 +271,22 @@ def filed_details(conn: sa.Connection, request_id: str) -> dict[str, Any]:
             "visit": None,
             "filed_unit": None,
             "filed_unit_name": None,
+            "addressee_unit": None,
+            "addressee_unit_name": None,
             "attachments_at": None,
             "earlier_attachments": [],
         }
-    named = sa.select(units_table.c.name).where(units_table.c.unit == found.unit)
-    unit_name = conn.execute(named).scalar() if found.unit else None
+    def name_of(unit: str | None) -> str | None:
+        named = sa.select(units_table.c.name).where(units_table.c.unit == unit)
+        return conn.execute(named).scalar() if unit else None
+
     return {
         "applicant": json.loads(found.applicant) if found.applicant else {},
         "visit": json.loads(found.visit) if found.visit else None,
         "filed_unit": found.unit,
-        "filed_unit_name": unit_name,
+        "filed_unit_name": name_of(found.unit),
+        "addressee_unit": found.addressee_unit,
+        "addressee_unit_name": name_of(found.addressee_unit),
         "attachments_at": found.files_at,
         "earlier_attachments": json.loads(found.earlier_files),
     }

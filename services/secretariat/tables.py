@@ -66,6 +66,7 @@ case_details_table = sa.Table(
     sa.Column("applicant", sa.Text),  # JSON: everything the applicant gave (Applicant)
     sa.Column("visit", sa.Text),  # JSON: the «مراجعه به سازمان» step (Visit), NULL without one
     sa.Column("unit", sa.String(50)),  # the unit filed for (the cartable's `unit` follows referrals)
+    sa.Column("addressee_unit", sa.String(50)),  # «واحد سازمانی مخاطب» the citizen chose (seed 002)
     sa.Column("files_at", sa.String(40), nullable=False),  # when the current files were sent
     sa.Column("earlier_files", sa.Text, nullable=False),  # JSON: earlier versions, newest first
 )
