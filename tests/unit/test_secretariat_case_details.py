@@ -89,7 +89,7 @@ def test_the_case_file_has_everything_the_citizen_gave(runner: ProjectionRunner)
     assert "account_id" not in case["applicant"]  # the account is no part of what was typed
     assert case["visit"]["officer"] == "ابوالفضل یاری" and case["visit"]["visit_date"] == "1402/05/01"
     assert (case["filed_unit"], case["filed_unit_name"]) == ("rural", "دفتر توسعه روستایی")
-    assert (case["addressee_unit"], case["addressee_unit_name"]) == ("rural", "دفتر توسعه روستایی")  # seed 002
+    assert (case["addressee_unit"], case["addressee_unit_name"]) == ("rural", "دفتر توسعه روستایی")
     assert case["earlier_attachments"] == [] and case["attachments_at"] == case["submitted_at"]
 
 
