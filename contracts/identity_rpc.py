@@ -45,6 +45,8 @@ class CaptchaRequest(Payload):
     purpose: Literal["login", "staff_login", "login_code", "mobile_code", "reset", "register", "track"]
     client: Client = "unknown"
     force: bool = False
+    kind: Literal["image", "text"] = "image"
+    """`text`: the accessible alternative (a question in Persian words) instead of the image."""
 
 
 class CaptchaCheck(Payload):

@@ -25,10 +25,12 @@ class Captcha:
 
     token: str
     image: str
-    """The PNG as a `data:` URL for the page's `<img>`."""
+    """The PNG as a `data:` URL for the page's `<img>` ("" for the text alternative)."""
     digits: int
     width: int
     height: int
+    question: str = ""
+    """The text alternative's question in Persian words ("" for an image)."""
 
     @property
     def alt(self) -> str:
@@ -36,13 +38,26 @@ class Captcha:
         return f"کد امنیتی: تصویر یک عدد {persian_digits(str(self.digits))} رقمی"
 
 
+TEXT_CHOICE = "captcha"
+"""The query parameter (`?captcha=text` or `?captcha=image`) and session key by which a citizen
+who cannot see the image asks for the text alternative on every form of this browser."""
+
+
 async def captcha_for(request: Request, purpose: str, force: bool = False) -> Captcha | None:
     """A new captcha when identity says a form of `purpose` from this address needs one (or
-    `force`: the form was just refused); else None."""
-    body = {"purpose": purpose, "client": client_address(request), "force": force}
+    `force`: the form was just refused); else None. Its text alternative instead of the image
+    once this browser asked for it (`TEXT_CHOICE`)."""
+    asked = request.query_params.get(TEXT_CHOICE)
+    if asked in ("text", "image"):  # the link beside the captcha; the browser keeps the choice
+        request.session[TEXT_CHOICE] = asked == "text"
+    kind = "text" if request.session.get(TEXT_CHOICE) else "image"
+    body = {"purpose": purpose, "client": client_address(request), "force": force, "kind": kind}
     found = await call(request, "identity", "captcha_challenge", body)
     if not found["required"]:
         return None
+    if found.get("kind") == "text":
+        question = found["question"]
+        return Captcha(token=found["token"], image="", digits=0, width=0, height=0, question=question)
     image = "data:image/png;base64," + found["png_base64"]
     size = {"width": found["width"], "height": found["height"]}
     return Captcha(token=found["token"], image=image, digits=found["digits"], **size)

@@ -6,6 +6,12 @@ identity's secret. The answer itself never leaves the service, and a token canno
 against a guess without the secret. The first try spends the token's id (a row kept until it
 expires), so one image answers one try, right or wrong.
 
+A citizen who cannot see the image asks for the text alternative instead (`kind="text"`): a sum
+or a difference of two numbers written in Persian words, which a screen reader reads aloud. Its
+answer travels in the same token under the same HMAC, so `solved` checks both kinds alike. It is
+easier for a program to read than the image; the limits below bound it the same way. (The library's
+AudioCaptcha needs recorded voice files for every digit, which it does not ship.)
+
 Limits per account and per mobile lock out; limits per client address only ask for a captcha:
 a پیشخوان office or a mobile carrier's NAT puts many citizens behind one address, and one of
 them guessing must not shut the door on the others.
@@ -69,6 +75,7 @@ def make(now: float, digits: int = DIGITS) -> dict[str, Any]:
     image = _drawer(digits).generate(answer, format="png").getvalue()
     return {
         "token": f"{challenge}.{expires}.{_mac(challenge, expires, answer)}",
+        "kind": "image",
         "png_base64": base64.b64encode(image).decode(),
         "digits": digits,
         "width": _width(digits),
@@ -76,10 +83,51 @@ def make(now: float, digits: int = DIGITS) -> dict[str, Any]:
     }
 
 
+ONES = ("صفر", "یک", "دو", "سه", "چهار", "پنج", "شش", "هفت", "هشت", "نه")
+TEENS = ("ده", "یازده", "دوازده", "سیزده", "چهارده", "پانزده", "شانزده", "هفده", "هجده", "نوزده")
+TENS = ("", "", "بیست", "سی", "چهل", "پنجاه", "شصت", "هفتاد", "هشتاد", "نود")
+HUNDREDS = ("", "صد", "دویست", "سیصد", "چهارصد", "پانصد", "ششصد", "هفتصد", "هشتصد", "نهصد")
+
+
+def in_words(number: int) -> str:
+    """`number` (0 to 999) in Persian words, as it is read aloud: ۴۷ → «چهل و هفت»."""
+    if not 0 <= number <= 999:
+        raise ValueError(number)
+    hundreds, rest = divmod(number, 100)
+    parts = [HUNDREDS[hundreds]] if hundreds else []
+    if rest >= 20:
+        parts.append(TENS[rest // 10])
+        if rest % 10:
+            parts.append(ONES[rest % 10])
+    elif rest >= 10:
+        parts.append(TEENS[rest - 10])
+    elif rest or not parts:
+        parts.append(ONES[rest])
+    return " و ".join(parts)
+
+
+def make_text(now: float) -> dict[str, Any]:
+    """A new text challenge: its token and its question, two two-digit numbers added or
+    subtracted (never below zero), in words; the answer is typed in digits."""
+    first, second = 11 + secrets.randbelow(89), 11 + secrets.randbelow(89)
+    if secrets.randbelow(2):
+        first, second = max(first, second), min(first, second)
+        question, answer = f"{in_words(first)} منهای {in_words(second)}", first - second
+    else:
+        question, answer = f"{in_words(first)} به علاوه {in_words(second)}", first + second
+    challenge, expires = uuid.uuid4().hex, int(now) + SECONDS
+    return {
+        "token": f"{challenge}.{expires}.{_mac(challenge, expires, str(answer))}",
+        "kind": "text",
+        "question": question,
+    }
+
+
 def solved(deps: Deps, answer: CaptchaAnswer | None) -> bool:
     """True when `answer` solves its unexpired, unspent challenge. Any try spends the challenge.
 
-    The answer may be typed in Persian, Arabic or Latin digits, with spaces."""
+    The answer may be typed in Persian, Arabic or Latin digits, with spaces; the token's kind
+    (image or text) does not matter."""
     if answer is None:
         return False
     challenge, expires_text, mac = answer.token.split(".")
@@ -120,9 +168,12 @@ def needed(deps: Deps, purpose: str, client: str) -> bool:
 
 def challenge(deps: Deps, request: CaptchaRequest) -> dict[str, Any]:
     """What a form of `request.purpose` shows: `{"required": False}`, or a new challenge (also
-    when `request.force`, after a refusal), longer for an address with many failures."""
+    when `request.force`, after a refusal): an image, longer for an address with many failures,
+    or the text alternative when `request.kind` asks for it."""
     if not (request.force or needed(deps, request.purpose, request.client)):
         return {"required": False}
+    if request.kind == "text":
+        return {"required": True, **make_text(deps.clock())}
     failures = _count(deps, f"fail:client:{request.client}")
     digits = DIGITS + 1 if failures >= deps.limits.failures_per_client else DIGITS
     return {"required": True, **make(deps.clock(), digits)}
