@@ -1,0 +1,174 @@
+"""The desk's look in Chromium (issue 24): Vazirmatn on both gateways, no page wider than a phone,
+the error summary and the skip link moving focus.
+
+The font comes from the `vazirmatn` npm package that deploy/bootstrap.sh installs into
+var/npm/node_modules; the gateways serve it under /static/fonts/ (gateway/web/assets.py)."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from deploy.run import Desk
+from gateway.web.auth import Principal
+from tests.e2e.conftest import click_and_wait, sign_in_as
+from tests.steps import eventually, submit
+
+pytestmark = pytest.mark.e2e
+
+SERVICE = "10012134001"
+CITIZEN = Principal(
+    account_id="acc-look",
+    kind="citizen",
+    display_name="زهرا احمدی",
+    national_code="0084575948",
+    mobile="09121234567",
+    assurance_level=1,
+)
+CLERK = Principal(
+    account_id="clerk-look", kind="staff", display_name="سارا دبیری", roles=("clerk",), province="tehran"
+)
+
+FONT_LOADED = """
+const done = arguments[arguments.length - 1];
+document.fonts.ready.then(() => done({
+  family: getComputedStyle(document.querySelector('main p, main label, main')).fontFamily,
+  check: document.fonts.check('16px Vazirmatn'),
+  loaded: [...document.fonts]
+    .filter((f) => f.family.replace(/"/g, '') === 'Vazirmatn' && f.status === 'loaded').map((f) => f.weight),
+}));
+"""
+
+
+def _font(browser: webdriver.Chrome, url: str) -> dict[str, object]:
+    browser.get(url)
+    answer: dict[str, object] = browser.execute_async_script(FONT_LOADED)
+    return answer
+
+
+def test_both_gateways_set_their_text_in_vazirmatn_served_with_a_long_cache(
+    desk: Desk, browser: webdriver.Chrome
+) -> None:
+    for url in (desk.url("citizen") + "/", desk.url("backoffice") + "/login"):
+        answer = _font(browser, url)
+        assert str(answer["family"]).startswith("Vazirmatn"), (url, answer)
+        assert answer["check"] is True and "400" in list(answer["loaded"]), (url, answer)  # type: ignore[arg-type]
+    with urllib.request.urlopen(desk.url("citizen") + "/static/fonts/Vazirmatn-Regular.woff2") as response:
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert response.read(4) == b"wOF2"
+
+
+def _wide(browser: webdriver.Chrome) -> tuple[int, int]:
+    """The document's width and the window's, in CSS pixels."""
+    width: int = browser.execute_script("return document.documentElement.scrollWidth")
+    window: int = browser.execute_script("return window.innerWidth")
+    return width, window
+
+
+def test_no_page_scrolls_sideways_on_a_phone_and_tables_become_cards(
+    desk: Desk, browser: webdriver.Chrome
+) -> None:
+    filed = submit(desk, account_id=CITIZEN.account_id)
+    citizen, backoffice = desk.url("citizen"), desk.url("backoffice")
+    sign_in_as(browser, desk, CITIZEN)
+    browser.set_window_size(375, 800)
+
+    def catalogue_ready() -> bool:
+        browser.get(citizen + "/")
+        return bool(browser.find_elements(By.CSS_SELECTOR, f"a[data-service='{SERVICE}']"))
+
+    eventually(catalogue_ready)
+    pages: dict[str, str] = {"home": browser.current_url}
+    browser.find_element(By.CSS_SELECTOR, f"a[data-service='{SERVICE}']").click()
+    pages["service"] = browser.current_url
+    browser.find_element(By.ID, "consent").click()
+    click_and_wait(browser, browser.find_element(By.ID, "start"))
+    pages["wizard"] = browser.current_url
+    click_and_wait(browser, browser.find_element(By.ID, "next"))
+    pages["wizard, step 2"] = browser.current_url
+
+    def receipt() -> bool:
+        browser.get(f"{citizen}/requests/{filed.request_id}/receipt")
+        return bool(browser.find_elements(By.ID, "receipt"))
+
+    eventually(receipt)
+    pages |= {
+        "receipt": browser.current_url,
+        "request": f"{citizen}/requests/{filed.request_id}",
+        "track": citizen + "/track",
+        "ticket form": citizen + "/support/new",
+        "account": citizen + "/account",
+        "cartable": citizen + "/cartable?folder=progress",
+    }
+    for name, url in pages.items():
+        browser.get(url)
+        width, window = _wide(browser)
+        assert width <= window, (name, width, window)
+
+    def carded() -> list[str]:
+        browser.get(citizen + "/cartable?folder=progress")
+        cells = browser.find_elements(By.CSS_SELECTOR, "#requests.cards tr[data-request] td[data-label]")
+        return [cell.get_attribute("data-label") or "" for cell in cells]
+
+    labels = eventually(carded)
+    assert labels[:2] == ["درخواست کننده", "کد رهگیری"], (
+        "the cartable's rows are cards with their columns' labels"
+    )
+    assert browser.execute_script(
+        "return getComputedStyle(document.querySelector('#requests thead')).position"
+    ) == ("absolute"), "the column headings are left to screen readers"
+
+    sign_in_as(browser, desk, CLERK)
+    browser.set_window_size(375, 800)
+
+    def in_cartable() -> bool:
+        browser.get(backoffice + "/secretariat/cartable?folder=awaiting")
+        return bool(browser.find_elements(By.CSS_SELECTOR, f'tr[data-request-id="{filed.request_id}"]'))
+
+    eventually(in_cartable)
+    for name, url in {
+        "back-office cartable": browser.current_url,
+        "case page": f"{backoffice}/secretariat/cases/{filed.request_id}",
+    }.items():
+        browser.get(url)
+        width, window = _wide(browser)
+        assert width <= window, (name, width, window)
+    label = browser.execute_script(
+        "return getComputedStyle(document.querySelector('#history.cards td[data-label]'), '::before').content"
+    )
+    assert label not in (None, "none", "normal", '""'), "each history cell shows its column's label"
+
+
+def test_the_error_summary_is_focused_and_its_links_move_focus_to_their_fields(
+    desk: Desk, browser: webdriver.Chrome
+) -> None:
+    sign_in_as(browser, desk, CITIZEN)
+    browser.get(desk.url("citizen") + "/support/new")
+    click_and_wait(browser, browser.find_element(By.ID, "send-ticket"))
+    summary = browser.find_element(By.ID, "error-summary")
+    assert summary.get_attribute("role") == "alert"
+    assert "خطاهایی در فرم وجود دارد" in summary.text
+    assert browser.switch_to.active_element.get_attribute("id") == "error-summary"
+    links = summary.find_elements(By.TAG_NAME, "a")
+    assert [link.get_attribute("data-field") for link in links] == ["subject", "text"]
+    links[1].click()
+    assert browser.switch_to.active_element.get_attribute("id") == "f-text"
+    links[0].click()
+    assert browser.switch_to.active_element.get_attribute("id") == "f-subject"
+
+
+def test_the_skip_link_is_the_first_stop_and_moves_focus_to_the_main_content(
+    desk: Desk, browser: webdriver.Chrome
+) -> None:
+    for url in (desk.url("citizen") + "/", desk.url("backoffice") + "/login"):
+        browser.get(url)
+        browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+        skip = browser.switch_to.active_element
+        assert (skip.get_attribute("id"), skip.text) == ("skip-link", "پرش به محتوای اصلی")
+        assert skip.is_displayed() and skip.location["y"] >= 0, "visible once focused"
+        skip.send_keys(Keys.ENTER)
+        assert browser.switch_to.active_element.get_attribute("id") == "main"
