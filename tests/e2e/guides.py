@@ -186,6 +186,15 @@ class Walk:
             box.clear()
             box.send_keys(value)
 
+    def value_of(self, name: str) -> str:
+        """What the field named so holds ("" when the page has no such field)."""
+        self.browser.implicitly_wait(0)
+        try:
+            boxes = self.browser.find_elements(By.NAME, name)
+        finally:
+            self.browser.implicitly_wait(5)
+        return str(boxes[0].get_attribute("value") or "") if boxes else ""
+
     def choose(self, name: str, label: str) -> None:
         Select(self.browser.find_element(By.NAME, name)).select_by_visible_text(label)
 

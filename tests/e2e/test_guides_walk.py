@@ -23,7 +23,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from contracts.persian import persian_digits
+from contracts.persian import latin_digits, persian_digits
 from contracts.survey import QUESTIONS
 from deploy.run import Desk
 from tests.desk import running_desk
@@ -41,6 +41,8 @@ DEHYARI = "10012134001"  # صدور مجوز تاسیس دهیاری های کش
 RETURN_REASON = "امضای نامه خوانا نیست؛ متن را کامل‌تر بنویسید."
 TICKET_SUBJECT = "پرسش درباره پیگیری نامه"
 TICKET_ANSWER = "پاسخ در کارتابل من، در صفحه درخواست زیر «پاسخ‌ها» است."
+LETTER_TEXT = "با سلام، خواهشمند است به درخواست پیوست رسیدگی فرمایید. نشانی: خیابان ۱۵ خرداد، پلاک ۷"
+CORRECTED = "با سلام، متن کامل درخواست با امضای خوانا پیوست است."
 REPLY = "با درخواست شما موافقت شد؛ اصل نامه در دبیرخانه بایگانی شد."
 
 
@@ -116,6 +118,8 @@ def register_through_the_registry(walk: Walk, person: Citizen) -> None:
     walk.captcha()
     text = walk.press("#registry-form button[value=inquire]", "registry-record")
     assert person.last_name in text and "نام پدر" in text, text
+    inquired = str(walk.browser.find_element(By.ID, "inquired_at").get_attribute("value"))
+    assert re.search("[۰-۹]{4}/[۰-۹]{2}/[۰-۹]{2}", inquired) and not foreign_words(inquired), inquired
     walk.type({"mobile": persian_digits(person.mobile), "password": PASSWORD, "password2": PASSWORD})
     if person.email:
         walk.type({"email": person.email})
@@ -200,39 +204,36 @@ def open_service(walk: Walk, service_id: str) -> None:
 
 
 def file_a_letter(
-    walk: Walk, person: Citizen, service_id: str, subject: str, paper: Path, *, legal: bool = False
+    walk: Walk,
+    person: Citizen,
+    service_id: str,
+    subject: str,
+    paper: Path,
+    *,
+    legal: bool = False,
+    unit: str = "",
 ) -> str:
     """The letter form (seed 000's «ثبت درخواست حقیقی/حقوقی», seed 002's letter to a unit), with
-    the letter's scan; the receipt's tracking code."""
+    the letter's scan; the receipt's tracking code. A company's form opens as the legal person's,
+    filled from the account; «وضعیت درخواست» is the secretariat's, shown but not the citizen's."""
     open_service(walk, service_id)
+    values = {name: walk.value_of(name) for name in ("full_name", "owner_name", "company_name")}
     if legal:
-        walk.tick("#kind-legal")
-        walk.press("#letter button[value=switch]", "form-legal")
-        walk.type(
-            {
-                "owner_name": person.full_name,
-                "owner_birth_date": persian_digits(person.birth_date),
-                "owner_mobile": persian_digits(person.mobile),
-                "owner_national_code": persian_digits(person.national_code),
-                "company_name": COMPANY_NAME,
-                "company_national_id": persian_digits(COMPANY_ID),
-            }
-        )
+        assert walk.browser.find_element(By.ID, "kind-legal").is_selected()
+        assert values["owner_name"] == person.full_name, values  # not the company's title
+        assert values["company_name"] == COMPANY_NAME, values
+        assert latin_digits(walk.value_of("company_national_id")) == COMPANY_ID
     else:
+        assert values["full_name"] == person.full_name, values
         walk.type(
-            {
-                "full_name": person.full_name,
-                "national_code": persian_digits(person.national_code),
-                "mobile": persian_digits(person.mobile),
-            }
+            {"national_code": persian_digits(person.national_code), "mobile": persian_digits(person.mobile)}
         )
+    status = walk.browser.find_elements(By.CSS_SELECTOR, "#request-status input")
+    assert status and not any(choice.is_enabled() for choice in status)  # «وضعیت درخواست», read-only
     walk.choose("province", "تهران")
-    walk.browser.implicitly_wait(0)
-    units = walk.browser.find_elements(By.CSS_SELECTOR, "select[name=unit] option[value]:not([value=''])")
-    walk.browser.implicitly_wait(5)
-    if units:  # seed 002's «واحد سازمانی مخاطب», where the form offers it
-        units[0].click()
-    walk.type({"subject": subject, "text": "با سلام، خواهشمند است به درخواست پیوست رسیدگی فرمایید."})
+    if unit:  # seed 002's «واحد سازمانی مخاطب»
+        walk.choose("addressee_unit", unit)
+    walk.type({"subject": subject, "text": LETTER_TEXT})
     walk.attach("#f-file", paper)
     return receipt(walk, "#submit")
 
@@ -267,7 +268,9 @@ def receipt(walk: Walk, button: str) -> str:
 # After filing: correction, reply, survey, support --------------------------------------------
 
 
-def correction_reply_and_survey(walk: Walk, desk: Desk, person: Citizen, code: str) -> None:
+def correction_reply_and_survey(
+    walk: Walk, desk: Desk, person: Citizen, code: str, second_file: Path | None = None
+) -> None:
     """The clerk registers the request and returns it; the citizen reads why on the request's
     page and sends it again; the clerk gives the final reply, which the citizen reads online and
     prints; the citizen answers the survey with the tracking code."""
@@ -280,7 +283,14 @@ def correction_reply_and_survey(walk: Walk, desk: Desk, person: Citizen, code: s
         text = walk.until_shown(RETURN_REASON, "returned")
         number = walk.browser.find_element(By.ID, "registration-number").text
         assert re.search("[۰-۹]", number) and not foreign_words(number), number
-        walk.type({"text": "با سلام، متن کامل درخواست با امضای خوانا پیوست است."})
+        if LETTER_TEXT in walk.value_of("text"):
+            assert "پلاک ۷" in text, text  # Persian digits typed come back as typed
+        walk.type({"text": CORRECTED})
+        if second_file is not None:  # one file allowed and kept: the second is refused, the text kept
+            walk.attach("#correction input[type=file]", second_file)
+            text = walk.press("#resubmit", "correction-refused")
+            assert walk.browser.find_elements(By.ID, "error"), text
+            assert walk.value_of("text") == CORRECTED, walk.value_of("text")
         text = walk.press("#resubmit", "resubmitted")
         assert "دوباره" in text, text
 
@@ -390,14 +400,20 @@ def test_guide_004_email_activation_and_the_desk_officers_approval(
     walk.follow("تایید هویت", "verification")
     walk.choose("province", "تهران")
     walk.attach("#national_card", scan(tmp_path, "کارت ملی.pdf"))
+    text = walk.press("#save-draft", "verification-draft")  # «ثبت موقت»: the rest another time
+    assert "ثبت موقت" in walk.browser.find_element(By.ID, "draft-saved").text, text
+    assert "کارت ملی.pdf" in walk.browser.find_element(By.ID, "kept-scans").text
     walk.attach("#birth_certificate", scan(tmp_path, "شناسنامه.pdf"))
     walk.press("#submit-verification", "verification-sent")
+    walk.follow("کارتابل من", "cartable-verification")
+    walk.until_shown("درخواست تایید هویت", "cartable-verification")
     officer = Staff(desk, DESK_OFFICER)
     try:
         officer.approve_identity(person.national_code)
     finally:
         officer.close()
-    walk.until_shown("تایید شد", "verification-approved")
+    walk.follow("گزارش", "verification-report")  # the cartable row's report: the verification page
+    walk.until_shown("هویت شما تایید شد", "verification-approved")
     walk.follow("میز کار", "desk-verified")
     assert level_of(walk) == "3"
 
@@ -417,7 +433,7 @@ def test_guide_000_registry_inquiry_and_the_natural_persons_letter(
     walk.sign_out()
     sign_in_with_password(walk, BEHZISTI)
     code = file_a_letter(walk, BEHZISTI, LETTER, "درخواست مستمری", scan(tmp_path, "متن درخواست.pdf"))
-    correction_reply_and_survey(walk, desk, BEHZISTI, code)
+    correction_reply_and_survey(walk, desk, BEHZISTI, code, second_file=scan(tmp_path, "نامه دوم.pdf"))
     ask_support(walk, BEHZISTI, say)
     walk.finish(BEHZISTI.mobile)
 
@@ -450,7 +466,12 @@ def test_guide_002_mobile_and_shahkar_letter_to_a_unit(
     walk.sign_out()
     sign_in_with_a_code(walk, MOBILE, "mobile")
     code = file_a_letter(
-        walk, MOBILE, TO_A_UNIT, "درخواست اصلاحیه صورتجلسه مالیاتی", scan(tmp_path, "نامه.pdf")
+        walk,
+        MOBILE,
+        TO_A_UNIT,
+        "درخواست اصلاحیه صورتجلسه مالیاتی",
+        scan(tmp_path, "نامه.pdf"),
+        unit="دفتر ارزیابی عملکرد، بازرسی و پاسخگویی به شکایات",
     )
     correction_reply_and_survey(walk, desk, MOBILE, code)
     ask_support(walk, MOBILE, say)
@@ -462,6 +483,9 @@ def test_guide_003_the_dehyari_wizard_its_reply_and_the_survey(
 ) -> None:
     walk = walk_of(browser, desk, "guide-003", tmp_path)
     walk.open_home()
+    text = walk.follow("داشبورد شهروندان", "dashboard")
+    for part in ("بسته اطلاع رسانی", "فرمهای مورد نیاز جهت دریافت خدمات", "پرسش و پاسخ"):
+        assert part in text, part
     register_by_mobile(walk, WIZARD)
     walk.sign_out()
     sign_in_with_password(walk, WIZARD)
