@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from contracts.catalogue import PROVINCES
 from contracts.identity import ASSURANCE_LEVELS, may_file
 from gateway.common import ApiError, call, form_data
+from gateway.rpc import ServiceUnavailable
 from gateway.web.auth import Principal, renew_stamp, require_citizen
 from gateway.web.signin import (
     NEW_PASSWORD,
@@ -91,9 +92,13 @@ async def account(request: Request) -> Response:
     return _page(request, "account.html", view, services=services, values=typed, field_errors=errors)
 
 
-async def _services_for(request: Request, level: int) -> list[dict[str, Any]]:
-    """Every service of the catalogue with the level its card asks and whether `level` may file it."""
-    units = await call(request, "requests", "catalogue")
+async def _services_for(request: Request, level: int) -> list[dict[str, Any]] | None:
+    """Every service of the catalogue with the level its card asks and whether `level` may file it
+    (none while the catalogue does not answer: the page says so instead of failing)."""
+    try:
+        units = await call(request, "requests", "catalogue")
+    except ServiceUnavailable:
+        return None
     return [
         {
             "service_id": service["service_id"],
