@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
@@ -338,40 +338,37 @@ def backfill(store: SqlEventStore) -> int:
                 heads[row.stream] = hashes[int(row.position)] = value
                 if value != row.hash:
                     changed.add(int(row.position))
-        _update(conn, "hash", {position: hashes[position] for position in changed})
-        for stream, last in heads.items():
-            conn.execute(
-                streams_table.update().where(streams_table.c.stream == stream).values(last_hash=last)
-            )
+        _update(conn, "es_events", "position", "hash", {position: hashes[position] for position in changed})
+        _update(conn, "es_streams", "stream", "last_hash", heads)
         links: dict[int, str] = {}
         previous: str | None = None
         for row in rows:
             position = int(row.position)
             previous = links[position] = ledger_link(previous, position, hashes.get(position, row.hash))
         relinked = {int(row.position) for row in rows if links[int(row.position)] != row.chain}
-        _update(conn, "chain", {position: links[position] for position in relinked})
+        _update(conn, "es_events", "position", "chain", {position: links[position] for position in relinked})
         for head in list(signed.stored_in(conn)):
             if links.get(head.position) != head.chain:  # signed over provisional links
                 conn.execute(heads_table.delete().where(heads_table.c.position == head.position))
     return len(changed | relinked)
 
 
-def _update(conn: sa.Connection, column: str, values: dict[int, str]) -> None:
-    """Set `column` of the events at the given positions: the new values go into a temporary
-    table with multi-row inserts, then one UPDATE joins it (row-by-row updates took ~1 ms each)."""
+def _update(conn: sa.Connection, table: str, key: str, column: str, values: Mapping[Any, str]) -> None:
+    """Set `column` of the rows of `table` whose `key` is given: the new values go into a
+    temporary table with multi-row inserts, then one UPDATE joins it (row-by-row updates took
+    ~1 ms each: 90 s for 100k events). `table`, `key` and `column` are names of ours."""
     if not values:
         return
-    conn.execute(
-        sa.text("CREATE TEMPORARY TABLE es_backfill (position BIGINT PRIMARY KEY, value VARCHAR(64))")
-    )
-    staging = sa.table("es_backfill", sa.column("position"), sa.column("value"))
-    items = [{"position": position, "value": value} for position, value in values.items()]
+    key_type = "BIGINT" if key == "position" else "VARCHAR(255)"
+    conn.execute(sa.text(f"CREATE TEMPORARY TABLE es_backfill (k {key_type} PRIMARY KEY, v VARCHAR(64))"))
+    staging = sa.table("es_backfill", sa.column("k"), sa.column("v"))
+    items = [{"k": k, "v": v} for k, v in values.items()]
     for start in range(0, len(items), 5000):
         conn.execute(staging.insert(), items[start : start + 5000])
     conn.execute(
         sa.text(
-            f"UPDATE es_events SET {column} = es_backfill.value FROM es_backfill"
-            " WHERE es_events.position = es_backfill.position"
+            f"UPDATE {table} SET {column} = es_backfill.v FROM es_backfill"
+            f" WHERE {table}.{key} = es_backfill.k"
         )
     )
     conn.execute(sa.text("DROP TABLE es_backfill"))
