@@ -202,6 +202,24 @@ def demo_admin(env: dict[str, str]) -> str | None:
     return f"demo administrator:  national code {code}, password {password} (one-time codes: SMS outbox)"
 
 
+def signing_key(env: dict[str, str]) -> str | None:
+    """Without `EVENTSTORE_SIGNING_KEY`, make (once) a key for signed heads of the history, kept in
+    var/head-signing-key (a real desk keeps its key where the database's administrators cannot
+    read it, and publishes its heads elsewhere: docs/operations.md); returns a line to print."""
+    if env.get("EVENTSTORE_SIGNING_KEY"):
+        return None
+    from infra.ops.heads import new_key, private_key, public_key_of
+
+    path = Path(env.get("PISHKHAN_VAR", "var")) / "head-signing-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(new_key() + "\n")
+        path.chmod(0o600)
+    key = path.read_text().strip()
+    env["EVENTSTORE_SIGNING_KEY"] = key
+    return f"signed heads:        key {public_key_of(private_key(key))[:16]}… in {path} (pishkhan heads)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -209,6 +227,7 @@ def main() -> None:
     parser.parse_args()
     env = dict(os.environ)  # handed on to every child process, which reads its own settings
     admin = demo_admin(env)
+    heads_line = signing_key(env)
     desk = Desk(env=env)
     print("starting services and gateways …", flush=True)
     try:
@@ -220,6 +239,8 @@ def main() -> None:
         print(f"logs:                {desk.log_dir}/  (SMS outbox: var/sms-outbox.db)")
         if admin:
             print(admin)
+        if heads_line:
+            print(heads_line)
         print("Ctrl-C stops everything.", flush=True)
         signal.signal(signal.SIGTERM, _interrupt)
         while True:

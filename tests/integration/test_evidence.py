@@ -317,3 +317,16 @@ def test_a_store_older_than_the_chains_is_backfilled_once(store: SqlEventStore) 
     assert integrity.backfill(store) == 12
     assert integrity.check(store).findings == []
     assert integrity.backfill(store) == 0
+
+
+def test_the_embedded_desk_makes_its_signing_key_once(tmp_path: Path) -> None:
+    from deploy.run import signing_key
+
+    env = {"PISHKHAN_VAR": str(tmp_path)}
+    line = signing_key(env)
+    key = env["EVENTSTORE_SIGNING_KEY"]
+    assert line is not None and (tmp_path / "head-signing-key").stat().st_mode & 0o777 == 0o600
+    again = {"PISHKHAN_VAR": str(tmp_path)}
+    signing_key(again)
+    assert again["EVENTSTORE_SIGNING_KEY"] == key  # the same key on every start
+    assert signing_key({"EVENTSTORE_SIGNING_KEY": KEY}) is None  # a configured key wins
