@@ -15,7 +15,8 @@ from starlette.requests import Request
 
 from contracts.catalogue import PROVINCES
 from contracts.persian import persian_digits
-from gateway.common import call
+from gateway.common import ApiError, call
+from gateway.rpc import ServiceUnavailable
 
 VERIFICATION_FOLDER = {
     "draft": "awaiting",
@@ -137,7 +138,10 @@ def verification_row(case: dict[str, Any] | None, now: datetime | None = None) -
 async def columns(request: Request, account_id: str, view: dict[str, Any]) -> dict[str, Any]:
     """What the cartable page adds to the requests' folder: each row's columns, the verification
     request when it belongs in this folder, and the folders' counts with it."""
-    profile = await call(request, "identity", "profile", account_id)
+    try:
+        profile = await call(request, "identity", "profile", account_id)
+    except (ApiError, ServiceUnavailable):
+        profile = {}  # the requests listed still show; identity's row comes back with identity
     case = verification_row(profile.get("verification"))
     counts = dict(view["counts"])
     if case is not None:
