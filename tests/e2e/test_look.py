@@ -7,16 +7,19 @@ var/npm/node_modules; the gateways serve it under /static/fonts/ (gateway/web/as
 from __future__ import annotations
 
 import urllib.request
+from pathlib import Path
 
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from tests.e2e.conftest import click_and_wait, sign_in_as
 from tests.steps import eventually, submit
+from tests.unit.test_requests_files import PDF
 
 pytestmark = pytest.mark.e2e
 
@@ -69,8 +72,43 @@ def _wide(browser: webdriver.Chrome) -> tuple[int, int]:
     return width, window
 
 
+def _fits(browser: webdriver.Chrome, name: str) -> None:
+    width, window = _wide(browser)
+    assert width <= window, (name, width, window)
+
+
+def _walk_the_wizard(browser: webdriver.Chrome, folder: Path) -> None:
+    """The six steps, each as wide as the phone at most; the steps' list wraps inside it."""
+    scan = folder / "نقشه روستا.pdf"
+    scan.write_bytes(PDF)
+
+    def next_step(step: int) -> None:
+        assert browser.find_element(By.ID, "wizard").get_attribute("data-step") == str(step)
+        _fits(browser, f"wizard step {step}")
+        steps = browser.find_element(By.CSS_SELECTOR, "ol.steps")
+        assert browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth", steps)
+        click_and_wait(browser, browser.find_element(By.ID, "next"))
+
+    next_step(1)
+    browser.find_element(By.NAME, "text").send_keys("درخواست صدور مجوز تاسیس دهیاری برای روستای ده‌نو")
+    next_step(2)
+    browser.find_element(By.ID, "f-file").send_keys(str(scan))
+    click_and_wait(browser, browser.find_element(By.ID, "upload"))
+    next_step(3)
+    browser.find_element(By.NAME, "first_name").send_keys("زهرا")
+    browser.find_element(By.NAME, "last_name").send_keys("احمدی")
+    next_step(4)
+    Select(browser.find_element(By.NAME, "visit_officer")).select_by_index(1)
+    browser.find_element(By.NAME, "visit_date").send_keys("1402/05/01")
+    next_step(5)
+    assert browser.find_element(By.ID, "review").get_attribute("class") == "kv", (
+        "the review keeps labels beside"
+    )
+    _fits(browser, "wizard step 6")
+
+
 def test_no_page_scrolls_sideways_on_a_phone_and_tables_become_cards(
-    desk: Desk, browser: webdriver.Chrome
+    desk: Desk, browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
     filed = submit(desk, account_id=CITIZEN.account_id)
     citizen, backoffice = desk.url("citizen"), desk.url("backoffice")
@@ -87,9 +125,7 @@ def test_no_page_scrolls_sideways_on_a_phone_and_tables_become_cards(
     pages["service"] = browser.current_url
     browser.find_element(By.ID, "consent").click()
     click_and_wait(browser, browser.find_element(By.ID, "start"))
-    pages["wizard"] = browser.current_url
-    click_and_wait(browser, browser.find_element(By.ID, "next"))
-    pages["wizard, step 2"] = browser.current_url
+    _walk_the_wizard(browser, tmp_path)
 
     def receipt() -> bool:
         browser.get(f"{citizen}/requests/{filed.request_id}/receipt")
@@ -172,3 +208,25 @@ def test_the_skip_link_is_the_first_stop_and_moves_focus_to_the_main_content(
         assert skip.is_displayed() and skip.location["y"] >= 0, "visible once focused"
         skip.send_keys(Keys.ENTER)
         assert browser.switch_to.active_element.get_attribute("id") == "main"
+
+
+def test_a_printed_page_is_its_content_alone_black_on_white(desk: Desk, browser: webdriver.Chrome) -> None:
+    filed = submit(desk, account_id=CITIZEN.account_id)
+    sign_in_as(browser, desk, CITIZEN)
+
+    def receipt() -> bool:
+        browser.get(f"{desk.url('citizen')}/requests/{filed.request_id}/receipt")
+        return bool(browser.find_elements(By.ID, "receipt"))
+
+    eventually(receipt)
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    hidden = browser.execute_script(
+        "return [...document.querySelectorAll('header.top, footer, .skip-link, main button')]"
+        ".map((e) => getComputedStyle(e).display)"
+    )
+    assert len(hidden) >= 3 and set(hidden) == {"none"}, hidden
+    colours = browser.execute_script(
+        "const css = (selector) => getComputedStyle(document.querySelector(selector));"
+        "return [css('body').backgroundColor, css('main').color, css('#receipt').display]"
+    )
+    assert colours == ["rgb(255, 255, 255)", "rgb(0, 0, 0)", "table"], colours
