@@ -321,6 +321,17 @@ def test_the_account_forms_and_password_recovery_come_back_as_typed_with_the_fie
     assert latin_digits(value_of(browser, "national_code")) == "0499370898"
     assert value_of(browser, "mobile") == "09125550001"
 
+    # The right national code: a code is sent; a wrong code comes back as typed, under its field.
+    fill(browser, {"national_code": "0499370899"})
+    solve_captcha(browser, desk)
+    press(browser, "#forgot-form button[type=submit]")
+    assert browser.current_url.endswith("/code")
+    fill(browser, {"code": "000000", "new_password": "Anaar-1404!x", "new_password2": "Anaar-1404!x"})
+    press(browser, "#code-form button[type=submit]")
+    assert browser.find_element(By.ID, "e-code").is_displayed()
+    assert value_of(browser, "code") == "000000"
+    assert value_of(browser, "new_password") == "" and value_of(browser, "new_password2") == ""
+
 
 def test_a_filed_request_shows_seed_004_s_columns_in_the_cartable(
     desk: Desk, browser: webdriver.Chrome
