@@ -270,6 +270,24 @@ async def _scans(request: Request) -> list[dict[str, str]] | ApiError:
     return files
 
 
+INCOMPLETE = ("scans_required", "attorney_required")
+"""Refusals of a form that is only missing a scan: the scans it carried are kept as its «ثبت موقت»."""
+
+
+async def _keep_scans(
+    request: Request, user: Principal, body: dict[str, Any], view: dict[str, Any]
+) -> dict[str, Any]:
+    """A refused form loses none of the scans it carried: they are kept as a «ثبت موقت» (the
+    page lists them), so only the missing one is chosen again. The profile as it is then."""
+    try:
+        await call(request, "identity", "save_verification_draft", body)
+    except ApiError as error:
+        if error.code in PASS_THROUGH:
+            raise
+        return view  # not kept (a scan unreadable, say): the refusal already says what to do
+    return await _profile(request, user)
+
+
 async def verification(request: Request) -> Response:
     """The verification form (seed 004): «ثبت موقت» keeps it as filled (scans too) to finish
     later; «ثبت و ارسال» sends it to the desk officer. A refused form comes back as typed."""
@@ -296,6 +314,8 @@ async def verification(request: Request) -> Response:
     try:
         await call(request, "identity", method, body)
     except ApiError as error:
+        if files and not draft and error.code in INCOMPLETE:
+            view = await _keep_scans(request, user, body, view)
         return _verification_page(request, view, error, values=typed)
     if draft:
         notice = "فرم تایید هویت شما به صورت «ثبت موقت» ذخیره شد؛ هر زمان خواستید آن را کامل و ارسال کنید."

@@ -209,28 +209,31 @@ def test_the_verification_form_keeps_a_draft_that_the_cartable_lists_with_its_st
     scan = tmp_path / "card.pdf"
     scan.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
 
-    # Sent without scans: refused, and the form comes back as typed with the field's message.
+    # Sent with the birth certificate alone: refused, and the form comes back as typed with the
+    # field's message; the scan it carried is kept (as a «ثبت موقت»), not lost.
     browser.get(desk.url("citizen") + "/verification")
     Select(browser.find_element(By.ID, "province")).select_by_value("tehran")
     fill(browser, {"father_name": "جواد", "note": "پلاک ۷"})
+    browser.find_element(By.ID, "birth_certificate").send_keys(str(scan))
     press(browser, "#submit-verification")
     assert "کارت ملی و شناسنامه" in boxes(browser)[0]
     assert value_of(browser, "father_name") == "جواد"
     assert browser.find_element(By.ID, "note").get_attribute("value") == "پلاک ۷"
-    assert (
-        Select(browser.find_element(By.ID, "province")).first_selected_option.get_attribute("value")
-        == "tehran"
-    )
+    chosen = Select(browser.find_element(By.ID, "province")).first_selected_option
+    assert chosen.get_attribute("value") == "tehran"
     assert browser.find_element(By.ID, "e-national_card").is_displayed()
+    kept = browser.find_element(By.ID, "kept-scans")
+    assert kept.find_elements(By.CSS_SELECTOR, "li[data-purpose='birth_certificate']")
 
-    # «ثبت موقت» with the national card only: kept, nothing sent.
+    # «ثبت موقت» with the national card: both kept, nothing sent.
     browser.find_element(By.ID, "national_card").send_keys(str(scan))
     press(browser, "#save-draft")
     assert "ثبت موقت" in boxes(browser)[1]
     assert browser.find_element(By.ID, "verification-status").get_attribute("data-status") == "none"
     assert browser.find_element(By.ID, "draft-saved").is_displayed()
     kept = browser.find_element(By.ID, "kept-scans")
-    assert kept.find_element(By.CSS_SELECTOR, "li[data-purpose='national_card']").text.endswith(")")
+    purposes = {li.get_attribute("data-purpose") for li in kept.find_elements(By.TAG_NAME, "li")}
+    assert purposes == {"national_card", "birth_certificate"}
     assert value_of(browser, "father_name") == "جواد"
 
     # The cartable lists it awaiting the citizen's action, with seed 004's columns.
@@ -244,9 +247,8 @@ def test_the_verification_form_keeps_a_draft_that_the_cartable_lists_with_its_st
     assert "۱" in browser.find_element(By.ID, "folder-awaiting").text
     click_and_wait(browser, row.find_element(By.CSS_SELECTOR, "a.report"))
 
-    # Back on the form from the cartable: the birth certificate completes it; the draft's card counts.
+    # Back on the form from the cartable: sent as kept, the draft's scans count.
     assert "/verification" in browser.current_url
-    browser.find_element(By.ID, "birth_certificate").send_keys(str(scan))
     press(browser, "#submit-verification")
     assert browser.find_element(By.ID, "verification-status").get_attribute("data-status") == "submitted"
 
