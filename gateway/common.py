@@ -31,6 +31,7 @@ from gateway.async_rpc import AsyncRpc
 from gateway.body import NotJson, fingerprint, json_object
 from gateway.rpc import ServiceUnavailable, amqp_config
 from gateway.web.assets import font_routes
+from gateway.web.datepicker import datepicker_routes
 from infra.nameko_glue import invalid_payload
 from infra.settings import GatewaySettings
 
@@ -335,6 +336,7 @@ def build_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         *font_routes(),  # Vazirmatn from its npm package, inside /static: first
+        *datepicker_routes(),  # the Jalali date picker's npm package, likewise
         Mount("/static", app=StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"),
     ]
     middleware = [

@@ -34,7 +34,7 @@ from contracts.secretariat_rpc import (
     WithReason,
 )
 from services.secretariat.case import UNIT, Case, Decision
-from services.secretariat.workdays import TEHRAN, to_jalali
+from services.secretariat.workdays import TEHRAN, parse_jalali, to_jalali
 
 ReasonedEvent = type[CaseReleased] | type[CaseClosed] | type[CaseArchived] | type[CaseReopened]
 """The events of the actions `WithReason` carries: which request, why, and who."""
@@ -183,10 +183,23 @@ def set_request_status(decision: Decision[SetRequestStatus], case: Case) -> Sequ
     ]
 
 
+def _jalali_day(text: str | None, field: str) -> str | None:
+    """`text` as the Jalali yyyy/mm/dd it names, None when empty; `invalid_jalali_date` (its
+    Persian message names the expected form) when it is no day of the Jalali calendar."""
+    if not text:
+        return None
+    try:
+        return to_jalali(parse_jalali(text))
+    except ValueError:
+        raise DomainError("invalid_jalali_date", field) from None
+
+
 def reply(decision: Decision[Reply], case: Case) -> Sequence[Event]:
     """An interim or final reply; the request must be numbered, and a final reply finishes it.
-    Its number and date default to the registration number's next reply and today in Tehran."""
+    Its number and date default to the registration number's next reply and today in Tehran; a
+    date typed is a real Jalali day (in any digits), kept as yyyy/mm/dd."""
     command = decision.payload
+    reply_date = _jalali_day(command.reply_date, "reply_date")
     if case.final_replied and case.visible_to(command.staff):
         raise DomainError("already_final")
     case.check(command.staff, command.expected_version)
@@ -202,7 +215,7 @@ def reply(decision: Decision[Reply], case: Case) -> Sequence[Event]:
             clerk=command.staff.account_id,
             posted_at=decision.at.isoformat(),
             reply_number=command.reply_number or f"{case.registration_number}/{case.replies + 1}",
-            reply_date=command.reply_date or to_jalali(decision.at.astimezone(TEHRAN).date()),
+            reply_date=reply_date or to_jalali(decision.at.astimezone(TEHRAN).date()),
             legal_basis=command.legal_basis,
             appeal_authority=command.appeal_authority,
             appeal_deadline=command.appeal_deadline,
