@@ -24,6 +24,8 @@ from tests.unit.test_requests_files import PDF
 pytestmark = pytest.mark.e2e
 
 SERVICE = "10012134001"
+PHONE = 375
+"""A small phone's width in CSS pixels (iPhone SE and most Android phones are 360–390)."""
 CITIZEN = Principal(
     account_id="acc-look",
     kind="citizen",
@@ -74,7 +76,7 @@ def _wide(browser: webdriver.Chrome) -> tuple[int, int]:
 
 def _fits(browser: webdriver.Chrome, name: str) -> None:
     width, window = _wide(browser)
-    assert width <= window, (name, width, window)
+    assert window == PHONE and width <= window, (name, width, window)
 
 
 def _walk_the_wizard(browser: webdriver.Chrome, folder: Path) -> None:
@@ -113,7 +115,7 @@ def test_no_page_scrolls_sideways_on_a_phone_and_tables_become_cards(
     filed = submit(desk, account_id=CITIZEN.account_id)
     citizen, backoffice = desk.url("citizen"), desk.url("backoffice")
     sign_in_as(browser, desk, CITIZEN)
-    browser.set_window_size(375, 800)
+    browser.set_window_size(PHONE, 800)
 
     def catalogue_ready() -> bool:
         browser.get(citizen + "/")
@@ -142,8 +144,7 @@ def test_no_page_scrolls_sideways_on_a_phone_and_tables_become_cards(
     }
     for name, url in pages.items():
         browser.get(url)
-        width, window = _wide(browser)
-        assert width <= window, (name, width, window)
+        _fits(browser, name)
 
     def carded() -> list[str]:
         browser.get(citizen + "/cartable?folder=progress")
@@ -159,7 +160,7 @@ def test_no_page_scrolls_sideways_on_a_phone_and_tables_become_cards(
     ) == ("absolute"), "the column headings are left to screen readers"
 
     sign_in_as(browser, desk, CLERK)
-    browser.set_window_size(375, 800)
+    browser.set_window_size(PHONE, 800)
 
     def in_cartable() -> bool:
         browser.get(backoffice + "/secretariat/cartable?folder=awaiting")
@@ -171,8 +172,7 @@ def test_no_page_scrolls_sideways_on_a_phone_and_tables_become_cards(
         "case page": f"{backoffice}/secretariat/cases/{filed.request_id}",
     }.items():
         browser.get(url)
-        width, window = _wide(browser)
-        assert width <= window, (name, width, window)
+        _fits(browser, name)
     label = browser.execute_script(
         "return getComputedStyle(document.querySelector('#history.cards td[data-label]'), '::before').content"
     )
@@ -230,3 +230,56 @@ def test_a_printed_page_is_its_content_alone_black_on_white(desk: Desk, browser:
         "return [css('body').backgroundColor, css('main').color, css('#receipt').display]"
     )
     assert colours == ["rgb(255, 255, 255)", "rgb(0, 0, 0)", "table"], colours
+
+
+ADMIN = Principal(
+    account_id="admin-look",
+    kind="staff",
+    display_name="مدیر سامانه",
+    roles=("admin", "desk_officer", "clerk"),
+    province="tehran",
+)
+MORE_CITIZEN_PAGES = (
+    "/login",
+    "/register",
+    "/dashboard",
+    "/survey",
+    "/account/edit",
+    "/verification",
+    "/support",
+)
+MORE_BACKOFFICE_PAGES = (
+    "/identity/home",
+    "/identity/cartable",
+    "/identity/staff",
+    "/secretariat/overview",
+    "/secretariat/canned",
+    "/catalogue",
+    "/catalogue/services/new",
+    "/content",
+    "/content/new",
+    "/notify/messages",
+    "/notify/templates",
+    "/survey/reports",
+    "/support",
+)
+
+
+def test_the_other_pages_fit_a_phone_too(desk: Desk, browser: webdriver.Chrome) -> None:
+    browser.get(desk.url("citizen") + MORE_CITIZEN_PAGES[0])
+    browser.set_window_size(PHONE, 800)
+    for path in MORE_CITIZEN_PAGES[:2]:  # signed out
+        browser.get(desk.url("citizen") + path)
+        _fits(browser, path)
+    sign_in_as(browser, desk, CITIZEN)
+    for path in MORE_CITIZEN_PAGES[2:]:
+        browser.get(desk.url("citizen") + path)
+        _fits(browser, path)
+    sign_in_as(browser, desk, ADMIN)
+    for path in MORE_BACKOFFICE_PAGES:
+        browser.get(desk.url("backoffice") + path)
+        assert browser.find_elements(By.TAG_NAME, "h1"), (
+            path,
+            browser.find_element(By.TAG_NAME, "main").text,
+        )
+        _fits(browser, path)
