@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from contracts.events import new_event
 from contracts.identity import CitizenRegistered, Company, ShahkarChecked
+from contracts.persian import latin_digits as persian_to_latin
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from infra.eventstore import open_store
@@ -37,7 +38,7 @@ from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie, store_url_o
 from tests.e2e.axe import Violation, audit
 from tests.e2e.conftest import click_and_wait, sign_in_as
 from tests.integration.test_identity_flow import ADMIN as BOOTSTRAP
-from tests.steps import eventually
+from tests.steps import eventually, submit
 
 pytestmark = pytest.mark.e2e
 
@@ -130,6 +131,7 @@ PAGES: tuple[Page, ...] = (
     Page("citizen", "/drafts/{draft_id:str}", CITIZEN, "/drafts/{letter_draft}"),
     Page("citizen", "/cartable", CITIZEN),
     Page("citizen", "/requests/{request_id:str}", CITIZEN, "/requests/{request_id}"),
+    Page("citizen", "/requests/{request_id:str}", CITIZEN, "/requests/{returned_id}"),  # to correct
     Page("citizen", "/requests/{request_id:str}/receipt", CITIZEN, "/requests/{request_id}/receipt"),
     Page(
         "citizen",
@@ -172,6 +174,8 @@ PAGES: tuple[Page, ...] = (
     Page("backoffice", "/support/{ticket_id:str}", OFFICER, "/support/{ticket_id}"),
     Page("backoffice", "/secretariat/cartable", CLERK),
     Page("backoffice", "/secretariat/cases/{request_id}", CLERK, "/secretariat/cases/{request_id}"),
+    Page("backoffice", "/secretariat/cases/{request_id}", CLERK, "/secretariat/cases/{new_id}"),
+    Page("backoffice", "/secretariat/cases/{request_id}", CLERK, "/secretariat/cases/{returned_id}"),
     Page(
         "backoffice",
         "/secretariat/cases/{request_id}/replies/{reply_id}/print",
@@ -284,6 +288,21 @@ def _wizard_to_step_six(citizen: httpx.Client) -> str:
     return draft
 
 
+def _returned(citizen: httpx.Client, clerk: httpx.Client) -> str:
+    """A request filed through the wizard, numbered and returned to the citizen for correction."""
+    receipt = _post(citizen, _wizard_to_step_six(citizen), step="6", action="submit").headers["location"]
+    request_id = receipt.split("/")[2]
+    eventually(lambda: clerk.post(f"/api/requests/{request_id}/number").status_code in (201, 409))
+    reason = {"csrf_token": CSRF_FOR_TESTS, "reason": "صورتجلسه شورا امضا ندارد."}
+
+    def returned() -> bool:
+        clerk.post(f"/secretariat/cases/{request_id}/return", data=reason)
+        return "/resubmit" in citizen.get(f"/requests/{request_id}").text
+
+    eventually(returned)
+    return request_id
+
+
 @dataclass(frozen=True)
 class World:
     """The ids the pages with path parameters are opened with."""
@@ -350,6 +369,9 @@ def world(desk: Desk) -> World:
         _post(admin, "/content", **saved)
         item_id = eventually(lambda: re.findall(r'data-item="([^"]+)"', admin.get("/content").text))[0]
         tracking_code = str(clerk.get(f"/api/requests/{request_id}").json()["case"]["tracking_code"])
+        returned_id = _returned(citizen, clerk)
+        new_id = submit(desk, "tehran").request_id
+        eventually(lambda: clerk.get(f"/secretariat/cases/{new_id}").status_code == 200)
     with _client(desk, VERIFYING) as verifying:
         sent = verifying.post(
             "/verification",
@@ -372,6 +394,8 @@ def world(desk: Desk) -> World:
         "ticket_id": ticket.json()["ticket_id"],
         "item_id": item_id,
         "case_id": case_id(VERIFYING.account_id),
+        "returned_id": returned_id,
+        "new_id": new_id,
     }
     return World(ids, tracking_code)
 
@@ -513,6 +537,21 @@ def test_the_survey_steps(desk: Desk, world: World, browser: webdriver.Chrome) -
     assert "همه پرسش‌ها" in _announced(browser)
     assert not browser.execute_script(UNANNOUNCED)
     found += audit(browser, "citizen/survey/questions (refused)")
+    _judge(found)
+
+
+def test_a_tracked_request_and_the_error_pages(desk: Desk, world: World, browser: webdriver.Chrome) -> None:
+    found: list[Violation] = []
+    browser.get(desk.url("citizen") + "/track")
+    browser.find_element(By.ID, "f-tracking_code").send_keys(world.tracking_code)
+    browser.find_element(By.ID, "f-second_factor").send_keys(NATIONAL_CODE)
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#track-form button[type=submit]"))
+    assert world.tracking_code[-4:] in persian_to_latin(browser.find_element(By.TAG_NAME, "main").text)
+    found += audit(browser, "citizen/track (found)")
+    for gateway in ("citizen", "backoffice"):
+        browser.get(desk.url(gateway) + "/no-such-page")
+        assert browser.find_element(By.ID, "error-page").text
+        found += audit(browser, f"{gateway}/no-such-page")
     _judge(found)
 
 
