@@ -194,7 +194,7 @@ def test_the_book_gives_the_next_number_in_the_secretariats_format() -> None:
             secretariat="tehran",
             year=1405,
             sequence=1,
-            registration_number="1405/tehran/1",
+            registration_number="1405/23/1",  # the default format: the province's numeric code
             clerk="clerk-1",
         )
     )
