@@ -59,6 +59,17 @@ return found;
 """What the browser draws in English outside the page's text: the native file input's «Choose
 File» button (innerText does not hold it) and an ordered list numbered in Latin digits."""
 
+FILLED_IN_LATIN = """
+const found = [];
+const boxes = 'input:not([type]), input[type=text], input[type=tel], textarea';
+for (const box of document.querySelectorAll(boxes)) {
+  if (box.offsetParent !== null && /[0-9]/.test(box.value)) found.push(`${box.name} = ${box.value}`);
+}
+return found;
+"""
+"""Fields the desk filled in with Latin digits (innerText does not hold a field's value): noted
+and printed, not failed, since a field also gives back what the citizen typed, as typed."""
+
 
 def foreign_words(text: str, allowed: Iterable[str] = ()) -> list[str]:
     """The runs of Latin letters or Latin digits in `text`, once the `allowed` strings (what the
@@ -84,6 +95,8 @@ class Walk:
     folder: Path
     allowed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Fields filled in with Latin digits (FILLED_IN_LATIN), printed by the test."""
     pages: int = 0
     codes_seen: set[str] = field(default_factory=set)
 
@@ -102,9 +115,12 @@ class Walk:
         text = self._text()
         found = foreign_words(text, self.allowed)
         drawn = self.browser.execute_script(DRAWN_IN_ENGLISH)
+        path = self.browser.current_url.split("?")[0].split("/", 3)[-1]
         if found or drawn:
-            path = self.browser.current_url.split("?")[0].split("/", 3)[-1]
             self.problems.append(f"{shot} (/{path}): {found + list(drawn)}")
+        filled = self.browser.execute_script(FILLED_IN_LATIN)
+        if filled:
+            self.notes.append(f"{shot} (/{path}): {filled}")
         return text
 
     def sms_to(self, mobile: str) -> list[str]:

@@ -29,7 +29,7 @@ from deploy.run import Desk
 from tests.desk import running_desk
 from tests.e2e.guides import CLERK, DESK_OFFICER, Staff, Walk, foreign_words
 from tests.integration.test_identity_flow import identity_env
-from tests.steps import eventually
+from tests.steps import BIDI_MARKS, eventually
 from tests.unit.test_requests_files import PDF
 
 pytestmark = pytest.mark.e2e
@@ -193,14 +193,14 @@ def level_of(walk: Walk) -> str:
 # Filing ----------------------------------------------------------------------------------------
 
 
-def open_service(walk: Walk, service_id: str) -> None:
+def open_service(walk: Walk, service_id: str) -> str:
     """From the header's «فهرست خدمات», the service's card, its consent ticked, «شروع»."""
     walk.follow("فهرست خدمات", "catalogue")
     link = walk.browser.find_element(By.CSS_SELECTOR, f"a[data-service='{service_id}']")
     walk._click(link)
     walk.look("service-card")
     walk.tick("#consent")
-    walk.press("#start", "form")
+    return walk.press("#start", "form")
 
 
 def file_a_letter(
@@ -216,7 +216,7 @@ def file_a_letter(
     """The letter form (seed 000's «ثبت درخواست حقیقی/حقوقی», seed 002's letter to a unit), with
     the letter's scan; the receipt's tracking code. A company's form opens as the legal person's,
     filled from the account; «وضعیت درخواست» is the secretariat's, shown but not the citizen's."""
-    open_service(walk, service_id)
+    form = open_service(walk, service_id)
     values = {name: walk.value_of(name) for name in ("full_name", "owner_name", "company_name")}
     if legal:
         assert walk.browser.find_element(By.ID, "kind-legal").is_selected()
@@ -231,8 +231,9 @@ def file_a_letter(
     status = walk.browser.find_elements(By.CSS_SELECTOR, "#request-status input")
     assert status and not any(choice.is_enabled() for choice in status)  # «وضعیت درخواست», read-only
     walk.choose("province", "تهران")
-    if unit:  # seed 002's «واحد سازمانی مخاطب»
+    if unit:  # seed 002's «واحد سازمانی مخاطب», and its 200-character rule stated
         walk.choose("addressee_unit", unit)
+        assert "۲۰۰ کاراکتر" in form, form
     walk.type({"subject": subject, "text": LETTER_TEXT})
     walk.attach("#f-file", paper)
     return receipt(walk, "#submit")
@@ -251,7 +252,10 @@ def file_the_wizard(walk: Walk, person: Citizen, paper: Path) -> str:
     walk.type({"first_name": person.first_name, "last_name": person.last_name})
     walk.press("#next", "wizard-5")
     walk.choose_value("visit_officer", "ابوالفضل یاری")
-    walk.type({"visit_date": "۱۴۰۲/۰۵/۰۱"})
+    walk.press("#month-previous", "wizard-5-calendar")  # the visit date, picked on the Jalali calendar
+    walk.press("#visit-calendar tbody button:not([disabled])", "wizard-5-picked")
+    picked = latin_digits(walk.value_of("visit_date"))
+    assert re.fullmatch(r"1[34]\d\d/\d\d/\d\d", picked), picked
     walk.press("#next", "wizard-6")
     return receipt(walk, "#submit")
 
@@ -283,6 +287,8 @@ def correction_reply_and_survey(
         text = walk.until_shown(RETURN_REASON, "returned")
         number = walk.browser.find_element(By.ID, "registration-number").text
         assert re.search("[۰-۹]", number) and not foreign_words(number), number
+        registered = eventually(lambda: [t for t in walk.sms_to(person.mobile) if "دبیرخانه با شماره" in t])
+        assert number in BIDI_MARKS.sub("", registered[-1]), (number, registered[-1])  # as on the page
         if LETTER_TEXT in walk.value_of("text"):
             assert "پلاک ۷" in text, text  # Persian digits typed come back as typed
         walk.type({"text": CORRECTED})
@@ -297,6 +303,8 @@ def correction_reply_and_survey(
         clerk.act(request_id, "reply", kind="final", body=REPLY)
     finally:
         clerk.close()
+    replied = eventually(lambda: [t for t in walk.sms_to(person.mobile) if "نظرسنجی" in t])
+    assert persian_digits(code) in BIDI_MARKS.sub("", replied[-1]), replied[-1]
     walk.open_own_request(request_id, "replied")
     walk.until_shown(REPLY, "replied")
     text = walk.follow("نسخه قابل چاپ", "reply")
@@ -357,6 +365,12 @@ def ask_support(walk: Walk, person: Citizen, say: Callable[[str], None]) -> None
     walk.until_shown(TICKET_ANSWER, "ticket-answered")
 
 
+def tell_fields(walk: Walk, say: Callable[[str], None]) -> None:
+    """Print the fields the desk filled in with Latin digits (not failed: see FILLED_IN_LATIN)."""
+    if walk.notes:
+        say(f"{walk.name}: fields filled in with Latin digits:\n  " + "\n  ".join(walk.notes))
+
+
 def scan(folder: Path, name: str) -> Path:
     path = folder / name
     path.write_bytes(PDF)
@@ -406,7 +420,9 @@ def test_guide_004_email_activation_and_the_desk_officers_approval(
     walk.attach("#birth_certificate", scan(tmp_path, "شناسنامه.pdf"))
     walk.press("#submit-verification", "verification-sent")
     walk.follow("کارتابل من", "cartable-verification")
-    walk.until_shown("درخواست تایید هویت", "cartable-verification")
+    text = walk.until_shown("درخواست تایید هویت", "cartable-verification")
+    for column in ("زمان انتظار", "گردش کار", "گزارش"):  # seed 004's cartable columns
+        assert column in text, column
     officer = Staff(desk, DESK_OFFICER)
     try:
         officer.approve_identity(person.national_code)
@@ -420,6 +436,7 @@ def test_guide_004_email_activation_and_the_desk_officers_approval(
     code = file_a_letter(walk, person, LETTER, "درخواست واگذاری زمین صنعتی", scan(tmp_path, "نامه.pdf"))
     correction_reply_and_survey(walk, desk, person, code)
     ask_support(walk, person, say)
+    tell_fields(walk, say)
     walk.finish(person.mobile)
 
 
@@ -430,11 +447,14 @@ def test_guide_000_registry_inquiry_and_the_natural_persons_letter(
     walk.open_home()
     register_through_the_registry(walk, BEHZISTI)
     assert level_of(walk) == "3"
+    told = eventually(lambda: walk.sms_to(BEHZISTI.mobile)[1:])  # after the code: the welcome
+    assert not [t for t in told if "باید تایید شود" in t], told  # verified by the registry already
     walk.sign_out()
     sign_in_with_password(walk, BEHZISTI)
     code = file_a_letter(walk, BEHZISTI, LETTER, "درخواست مستمری", scan(tmp_path, "متن درخواست.pdf"))
     correction_reply_and_survey(walk, desk, BEHZISTI, code, second_file=scan(tmp_path, "نامه دوم.pdf"))
     ask_support(walk, BEHZISTI, say)
+    tell_fields(walk, say)
     walk.finish(BEHZISTI.mobile)
 
 
@@ -444,6 +464,7 @@ def test_guide_001_legal_person_validated_by_the_registry(
     walk = walk_of(browser, desk, "guide-001", tmp_path)
     walk.open_home()
     register_by_mobile(walk, COMPANY, legal=True)
+    assert walk.value_of("birth_date") == persian_digits(COMPANY.birth_date)  # the registry check's date
     walk.press("#registry-check", "desk-registry-checked")
     assert level_of(walk) == "3"
     walk.sign_out()
@@ -453,6 +474,7 @@ def test_guide_001_legal_person_validated_by_the_registry(
     )
     correction_reply_and_survey(walk, desk, COMPANY, code)
     ask_support(walk, COMPANY, say)
+    tell_fields(walk, say)
     walk.finish(COMPANY.mobile)
 
 
@@ -475,6 +497,7 @@ def test_guide_002_mobile_and_shahkar_letter_to_a_unit(
     )
     correction_reply_and_survey(walk, desk, MOBILE, code)
     ask_support(walk, MOBILE, say)
+    tell_fields(walk, say)
     walk.finish(MOBILE.mobile)
 
 
@@ -492,6 +515,7 @@ def test_guide_003_the_dehyari_wizard_its_reply_and_the_survey(
     code = file_the_wizard(walk, WIZARD, scan(tmp_path, "صورتجلسه شورا.pdf"))
     correction_reply_and_survey(walk, desk, WIZARD, code)
     ask_support(walk, WIZARD, say)
+    tell_fields(walk, say)
     walk.finish(WIZARD.mobile)
 
 
