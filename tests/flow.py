@@ -32,9 +32,17 @@ class Desk:
         return [self.requests, self.secretariat, self.notify, self.survey]
 
     def catch_up(self) -> None:
-        """Run every projection until nothing is left (notify plans, then sends)."""
-        while sum(runner.run_once() for runner in self.runners):
-            pass
+        """Run every projection until nothing is left (notify plans, then sends), each time
+        waiting for the planner's sender to hand over what the planner claimed: its outcomes
+        are events to apply in turn, and a message still being sent is not yet what a rebuild
+        from the events says."""
+        while True:
+            applied = sum(runner.run_once() for runner in self.runners)
+            for projection in self.notify.projections:
+                if isinstance(projection, Planner) and projection.sender is not None:
+                    assert projection.sender.drain(30), "the sender did not hand everything over"
+            if not applied:
+                return
 
 
 def build_desk(store: EventStore, folder: Path) -> Desk:
