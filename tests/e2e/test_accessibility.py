@@ -385,6 +385,9 @@ def world(desk: Desk) -> World:
     with _client(desk, OFFICER) as officer:
         eventually(lambda: case_id(VERIFYING.account_id) in officer.get("/identity/cartable").text)
         eventually(lambda: ticket.json()["ticket_id"] in officer.get("/support").text)
+        answer = {"csrf_token": CSRF_FOR_TESTS, "text": "پاسخ تا پایان هفته می‌رسد."}
+        answered = officer.post(f"/support/{ticket.json()['ticket_id']}/answer", data=answer)
+        assert answered.status_code == 303, answered.text
     ids = {
         "request_id": request_id,
         "reply_id": reply_id,
