@@ -148,14 +148,14 @@ class Walk:
     def open_home(self) -> None:
         """The only address typed: the desk's home page."""
         self.browser.get(self.desk.url("citizen") + "/")
-        eventually(lambda: self._link("فهرست خدمات") or self._reload())
+        eventually(lambda: self.link("فهرست خدمات") or self._reload())
         self.look("home")
 
     def _reload(self) -> bool:
         self.browser.refresh()
         return False
 
-    def _link(self, label: str) -> WebElement | None:
+    def link(self, label: str) -> WebElement | None:
         """The link labelled `label`, the header's first."""
         self.browser.implicitly_wait(0)
         try:
@@ -174,17 +174,19 @@ class Walk:
 
     def follow(self, label: str, what: str) -> str:
         """Click the link labelled `label` and read the page it leads to."""
-        link = self._link(label)
+        link = self.link(label)
         assert link is not None, f"no link «{label}» on {self.browser.current_url}"
-        self._click(link)
+        self.click(link)
         return self.look(what)
 
     def press(self, css: str, what: str) -> str:
         """Click the button `css` (a form's submit) and read the answer."""
-        self._click(self.browser.find_element(By.CSS_SELECTOR, css))
+        self.click(self.browser.find_element(By.CSS_SELECTOR, css))
         return self.look(what)
 
-    def _click(self, element: WebElement) -> None:
+    def click(self, element: WebElement) -> None:
+        """Click a link or button that leaves the page, and wait until the old page is gone."""
+
         def gone(_: webdriver.Chrome) -> bool:
             try:
                 element.is_enabled()
@@ -246,7 +248,7 @@ class Walk:
         return code_for(self.desk, mobile, self.codes_seen)
 
     def sign_out(self) -> None:
-        self._click(self.browser.find_element(By.CSS_SELECTOR, "header form[action='/logout'] button"))
+        self.click(self.browser.find_element(By.CSS_SELECTOR, "header form[action='/logout'] button"))
         self.look("signed-out")
 
     def current_request_id(self) -> str:
@@ -262,7 +264,7 @@ class Walk:
 
         def listed() -> WebElement | None:
             for folder in ("awaiting", "progress", "done"):
-                self._click(self.browser.find_element(By.ID, f"folder-{folder}"))
+                self.click(self.browser.find_element(By.ID, f"folder-{folder}"))
                 self.browser.implicitly_wait(0)
                 try:
                     rows = self.browser.find_elements(By.CSS_SELECTOR, f'tr[data-request="{request_id}"] a')
@@ -274,7 +276,7 @@ class Walk:
 
         row = eventually(listed)
         self.look(f"{what}-folder")
-        self._click(row)
+        self.click(row)
         return self.look(what)
 
     def until_shown(self, ready: str, what: str) -> str:

@@ -197,7 +197,7 @@ def open_service(walk: Walk, service_id: str) -> str:
     """From the header's «فهرست خدمات», the service's card, its consent ticked, «شروع»."""
     walk.follow("فهرست خدمات", "catalogue")
     link = walk.browser.find_element(By.CSS_SELECTOR, f"a[data-service='{service_id}']")
-    walk._click(link)
+    walk.click(link)
     walk.look("service-card")
     walk.tick("#consent")
     return walk.press("#start", "form")
@@ -338,7 +338,7 @@ def ask_support(walk: Walk, person: Citizen, say: Callable[[str], None]) -> None
     from the back office, the citizen is told by SMS and reads the answer under «تیکت‌های من».
     While the desk has no tickets, the step is left out and `say` prints why."""
     walk.follow("میز کار", "desk-for-ticket")
-    if walk._link("ثبت تیکت") is None:
+    if walk.link("ثبت تیکت") is None:
         say(
             f"{walk.name}: support tickets («ثبت تیکت» in the میز کار) are not on the desk yet: step left out"
         )
