@@ -18,13 +18,10 @@ from typing import Any
 from fpdf import FPDF
 
 from contracts.persian import persian_digits
-from gateway.web.fonts import persian_font
 from gateway.web.formats import file_size, ltr_text, persian_text
 from gateway.web.templates import jalali
+from infra.fonts import NO_LIGATURES, persian_font
 from infra.settings import GatewaySettings
-
-NO_LIGATURES = {"rlig": False, "liga": False, "dlig": False, "hlig": False}
-"""OpenType features that merge several characters into one glyph (lam-alef is `rlig`)."""
 
 
 def font_path() -> str:

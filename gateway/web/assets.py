@@ -42,11 +42,6 @@ def webfonts_dir() -> Path:
     return package_dir("vazirmatn") / "fonts" / "webfonts"
 
 
-def vazirmatn_ttf() -> Path:
-    """Vazirmatn's regular TTF, which the PDFs embed (see gateway.web.fonts)."""
-    return package_dir("vazirmatn") / "fonts" / "ttf" / "Vazirmatn-Regular.ttf"
-
-
 class CachedFiles(StaticFiles):
     """Static files that a browser keeps for a year."""
 

@@ -9,24 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import uharfbuzz as hb
 
-from gateway.web.assets import vazirmatn_ttf
+from infra.fonts import FONT_CANDIDATES, persian_font
 
-PACKAGED = Path(__file__).resolve().parents[2] / "var/npm/node_modules/vazirmatn"
-"""Where `deploy/bootstrap.sh` installs the Vazirmatn npm package (the default `WEB_PACKAGES_DIR`)."""
-
-FONT_CANDIDATES = (
-    str(PACKAGED / "fonts/ttf/Vazirmatn-Regular.ttf"),
-    "/usr/share/fonts/truetype/vazirmatn/Vazirmatn-Regular.ttf",
-    "/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf",
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-)
-"""Fonts with Persian glyphs, best first: Vazirmatn from the npm package `deploy/bootstrap.sh`
-installs (the pages' font, so a PDF reads as its page; `WEB_PACKAGES_DIR` moves it, see
-`persian_font`), else a system copy; DejaVu Sans comes with Debian's fonts-dejavu-core."""
+__all__ = ["FONT_CANDIDATES", "LineBox", "line_box", "persian_font", "text_width"]
 
 APPROXIMATE_ADVANCE = 0.6
 """An average advance in em, for a machine without any of the fonts above."""
@@ -42,16 +30,6 @@ class LineBox:
     @property
     def height(self) -> float:
         return self.ascent + self.descent
-
-
-def persian_font(configured: str | None = None) -> str | None:
-    """`configured` when that file exists, else the first installed candidate (the Vazirmatn
-    package under `WEB_PACKAGES_DIR` first), else None."""
-    packaged = (str(vazirmatn_ttf()),)
-    for candidate in ((configured,) if configured else ()) + packaged + FONT_CANDIDATES:
-        if Path(candidate).exists():
-            return candidate
-    return None
 
 
 @lru_cache(maxsize=4)

@@ -185,7 +185,7 @@ def as_html(subject: str, sections: Sequence[Section], generated: str) -> str:
 
 def pdf_font(explicit: str | None = None) -> Path | None:
     """A font file that can show Persian (`--font`, else the one the printed replies use)."""
-    from gateway.web.fonts import persian_font
+    from infra.fonts import persian_font
 
     found = persian_font(explicit)
     return Path(found) if found else None
@@ -226,7 +226,7 @@ def as_pdf(subject: str, sections: Sequence[Section], generated: str, font: Path
     right edge. Each event's ids follow it in a line of their own spanning the table."""
     from fpdf import FPDF, FontFace
 
-    from gateway.backoffice.secretariat_pdf import NO_LIGATURES
+    from infra.fonts import NO_LIGATURES
 
     pdf = FPDF(orientation="L", format="A4")
     pdf.set_margins(10, 10, 10)
