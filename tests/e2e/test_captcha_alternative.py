@@ -16,6 +16,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from deploy.run import Desk
 from tests.captcha_words import answer_to
 from tests.desk import running_desk
+from tests.e2e.axe import audit
 from tests.e2e.conftest import click_and_wait
 from tests.integration.test_identity_flow import PASSWORD, code_for, identity_env
 
@@ -78,6 +79,8 @@ def test_a_citizen_who_cannot_see_the_image_registers_by_the_text_alternative(
     assert box.accessible_name == "کد امنیتی (نسخه متنی)"
     said = description(browser, box)
     assert question.text in said and not any(c.isdigit() for c in question.text), said
+    blocking = [str(v) for v in audit(browser, "citizen/register/mobile (text captcha)") if v.blocking]
+    assert not blocking, blocking
 
     # A wrong answer is refused under the field; the browser keeps the text alternative.
     fill(browser, {**CITIZEN, "password": PASSWORD, "password2": PASSWORD})

@@ -21,6 +21,7 @@ from contracts.persian import latin_digits
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie
+from tests.e2e.axe import audit
 from tests.e2e.conftest import click_and_wait, sign_in_as
 from tests.integration.test_identity_flow import PASSWORD, identity_env
 from tests.steps import eventually, submit
@@ -81,6 +82,11 @@ def test_the_citizen_birth_date_picks_a_day_in_persian_digits_and_closes_when_th
     field = browser.find_element(By.ID, "birth_date")
     assert field.get_attribute("type") == "text" and field.get_attribute("data-jdp") is not None
     assert "مثال: ۱۳۷۰/۰۵/۲۰" in described(browser, field)
+    field.click()
+    eventually(lambda: picker_shown(browser), timeout=10)
+    blocking = [str(v) for v in audit(browser, "citizen/register/mobile (picker open)") if v.blocking]
+    assert not blocking, blocking  # its year and month lists are labelled too
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
     chosen = pick_today(browser, field)
     assert PERSIAN_DAY.fullmatch(chosen) and latin_digits(chosen) == today(), chosen
     field.click()
