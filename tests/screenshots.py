@@ -1,6 +1,6 @@
 """Screenshots of the main pages at desktop (1280 px) and phone (375 px) width, for the README.
 
-    python -m deploy.screenshots [--out docs/screenshots]
+    python -m tests.screenshots [--out docs/screenshots]
 
 Starts a scratch desk (the test suite's `running_desk`: every service and gateway, RabbitMQ in a
 scratch vhost, SQLite under a temporary folder), signs a citizen and a clerk in with session
