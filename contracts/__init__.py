@@ -3,4 +3,4 @@
 Importing `contracts` registers every event type in `contracts.events.registry`.
 """
 
-from contracts import catalogue, content, identity, notify, requests, secretariat, support, survey  # noqa: F401 - registers the event types
+from contracts import catalogue, content, identity, notify, partners, requests, secretariat, support, survey  # noqa: F401 - registers the event types

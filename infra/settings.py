@@ -156,6 +156,12 @@ class CommonSettings(BaseSettings):
         description="the services' log level (`deploy/nameko.yaml`)",
         json_schema_extra={"used_by": "services"},
     )
+    PARTNERS_SECRET: SecretStr = Field(
+        SecretStr(""),
+        description="the master key partners' webhook secrets are derived from (HMAC-SHA256 of "
+        "`<partner>:<generation>`; the same wherever partners' keys or webhooks are handled)",
+        json_schema_extra={"used_by": "identity, relay, cli", "shown": "`var/partners-secret` (made once)"},
+    )
     HEALTHZ_PORT: int = Field(
         8080,
         ge=1,

@@ -61,10 +61,11 @@ from services.identity import (
 )
 from services.identity.adapters import HttpCivilRegistry, HttpShahkar, NotifyCodeSender, NotifyLinkSender
 from services.identity.deps import Deps
+from services.identity.partners_view import Partners
 from services.identity.principal import current as current_principal
 from services.identity.projections import Access, Accounts, Verifications
 
-PROJECTIONS = (Accounts(), Access(), Verifications())
+PROJECTIONS = (Accounts(), Access(), Verifications(), Partners())
 M = TypeVar("M", bound=BaseModel)
 
 

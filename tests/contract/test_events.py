@@ -15,6 +15,7 @@ from contracts.envelope import NewEvent, RecordedEvent
 from contracts.events import Event, EventRegistry, UnknownEventType, new_event, registry
 from infra.eventstore.sql import SqlEventStore
 from infra.projections import Projection
+from services.identity.partners_view import Partners
 from services.identity.projections import Access, Accounts, Verifications
 from services.notify.projections import Planner, Status
 from services.requests.catalogue_view import Catalogue
@@ -29,6 +30,7 @@ ALL_PROJECTIONS: list[type[Projection]] = [
     Accounts,
     Access,
     Verifications,
+    Partners,
     Catalogue,
     Contents,
     Drafts,
