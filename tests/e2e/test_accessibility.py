@@ -1,7 +1,8 @@
-"""WCAG 2.1 AA on every page of both gateways, read by axe-core in Chromium: signed out, signed in
-as a citizen, as a desk officer, a clerk and the administrator. Each page of `PAGES` is opened with
-real ids (a request filed through the wizard, numbered and answered; a ticket; an identity case; a
-dashboard item), and no page may have a serious or critical violation; the others are printed.
+"""WCAG 2.1 AA on every page of both gateways, read by axe-core in Chromium at desktop and phone
+width: signed out, signed in as a citizen, a company, a desk officer, a clerk and the
+administrator. Each page of `PAGES` is opened with real ids (a request filed through the wizard,
+numbered and answered, another returned for correction; a ticket and its answer; an identity case;
+a dashboard item), and no page may have a serious or critical violation; the others are printed.
 Refused forms are read too: the refusal is an alert, and each field's message is tied to its field
 (aria-describedby), as a screen reader needs it. Tab shows where the focus is, and the skip link is
 the first stop and moves the focus to the content.
@@ -458,8 +459,15 @@ def test_every_page_has_no_serious_violation(
         unread += [
             f"{page.gateway}{address}: {problem}" for problem in browser.execute_script(READ_AS_PERSIAN)
         ]
+    browser.set_window_size(*PHONE)  # the same pages as a phone shows them (tables as cards)
+    for page in pages:
+        address = _open(browser, desk, page, world)
+        found += audit(browser, f"{page.gateway}{address} ({PHONE[0]} px)")
     assert not unread, "\n".join(unread)
     _judge(found)
+
+
+PHONE = (375, 812)
 
 
 READ_AS_PERSIAN = """
