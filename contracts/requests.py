@@ -4,7 +4,8 @@ RequestSubmitted v1 (the walking skeleton) carried a natural person's national c
 mobile, a province, a subject and a text. v2 adds the applicant's kind and details, the
 organisational unit and service, the form used, attachments and the visit to the organisation;
 v1 is read as v2 through the upcaster below. v3 adds the unit a letter is addressed to (empty
-in v2's, read as v3).
+in v2's, read as v3). v4 lets a partner system file for a person (Open311): the applicant's kind
+"partner" with its `partner_id`, and no national code (v3 reads as v4 unchanged).
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from contracts.rpc import Payload
 
 class Applicant(Value):
     """Who filed the request: a natural person (حقیقی) or a legal entity (حقوقی) through its
-    owner or representative (whose national code, name and mobile are the person fields)."""
+    owner or representative (whose national code, name and mobile are the person fields), or
+    (v4) a person a partner system filed for ("partner", `partner_id`): Open311 carries no
+    national code, and a phone that is not a mobile leaves `mobile` empty."""
 
-    kind: Literal["natural", "legal"] = "natural"
-    national_code: str = Field(pattern=r"^\d{10}$")
+    kind: Literal["natural", "legal", "partner"] = "natural"
+    national_code: str = Field(pattern=r"^(?:\d{10})?$")
     full_name: str = Field(min_length=1, max_length=200)
-    mobile: str = Field(pattern=r"^09\d{9}$")
+    mobile: str = Field(pattern=r"^(?:09\d{9})?$")
     father_name: str | None = None
     birth_date: str | None = None  # Jalali, yyyy/mm/dd
     landline: str | None = None
@@ -36,6 +39,7 @@ class Applicant(Value):
     company_name: str | None = None
     company_national_id: str | None = Field(default=None, pattern=r"^\d{11}$")
     account_id: str | None = None  # the signed-in account that filed it, when there is one
+    partner_id: str | None = None  # v4: the partner system that filed it (Open311), if one did
 
 
 class AttachmentRef(Value):
@@ -59,7 +63,7 @@ class Visit(Value):
     description: str | None = None
 
 
-@registry.event("RequestSubmitted", 3)
+@registry.event("RequestSubmitted", 4)
 class RequestSubmitted(Event):
     """A citizen sent a request (ثبت و ارسال); it now has its tracking code.
 
@@ -95,6 +99,12 @@ def _request_submitted_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
 @registry.upcaster("RequestSubmitted", 2)
 def _request_submitted_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "addressee_unit": ""}
+
+
+@registry.upcaster("RequestSubmitted", 3)
+def _request_submitted_v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """v4 only widens the applicant (kind "partner", `partner_id`): v3 reads unchanged."""
+    return data
 
 
 @registry.event("RequestResubmitted", 1)
@@ -262,6 +272,22 @@ class Resubmit(Payload):
     """A corrected file to add (the service's attachment rules apply)."""
 
 
+class SubmitForPartner(Payload):
+    """A partner system files a request for a person (Open311 GeoReport v2 `POST requests`):
+    the person's name and contacts as the partner sent them, the request's text and the
+    service's attributes (`services.requests.open311` defines and checks them)."""
+
+    partner_id: str = Field(min_length=1, max_length=100)
+    service_id: str = Field(pattern=r"^\d{11}$")
+    first_name: Text = Field(default="", max_length=100)
+    last_name: Text = Field(default="", max_length=100)
+    phone: str = Field(default="", max_length=30)
+    email: str = Field(default="", max_length=200)
+    description: Text = Field(min_length=1, max_length=4000)
+    address: Text = Field(default="", max_length=500)
+    attributes: dict[str, str] = Field(default={}, max_length=20)
+
+
 register_messages(
     {
         "draft_not_found": (404, "پیش‌نویسی با این مشخصات یافت نشد."),
@@ -278,6 +304,7 @@ register_messages(
             "برای ثبت این درخواست، سطح احراز هویت شما کافی نیست؛ ابتدا احراز هویت خود را تکمیل کنید.",
         ),
         "not_returned": (409, "این درخواست برای اصلاح به شما بازگردانده نشده است."),
+        "partner_request_invalid": (422, "اطلاعات درخواست کامل یا معتبر نیست؛ فیلد نادرست را اصلاح کنید."),
         "track_limited": (
             429,
             "تعداد جستجوهای ناموفق از این نشانی بیش از حد مجاز است؛ لطفاً از صفحهٔ «پیگیری درخواست»"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from contracts.envelope import StreamNotFound, StreamState, WrongExpectedVersion
 from contracts.events import new_event
 from contracts.eventstore import EventStore
-from contracts.requests import SubmitDraft, TrackingCodeIssued
+from contracts.requests import SubmitDraft, SubmitForPartner, TrackingCodeIssued
 from contracts.rpc import Payload, SubmitRequest
 from contracts.tracking import new_tracking_code
 from infra.decider import Loaded, handle, load_state
@@ -23,8 +23,11 @@ from services.requests.request import (
     Request,
     Submit,
     SubmitDrafted,
+    SubmitPartnered,
     check_draft,
+    check_partnered,
     check_province,
+    partnered_id,
     requests,
     submitted_id,
 )
@@ -75,7 +78,11 @@ def _first_answer(
 
 
 def _record(
-    store: EventStore, decision: Submit | SubmitDrafted, request_id: str, payload: Payload, actor: str
+    store: EventStore,
+    decision: Submit | SubmitDrafted | SubmitPartnered,
+    request_id: str,
+    payload: Payload,
+    actor: str,
 ) -> dict[str, str]:
     """Record the submission as its stream's first event, reading nothing before. Its id names
     the code this attempt claimed, so a repeated command (its answer lost, or the same button
@@ -119,3 +126,17 @@ def submit_draft(store: EventStore, command: SubmitDraft) -> dict[str, str]:
     check_draft(command, draft, service, at)  # every refusal before a code is claimed
     decision = SubmitDrafted(command, draft, service, _reserve_tracking_code(store, command.draft_id), at)
     return _record(store, decision, command.draft_id, command, f"citizen:{command.account_id}")
+
+
+def submit_for_partner(store: EventStore, command: SubmitForPartner) -> dict[str, str]:
+    """A partner system files a request for a person (Open311): the service's rules and the
+    attributes are checked before a code is claimed; the partner's id is the event's actor and
+    the applicant's `partner_id`."""
+    request_id = partnered_id(command)
+    if (done := _already(store, request_id)) is not None:
+        return done
+    service = find_service(store, command.service_id)
+    at = datetime.now(UTC)
+    check_partnered(command, service, at)  # every refusal before a code is claimed
+    decision = SubmitPartnered(command, service, _reserve_tracking_code(store, request_id), at)
+    return _record(store, decision, request_id, command, f"partner:{command.partner_id}")

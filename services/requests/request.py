@@ -25,12 +25,13 @@ from contracts.requests import (
     RequestSubmitted,
     Resubmit,
     SubmitDraft,
+    SubmitForPartner,
     Visit,
 )
 from contracts.rpc import SubmitRequest
 from contracts.secretariat import ReplyPosted, ReturnedForCorrection
 from infra.decider import Decider
-from services.requests import forms
+from services.requests import forms, open311
 from services.requests.catalogue_rules import CatalogueEntry, usable
 from services.requests.draft import Draft, own
 
@@ -81,7 +82,33 @@ class Correct:
     at: datetime
 
 
-RequestCommand = Submit | SubmitDrafted | Correct
+@dataclass(frozen=True)
+class SubmitPartnered:
+    """`requests.submit_for_partner` (Open311) with the service's card and the claimed code."""
+
+    payload: SubmitForPartner
+    service: CatalogueEntry | None
+    tracking_code: str
+    at: datetime
+
+
+RequestCommand = Submit | SubmitDrafted | Correct | SubmitPartnered
+
+
+def partnered_id(payload: SubmitForPartner) -> str:
+    """The id of the request `requests.submit_for_partner` records (one per command)."""
+    return payload.derived("request").hex
+
+
+def check_partnered(
+    payload: SubmitForPartner, service: CatalogueEntry | None, at: datetime
+) -> ServicePublished:
+    """The service may be filed now and what the partner sent keeps its rules (`open311.check`)."""
+    card = usable(service, None).card
+    open311.check(payload, card, forms.day_of(at))
+    province = payload.attributes.get("province", "") if card.form == "letter" else card.province
+    check_province(province)
+    return card
 
 
 def submitted_id(payload: SubmitRequest) -> str:
@@ -212,6 +239,33 @@ def _submit_draft(command: SubmitDrafted) -> RequestSubmitted:
     )
 
 
+def _submit_partnered(command: SubmitPartnered) -> RequestSubmitted:
+    payload = command.payload
+    card = check_partnered(payload, command.service, command.at)
+    letter = card.form == "letter"
+    return RequestSubmitted(
+        request_id=partnered_id(payload),
+        tracking_code=command.tracking_code,
+        applicant=Applicant(
+            kind="partner",
+            national_code="",
+            full_name=f"{payload.first_name} {payload.last_name}".strip(),
+            partner_id=payload.partner_id,
+            address=payload.address or None,
+            **open311.contacts(payload),
+        ),
+        province=payload.attributes["province"] if letter else card.province,
+        subject=payload.attributes["subject"] if letter else card.name,
+        text=payload.description,
+        submitted_at=command.at.isoformat(),
+        form="api",
+        unit=card.unit_id,
+        service_id=card.service_id,
+        service_name=card.name,
+        visit=open311.visit(payload, card),
+    )
+
+
 def own_request(state: Request, account_id: str) -> RequestSubmitted:
     """The citizen's own request as first submitted; anyone else's reads as missing."""
     if state.submitted is None or state.submitted.applicant.account_id != account_id:
@@ -258,6 +312,8 @@ def decide(command: RequestCommand, state: Request) -> Sequence[Event]:
         return []
     if isinstance(command, Submit):
         return [_submit(command)]
+    if isinstance(command, SubmitPartnered):
+        return [_submit_partnered(command)]
     return [_submit_draft(command)]
 
 

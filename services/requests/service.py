@@ -15,6 +15,7 @@ from contracts.requests import (
     SaveDraft,
     StartDraft,
     SubmitDraft,
+    SubmitForPartner,
 )
 from contracts.rpc import SubmitRequest
 from contracts.support import AnswerTicket, CloseTicket, FollowUpTicket, OpenTicket
@@ -41,6 +42,7 @@ from services.requests import (
     corrections,
     drafts,
     lookups,
+    open311_queries,
     queries,
     sample_catalogue,
     tickets,
@@ -253,6 +255,24 @@ class RequestsService:
     @replies
     def submit(self, payload: dict[str, Any]) -> dict[str, str]:
         return commands.submit(self.store, SubmitRequest.model_validate(payload))
+
+    @rpc
+    @replies
+    def submit_for_partner(self, payload: dict[str, Any]) -> dict[str, str]:
+        """A partner system files a request for a person (Open311)."""
+        return commands.submit_for_partner(self.store, SubmitForPartner.model_validate(payload))
+
+    @rpc
+    @replies
+    def partner_requests(self, partner: dict[str, Any], filters: dict[str, Any]) -> list[dict[str, Any]]:
+        """The requests a partner may read (its unit's, or all), filtered as Open311 asks."""
+        return open311_queries.requests_for(self.db.read, dict(partner), dict(filters))
+
+    @rpc
+    @replies
+    def partner_request(self, partner: dict[str, Any], key: str) -> dict[str, Any]:
+        """One request by tracking code or id, if the partner may read it."""
+        return open311_queries.request_for(self.db.read, dict(partner), str(key))
 
     @rpc
     @replies
