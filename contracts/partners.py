@@ -127,7 +127,10 @@ register_messages(
         "partner_not_found": (404, "شریکی با این مشخصات یافت نشد."),
         "partner_revoked": (409, "دسترسی این شریک لغو شده است."),
         "partner_webhook_not_paused": (409, "ارسال رویداد به این شریک متوقف نیست."),
-        "partner_webhook_missing": (409, "این شریک نشانی وب‌هوک ندارد."),
+        "partner_key_shown_once": (
+            409,
+            "کلید این شریک یک بار نمایش داده شده است؛ برای کلید تازه، کلید را بازسازی کنید.",
+        ),
         "invalid_webhook_url": (400, "نشانی وب‌هوک باید با https:// یا http:// آغاز شود."),
     }
 )

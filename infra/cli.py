@@ -11,6 +11,12 @@ pishkhan heads [--record] [--new-key]    the store's signed heads, to publish el
 pishkhan parked [SERVICE ...]            parked events; --inspect/--retry/--skip ID
 pishkhan stats                           events per type and day, store size, projection lags,
                                          parked events
+pishkhan partners add --name NAME [--unit UNIT] [--webhook URL]
+                                         a partner of the Open311 API: prints its id, key and
+                                         webhook secret, once (one JSON line)
+pishkhan partners list|revoke ID [--reason R]|rotate ID
+                                         partners as the store tells them; cut one off; a new
+                                         key and secret (printed once)
 
 NAME is a service (all its read models) or one projection (e.g. secretariat.inbox). The
 commands read the same environment variables as the services (EVENTSTORE_URL, DATABASE_URL,
@@ -315,6 +321,40 @@ def show_stats() -> None:
             )
 
 
+def partners_command(action: str, args: argparse.Namespace) -> int:
+    """`pishkhan partners …`: the operator acts as the administrator would on the «شرکا» page;
+    every answer is one JSON line (a list, one line per partner)."""
+    import services.identity.partners as partners
+    from contracts.errors import DomainError
+    from contracts.partners import AddPartner, PartnerCommand, RevokePartner
+
+    operator = partners.Actor("cli", operator=True)
+    shown: tuple[str, ...] = ("id", "api_key", "webhook_secret")
+    with _store() as store:
+        try:
+            if action == "list":
+                for partner in partners.from_history(store):
+                    print(json.dumps(partner, ensure_ascii=False))
+                return 0
+            if action == "add":
+                form = AddPartner(name=args.name, unit=args.unit, webhook_url=args.webhook, actor="cli")
+                made = partners.add(store, form, operator)
+            elif action == "rotate":
+                made = partners.rotate(store, PartnerCommand(partner_id=args.id, actor="cli"), operator)
+            else:
+                revoke = RevokePartner(partner_id=args.id, reason=args.reason, actor="cli")
+                made = {**partners.revoke(store, revoke, operator), "api_key": None, "webhook_secret": None}
+                shown = ("id", "status")
+        except DomainError as error:
+            print(f"pishkhan partners {action}: {error.code}: {error.message}", file=sys.stderr)
+            return 1
+        except ValueError as error:  # a malformed id or name (pydantic)
+            print(f"pishkhan partners {action}: {error}", file=sys.stderr)
+            return 2
+    print(json.dumps({name: made[name] for name in shown}, ensure_ascii=False))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pishkhan", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -365,6 +405,17 @@ def _parser() -> argparse.ArgumentParser:
     actions.add_argument("--retry", type=int, metavar="ID")
     actions.add_argument("--skip", type=int, metavar="ID")
     commands.add_parser("stats", help="counts, size and lags")
+    sub = commands.add_parser("partners", help="partners of the Open311 API and their keys")
+    partner_actions = sub.add_subparsers(dest="action", required=True)
+    added = partner_actions.add_parser("add", help="add a partner; prints its key and secret once")
+    added.add_argument("--name", required=True)
+    added.add_argument("--unit", default="", help="the unit whose requests it sees (default: all)")
+    added.add_argument("--webhook", default="", help="the URL its webhooks are posted to")
+    partner_actions.add_parser("list", help="every partner, one JSON line each")
+    revoked = partner_actions.add_parser("revoke", help="cut a partner off")
+    revoked.add_argument("id")
+    revoked.add_argument("--reason", default="لغو دسترسی از خط فرمان")
+    partner_actions.add_parser("rotate", help="a new key and webhook secret, printed once").add_argument("id")
     return parser
 
 
@@ -397,6 +448,8 @@ def _run(args: argparse.Namespace) -> None:
         status = show_heads(args.record, args.since, args.new_key)
     elif args.command == "parked":
         status = show_parked(args.services, args.inspect, args.retry, args.skip)
+    elif args.command == "partners":
+        status = partners_command(args.action, args)
     else:
         show_stats()
     if status:

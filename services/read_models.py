@@ -7,6 +7,7 @@ provider (it queues nothing for history anyway).
 from __future__ import annotations
 
 from infra.projections import Projection
+from services.identity.partners_view import Partners
 from services.identity.projections import Access, Accounts, Verifications
 from services.notify.projections import Planner, Status
 from services.requests.catalogue_view import Catalogue
@@ -21,7 +22,7 @@ from services.survey.projections import Invitations, Responses
 def read_models() -> dict[str, list[Projection]]:
     """Service name → its projections that own tables."""
     return {
-        "identity": [Accounts(), Access(), Verifications()],
+        "identity": [Accounts(), Access(), Verifications(), Partners()],
         "requests": [Catalogue(), Contents(), Drafts(), CitizenRequests(), Tickets()],
         "secretariat": [Inbox()],
         "notify": [Planner(), Status()],

@@ -32,6 +32,13 @@ from contracts.identity_rpc import (
     SubmitVerification,
     UpdateProfile,
 )
+from contracts.partners import (
+    AddPartner,
+    AuthenticatePartner,
+    PartnerCommand,
+    PausePartnerWebhook,
+    RevokePartner,
+)
 from infra.attachments import AttachmentStore
 from infra.db import Database
 from infra.nameko_glue import (
@@ -53,12 +60,14 @@ from services.identity import (
     codes,
     email_activation,
     login,
+    partners,
     profile,
     queries,
     registration,
     staff,
     verification,
 )
+from services.identity.accounts import load_account
 from services.identity.adapters import HttpCivilRegistry, HttpShahkar, NotifyCodeSender, NotifyLinkSender
 from services.identity.deps import Deps
 from services.identity.partners_view import Partners
@@ -328,6 +337,53 @@ class IdentityService:
     def representatives(self) -> list[dict[str, Any]]:
         """Who a referral may name: each follow-up representative with their unit."""
         return queries.representatives(self.db)
+
+    # -- partners (issue 25): the Open311 API's keys and the relay's webhooks -------------------
+
+    def _partner_actor(self, account_id: str) -> partners.Actor:
+        return partners.Actor(account_id, load_account(self.store, account_id))
+
+    @rpc
+    @replies
+    def partner_authenticate(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The active partner holding the key, or `invalid_api_key` (unknown or revoked alike)."""
+        return partners.authenticate(self.db, parse(AuthenticatePartner, payload).api_key)
+
+    @rpc
+    @replies
+    def partners_list(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every partner (no key hashes)."""
+        return partners.listing(self.db)
+
+    @rpc
+    @replies
+    def partner_add(self, payload: dict[str, Any]) -> dict[str, Any]:
+        form = parse(AddPartner, payload)
+        return partners.add(self.store, form, self._partner_actor(form.actor), self._settle)
+
+    @rpc
+    @replies
+    def partner_rotate(self, payload: dict[str, Any]) -> dict[str, Any]:
+        form = parse(PartnerCommand, payload)
+        return partners.rotate(self.store, form, self._partner_actor(form.actor), self._settle)
+
+    @rpc
+    @replies
+    def partner_revoke(self, payload: dict[str, Any]) -> dict[str, Any]:
+        form = parse(RevokePartner, payload)
+        return partners.revoke(self.store, form, self._partner_actor(form.actor), self._settle)
+
+    @rpc
+    @replies
+    def partner_resume_webhook(self, payload: dict[str, Any]) -> dict[str, Any]:
+        form = parse(PartnerCommand, payload)
+        return partners.resume_webhook(self.store, form, self._partner_actor(form.actor), self._settle)
+
+    @rpc
+    @replies
+    def partner_pause_webhook(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The relay's: stop sending to a webhook that keeps failing."""
+        return partners.pause_webhook(self.store, parse(PausePartnerWebhook, payload), self._settle)
 
 
 _attachment_store: AttachmentStore | None = None
