@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.citizen import dashboard, identity, requests_api, requests_pages, support, survey
+from gateway.citizen import dashboard, feed, identity, open311, requests_api, requests_pages, support, survey
 from gateway.common import build_app
 
-AREAS = (identity, requests_pages, requests_api, survey, support, dashboard)
+AREAS = (identity, requests_pages, requests_api, survey, support, dashboard, feed, open311)
 
 app = build_app(
     "Pishkhan citizen API",

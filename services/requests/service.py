@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.catalogue import DefineUnit, PublishService, RetireService
+from contracts.catalogue import DefineUnit, PublishService, RetireService, ServicePublished
 from contracts.content import HideContent, SaveContent
+from contracts.errors import DomainError
 from contracts.eventstore import EventStore
 from contracts.requests import (
     AddAttachment,
@@ -42,6 +43,7 @@ from services.requests import (
     corrections,
     drafts,
     lookups,
+    open311,
     open311_queries,
     queries,
     sample_catalogue,
@@ -261,6 +263,16 @@ class RequestsService:
     def submit_for_partner(self, payload: dict[str, Any]) -> dict[str, str]:
         """A partner system files a request for a person (Open311)."""
         return commands.submit_for_partner(self.store, SubmitForPartner.model_validate(payload))
+
+    @rpc
+    @replies
+    def service_attributes(self, service_id: str) -> list[dict[str, Any]]:
+        """The Open311 attributes of a service that takes requests (`service_not_found` else)."""
+        card = catalogue_view.service_card(self.db.read, str(service_id))
+        if card["retired"]:
+            raise DomainError("service_not_found")
+        card.pop("retired")
+        return open311.attributes(ServicePublished.model_validate(card))
 
     @rpc
     @replies
