@@ -13,6 +13,7 @@ from gateway.backoffice import (
     content,
     identity,
     notify,
+    partners,
     secretariat_api,
     secretariat_pages,
     support,
@@ -20,7 +21,7 @@ from gateway.backoffice import (
 )
 from gateway.common import build_app
 
-AREAS = (identity, catalogue, content, secretariat_pages, secretariat_api, notify, survey, support)
+AREAS = (identity, catalogue, content, secretariat_pages, secretariat_api, notify, survey, support, partners)
 
 
 async def home(request: Request) -> RedirectResponse:
