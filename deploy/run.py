@@ -24,7 +24,7 @@ from pathlib import Path
 from infra.settings import GatewaySettings
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("identity", "requests", "secretariat", "notify", "survey")
+SERVICES = ("identity", "requests", "secretariat", "notify", "survey", "relay")
 GATEWAYS = {"citizen": 8000, "backoffice": 8001}
 
 

@@ -472,6 +472,28 @@ class NotifySettings(CommonSettings):
         return self
 
 
+class RelaySettings(CommonSettings):
+    """The relay's: how long and how often a partner's webhook is tried (`services/relay`)."""
+
+    used_by: ClassVar[str] = "relay"
+
+    RELAY_RETRY_FOR: float = Field(
+        86_400.0,
+        gt=0,
+        description="seconds a webhook delivery is retried before it fails and the partner's webhook "
+        "is paused (the administrator resumes it on the partners page)",
+    )
+    RELAY_FIRST_RETRY: float = Field(
+        5.0, gt=0, description="seconds before a failed webhook is tried again; doubled each time"
+    )
+    RELAY_MAX_WAIT: float = Field(
+        3_600.0, gt=0, description="the longest wait between two tries of a webhook"
+    )
+    RELAY_WEBHOOK_TIMEOUT: float = Field(
+        10.0, gt=0, description="seconds a partner's webhook has to answer before the try counts as failed"
+    )
+
+
 class SurveySettings(CommonSettings):
     """The survey service reads nothing of its own."""
 
@@ -517,6 +539,7 @@ KINDS: tuple[type[CommonSettings], ...] = (
     RequestsSettings,
     SecretariatSettings,
     NotifySettings,
+    RelaySettings,
     SurveySettings,
     GatewaySettings,
 )
