@@ -23,11 +23,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from contracts.errors import DomainError
+from contracts.errors import MESSAGES, DomainError
 from gateway.body import fingerprint
 from gateway.citizen.requests_labels import STATUS
 from gateway.common import IDEMPOTENCY_KEY, ApiError, call, call_cached, scoped_command_id
@@ -58,7 +59,21 @@ STATUS_OF = {
     "invalid_input": (400, "invalid or missing field"),
     "idempotency_key_reused": (400, "Idempotency-Key reused with another request"),
 }
-"""The desk's error codes as the spec's HTTP statuses (anything else: 500, named)."""
+"""The desk's error codes the spec names, with their descriptions."""
+
+
+def spec_status(code: str) -> tuple[int, str]:
+    """A desk error code as the spec's status and description: those it names as above; any
+    other refusal of the input 400, of the key 403, a missing thing 404 (the code describes it);
+    a code no one registered 500."""
+    if code in STATUS_OF:
+        return STATUS_OF[code]
+    status = MESSAGES.get(code, (500, ""))[0]
+    if status in (401, 403):
+        return 403, code
+    if status in (404, 429) or status >= 500:
+        return status, code
+    return 400, code
 
 
 # -- rendering ------------------------------------------------------------------------------
@@ -119,9 +134,11 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except Open311Error as refused:
             return error(fmt, refused.status, refused.description)
         except (ApiError, DomainError) as refused:
-            status, description = STATUS_OF.get(refused.code, (500, refused.code))
+            status, description = spec_status(refused.code)
             detail = f": {refused.detail}" if refused.detail and status == 400 else ""
             return error(fmt, status, description + detail)
+        except HTTPException as refused:  # a body that is no form
+            return error(fmt, refused.status_code, str(refused.detail))
         except ServiceUnavailable:
             return error(fmt, 503, "service unavailable, try again later")
 
@@ -196,10 +213,7 @@ async def discovery(request: Request, fmt: str) -> Response:
             }
         ],
     }
-    if fmt == "xml":
-        endpoints = [{**e, "formats": [{"format": f} for f in e["formats"]]} for e in data["endpoints"]]
-        return render(fmt, {**data, "endpoints": [{"endpoint": e} for e in endpoints]}, "discovery", None)
-    return render(fmt, data, "discovery", None)
+    return render(fmt, data, "discovery", None)  # XML: <endpoints><endpoint>…<formats><format>
 
 
 async def services(request: Request, fmt: str) -> Response:

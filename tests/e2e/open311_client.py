@@ -29,7 +29,7 @@ from typing import Any
 
 DATATYPES = {"string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"}
 TYPES = {"realtime", "batch", "blackbox"}
-LISTS = {"services", "service_requests", "errors", "attributes", "values"}
+LISTS = {"services", "service_requests", "errors", "attributes", "values", "endpoints", "formats"}
 """Elements whose children are a list (repeated children become one anyway)."""
 
 
@@ -96,7 +96,11 @@ def check(command: str, status: int, body: Any) -> None:
             if int(error["code"]) != status:
                 raise Violation(f"error code {error['code']} under HTTP {status}")
         return
-    if command == "services":
+    if command == "discovery":
+        _has(body, "changeset", "contact", "endpoints")
+        for endpoint in body["endpoints"]:
+            _has(endpoint, "specification", "url", "type", "formats")
+    elif command == "services":
         for service in body:
             _has(
                 service,
@@ -151,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", default="json", choices=("json", "xml"))
     parser.add_argument("--api-key", default="")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("discovery")
     commands.add_parser("services")
     commands.add_parser("service").add_argument("code")
     filing = commands.add_parser("file")
@@ -174,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     base, ext = args.base.rstrip("/"), args.format
     key = {"api_key": args.api_key} if args.api_key else {}
-    if args.command == "services":
+    if args.command == "discovery":
+        status, body = fetch(f"{base.rsplit('/', 1)[0]}/discovery.{ext}")
+    elif args.command == "services":
         status, body = fetch(f"{base}/services.{ext}")
     elif args.command == "service":
         status, body = fetch(f"{base}/services/{args.code}.{ext}")

@@ -104,6 +104,14 @@ def file(
     )  # fmt: skip
 
 
+def test_discovery_names_the_endpoint_in_json_and_xml(desk: Desk) -> None:
+    for fmt in ("json", "xml"):
+        endpoint = client(desk, "discovery", fmt=fmt)["body"]["endpoints"][0]
+        assert endpoint["url"] == f"http://127.0.0.1:{desk.ports['citizen']}/open311/v2"
+        assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+        assert list(endpoint["formats"]) == ["application/json", "text/xml"]
+
+
 def test_services_list_in_json_and_xml_with_the_units_as_groups(desk: Desk) -> None:
     as_json = client(desk, "services")
     as_xml = client(desk, "services", fmt="xml")
@@ -173,6 +181,8 @@ def test_bad_input_is_answered_in_the_specs_error_shape(desk: Desk, keys: dict[s
     no_subject = file(desk, keys["all"], "--attribute", "province=fars", service=LETTER.service_id, fmt="xml")
     assert no_subject["status"] == 400 and "attribute[subject]" in no_subject["body"][0]["description"]
     assert file(desk, keys["all"], service="99999999999")["status"] == 404
+    assert client(desk, "read", "1111111111", key=keys["all"])["status"] == 404
+    assert client(desk, "token", "0" * 32, key=keys["all"], fmt="xml")["status"] == 404
     too_long = client(
         desk,
         "list",
