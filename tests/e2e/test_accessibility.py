@@ -170,6 +170,7 @@ PAGES: tuple[Page, ...] = (
     Page("backoffice", "/notify/requests/{request_id}", ADMIN, "/notify/requests/{request_id}"),
     Page("backoffice", "/notify/templates", ADMIN),
     Page("backoffice", "/survey/reports", ADMIN),
+    Page("backoffice", "/partners", ADMIN),
     Page("backoffice", "/identity/home", OFFICER),
     Page("backoffice", "/identity/cartable", OFFICER),
     Page("backoffice", "/identity/cases/{case_id}", OFFICER, "/identity/cases/{case_id}"),
@@ -203,10 +204,11 @@ EXCLUDED = {
 
 
 def is_not_a_page(path: str) -> bool:
-    """JSON (the API, the OpenAPI document, the health check) and file downloads (attachments,
-    dashboard files, PDFs, CSV exports): nothing a screen reader reads as a page."""
+    """JSON and XML for machines (the API, Open311 GeoReport for partners' systems, the OpenAPI
+    document, the health check) and file downloads (attachments, dashboard files, PDFs, CSV
+    exports): nothing a screen reader reads as a page."""
     return (
-        path.startswith("/api/")
+        path.startswith(("/api/", "/open311/"))
         or path in ("/openapi.json", "/healthz")
         or "/files/" in path
         or "/attachments/" in path
