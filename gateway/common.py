@@ -37,7 +37,7 @@ from infra.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("identity", "requests", "secretariat", "notify", "survey")
+SERVICES = ("identity", "requests", "secretariat", "notify", "survey", "relay")
 
 
 class ApiError(Exception):
