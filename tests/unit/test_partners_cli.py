@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from contracts.errors import DomainError
+from contracts.partners import AddPartner
 from infra import cli
 from infra.db import Database
 from infra.eventstore import open_store
@@ -95,3 +96,15 @@ def test_a_unit_nobody_defined_or_a_bad_webhook_is_refused(
         cli.main(["partners", "add", "--name", "سمن محله", "--webhook", "ftp://x"])
     assert bad.value.code == 1 and "invalid_webhook_url" in capsys.readouterr().err
     assert run(capsys, "list") == []
+
+
+def test_a_repeated_add_shows_no_key_again_and_records_nothing(var: Path) -> None:
+    store = open_store()
+    form = AddPartner(name="سمن محله", actor="cli")
+    operator = partners.Actor("cli", operator=True)
+    first = partners.add(store, form, operator)
+    with pytest.raises(DomainError) as repeated:
+        partners.add(store, form, operator)  # the same form sent again (a reload)
+    assert repeated.value.code == "partner_key_shown_once"
+    assert [p["partner_id"] for p in partners.from_history(store)] == [first["id"]]
+    store.close()
