@@ -29,6 +29,7 @@ from contracts.partners import (
     PartnerWebhookPaused,
     PartnerWebhookResumed,
 )
+from infra.db import Database, lock_schema
 from infra.projections import Context, Projection
 from services.relay import mapping
 from services.relay.broker import body_of
@@ -65,9 +66,13 @@ partners_table = sa.Table(
     sa.Column("paused_reason", sa.Text, nullable=False, default=""),
 )
 
+outbox_metadata = sa.MetaData()
+"""The webhook outbox, apart from the projection's tables: a rebuild of the projection replays
+history without queueing again, and must not forget what waits to be sent or was sent."""
+
 deliveries_table = sa.Table(
     "relay_deliveries",
-    metadata,
+    outbox_metadata,
     sa.Column("delivery_id", sa.String(36), primary_key=True),
     sa.Column("partner_id", sa.String(32), nullable=False),
     sa.Column("position", sa.BigInteger, nullable=False),
@@ -83,6 +88,15 @@ deliveries_table = sa.Table(
     sa.Column("last_error", sa.Text, nullable=False),
     sa.Index("ix_relay_deliveries_due", "status", "partner_id", "position"),
 )
+
+
+def create_outbox(db: Database) -> None:
+    """Create the webhook outbox if it is missing (a projection runner creates only the
+    projection's own tables); before the relay's projection first runs."""
+    with db.write.begin() as conn:
+        lock_schema(conn)
+        outbox_metadata.create_all(conn)
+
 
 DELIVERY_IDS = uuid.UUID("7e1a7e1a-0000-4000-8000-00000000f00d")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.errors import DomainError
 from contracts.eventstore import EventStore
 from infra.db import Database
 from infra.nameko_glue import (
@@ -26,7 +27,7 @@ from infra.partner_keys import webhook_secret
 from infra.settings import RelaySettings
 from services.relay import queries
 from services.relay.broker import Publisher
-from services.relay.outbox import Relay
+from services.relay.outbox import Relay, create_outbox
 from services.relay.webhooks import Deliverer, Policy
 
 SETTINGS = RelaySettings.load()
@@ -45,7 +46,9 @@ class Webhooks(DependencyProvider):
             timeout=SETTINGS.RELAY_WEBHOOK_TIMEOUT,
             lease=SETTINGS.RELAY_WEBHOOK_TIMEOUT * 3,
         )
-        self.deliverer = Deliverer(shared_database("relay"), shared_store(), webhook_secret, policy)
+        db = shared_database("relay")
+        create_outbox(db)
+        self.deliverer = Deliverer(db, shared_store(), webhook_secret, policy)
 
     def get_dependency(self, worker_ctx: Any) -> Deliverer:
         return self.deliverer
@@ -71,15 +74,21 @@ class RelayService:
     @replies
     def feed(self, payload: dict[str, Any]) -> dict[str, Any]:
         """`{"after", "limit", "unit"}` → the integration events a partner of `unit` sees."""
-        after = max(int(payload.get("after") or 0), 0)
-        limit = min(max(int(payload.get("limit") or 100), 1), 500)
+        try:
+            after = max(int(payload.get("after") or 0), 0)
+            limit = min(max(int(payload.get("limit") or 100), 1), 500)
+        except (TypeError, ValueError):
+            raise DomainError("invalid_input", "after and limit are whole numbers") from None
         return queries.feed(self.db.read, after, limit, str(payload.get("unit") or ""))
 
     @rpc
     @replies
     def deliveries(self, payload: dict[str, Any]) -> dict[str, Any]:
         """`{"partner_id", "limit"?}` → the partner's webhook state and latest deliveries."""
-        limit = min(max(int(payload.get("limit") or 100), 1), 500)
+        try:
+            limit = min(max(int(payload.get("limit") or 100), 1), 500)
+        except (TypeError, ValueError):
+            raise DomainError("invalid_input", "limit is a whole number") from None
         return queries.deliveries(self.db.read, str(payload.get("partner_id") or ""), limit)
 
     @timer(interval=0.5)

@@ -26,7 +26,7 @@ from infra.db import Database
 from infra.partner_keys import api_key_hash, webhook_secret
 from infra.projections import ProjectionRunner
 from services.relay import queries
-from services.relay.outbox import Relay, deliveries_table
+from services.relay.outbox import Relay, create_outbox, deliveries_table
 from services.relay.webhooks import Deliverer, Policy, signer
 
 MASTER = b"test-master-secret"
@@ -84,6 +84,7 @@ def relay(tmp_path: Path, store: EventStore) -> tuple[ProjectionRunner, FakeBrok
     db = Database(f"sqlite:///{tmp_path / 'relay.db'}")
     runner = ProjectionRunner(store, db, [Relay(broker)], backoff=0.01)
     runner.setup()
+    create_outbox(db)
     return runner, broker, db
 
 
@@ -163,6 +164,7 @@ def test_a_broker_that_refuses_holds_the_checkpoint_and_nothing_is_queued_twice(
     db = Database(f"sqlite:///{tmp_path / 'relay.db'}")
     runner = ProjectionRunner(store, db, [Relay(broker)], backoff=0.01)
     runner.setup()
+    create_outbox(db)
     _partner(store, "استانداری", webhook="http://hooks.example/a")
     _submit(store, None)
     runner.run_once()
@@ -243,3 +245,19 @@ def _wait(check: object, timeout: float = 10) -> None:
     while not check():  # type: ignore[operator]
         assert time.monotonic() < deadline
         time.sleep(0.02)
+
+
+def test_a_rebuild_replays_without_publishing_or_queueing_again_and_keeps_the_outbox(
+    store: EventStore, relay: tuple[ProjectionRunner, FakeBroker, Database]
+) -> None:
+    runner, broker, db = relay
+    _partner(store, "استانداری", webhook="http://hooks.example/a")
+    _submit(store, "u-1")
+    runner.run_once()
+    before = _deliveries(db)
+    feed_before = queries.feed(db.read, 0, 10, "")
+    (projection,) = runner.projections
+    runner.rebuild(projection)
+    assert len(broker.published) == 1
+    assert _deliveries(db) == before
+    assert queries.feed(db.read, 0, 10, "") == feed_before
