@@ -1,6 +1,7 @@
 """Reads of requests for a partner system (Open311 GeoReport v2 `GET requests`).
 
-A partner bound to a unit sees only requests filed to that unit (or a letter addressed to it);
+A partner bound to a unit sees only requests filed to that unit, letters addressed to it and
+requests referred to it now;
 one without a unit sees all. What it reads of a request another filed carries no personal
 data: no name, national code, phone, e-mail or address of the citizen, and the subject in
 place of the text a citizen wrote (it may name them); a request the partner filed itself comes
@@ -19,7 +20,7 @@ from contracts.errors import DomainError
 from contracts.tracking import normalize_tracking_code
 from infra.db import snapshot
 from services.requests.catalogue_view import units_table
-from services.requests.projections import FOLDERS, requests_table
+from services.requests.projections import FOLDERS, referrals_table, requests_table
 
 MAX_REQUESTS = 1000
 MAX_DAYS = 90
@@ -36,11 +37,18 @@ def _moment(text: str, field: str) -> datetime:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def _in_scope(row: Any, unit: str) -> bool:
+def _scope(unit: str) -> sa.ColumnElement[bool]:
+    """The requests a partner bound to `unit` reads: filed to it, a letter addressed to it, or
+    referred to it now ("": every request)."""
+    table = requests_table
     if not unit:
-        return True
-    addressee = json.loads(row.details).get("addressee_unit") or ""
-    return unit in (row.unit, addressee)
+        return sa.true()
+    referred = sa.select(referrals_table.c.request_id).where(referrals_table.c.unit == unit)
+    return sa.or_(
+        table.c.unit == unit,
+        table.c.request_id.in_(referred),
+        table.c.details.contains(json.dumps({"addressee_unit": unit}, ensure_ascii=False)[1:-1]),
+    )
 
 
 def _view(row: Any, partner_id: str, units: dict[str, str]) -> dict[str, Any]:
@@ -107,12 +115,12 @@ def requests_for(
         query = query.where(table.c.status.not_in(CLOSED))
     elif status:
         raise DomainError("partner_request_invalid", "status")
-    unit = str(partner.get("unit") or "")
+    query = query.where(_scope(str(partner.get("unit") or "")))
     with snapshot(db_read) as conn:
         rows = conn.execute(query).all()
         units = _units(conn)
     partner_id = str(partner.get("partner_id") or "")
-    return [_view(r, partner_id, units) for r in rows if _in_scope(r, unit)]
+    return [_view(r, partner_id, units) for r in rows]
 
 
 def request_for(db_read: sa.Engine, partner: dict[str, Any], key: str) -> dict[str, Any]:
@@ -122,8 +130,8 @@ def request_for(db_read: sa.Engine, partner: dict[str, Any], key: str) -> dict[s
     code = normalize_tracking_code(key)
     where = table.c.tracking_code == code if code else table.c.request_id == key
     with snapshot(db_read) as conn:
-        row = conn.execute(sa.select(table).where(where)).first()
+        row = conn.execute(sa.select(table).where(where, _scope(str(partner.get("unit") or "")))).first()
         units = _units(conn)
-    if row is None or not _in_scope(row, str(partner.get("unit") or "")):
+    if row is None:
         raise DomainError("request_not_found")
     return _view(row, str(partner.get("partner_id") or ""), units)

@@ -10,7 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from contracts.requests import AttachmentRef, RequestResubmitted, RequestSubmitted
-from contracts.secretariat import NumberAssigned, ReplyPosted, ReturnedForCorrection
+from contracts.secretariat import (
+    CaseReferred,
+    NumberAssigned,
+    ReferralRecalled,
+    ReplyPosted,
+    ReturnedForCorrection,
+)
 from infra.projections import Context, RowsProjection
 from infra.rows import Rows
 
@@ -70,6 +76,15 @@ history_table = sa.Table(
     sa.Column("note", sa.Text),
 )
 
+referrals_table = sa.Table(
+    "requests_referred_units",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("unit", sa.String(50), primary_key=True),
+)
+"""The units a request is referred to now (a recalled referral leaves): a partner bound to a
+unit reads them too (Open311, `open311_queries`)."""
+
 STATUS_SUBMITTED, STATUS_REGISTERED, STATUS_REPLIED, STATUS_DONE, STATUS_RETURNED = (
     "submitted",
     "registered",
@@ -90,10 +105,18 @@ def _files(attachments: tuple[AttachmentRef, ...]) -> str:
 
 
 class CitizenRequests(RowsProjection):
-    """requests_cartable, requests_reply_view and requests_history."""
+    """requests_cartable, requests_reply_view, requests_history and requests_referred_units."""
 
     name = "requests.citizen_view"
-    handles = (RequestSubmitted, NumberAssigned, ReplyPosted, ReturnedForCorrection, RequestResubmitted)
+    handles = (
+        RequestSubmitted,
+        NumberAssigned,
+        ReplyPosted,
+        ReturnedForCorrection,
+        RequestResubmitted,
+        CaseReferred,
+        ReferralRecalled,
+    )
     metadata = metadata
 
     def prefetch(self, rows: Rows, events: Sequence[Any]) -> None:
@@ -101,6 +124,12 @@ class CitizenRequests(RowsProjection):
 
     def change(self, rows: Rows, event: Any, context: Context) -> None:
         at = context.at
+        if isinstance(event, CaseReferred):
+            rows.upsert(referrals_table, {"request_id": event.request_id, "unit": event.unit})
+            return
+        if isinstance(event, ReferralRecalled):
+            rows.delete(referrals_table, event.request_id, event.unit)
+            return
         if isinstance(event, RequestSubmitted):
             rows.insert(
                 requests_table,

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from contracts.envelope import StreamState
-from contracts.events import new_event
+from contracts.events import Event, new_event
 from contracts.partners import PartnerAdded, PartnerRevoked, partner_stream
+from contracts.secretariat import CaseReferred, ReferralRecalled
 from deploy.run import Desk
 from infra.eventstore import open_store
 from infra.partner_keys import api_key_hash, new_api_key
@@ -59,16 +60,17 @@ def add_partner(desk: Desk, name: str, unit: str = "", *, revoked: bool = False)
     ]
     if revoked:
         events.append(PartnerRevoked(partner_id=partner_id, reason="قرارداد پایان یافت", revoked_by="test"))
+    record(desk, partner_stream(partner_id), *events)
+    return key
+
+
+def record(desk: Desk, stream: str, *events: Event) -> None:
+    """Events appended to the desk's store as the service that owns `stream` records them."""
     store = open_store(store_url_of(desk))
     try:
-        store.append(
-            partner_stream(partner_id),
-            [new_event(e, actor="test:open311") for e in events],
-            StreamState.NO_STREAM,
-        )
+        store.append(stream, [new_event(e, actor="test:open311") for e in events], StreamState.ANY)
     finally:
         store.close()
-    return key
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +219,18 @@ def test_a_unit_bound_partner_reads_only_its_units_requests_without_personal_dat
     assert "09123456789" not in text and "maryam@example.com" not in text and "کاظمی" not in text
     assert request["description"] != "چراغ‌های معابر روستا خاموش است"  # a citizen's text may name them
     assert code in {r["service_request_id"] for r in client(desk, "list", key=keys["rural"])["body"]}
+
+
+def test_a_unit_bound_partner_reads_a_request_referred_to_its_unit_until_it_is_recalled(
+    desk: Desk, keys: dict[str, str]
+) -> None:
+    filed = file(desk, keys["all"])["body"][0]
+    code, request_id = filed["service_request_id"], filed["token"]
+    eventually(lambda: client(desk, "read", code, key=keys["all"])["status"] == 200)
+    assert client(desk, "read", code, key=keys["other"])["status"] == 404
+    referral = {"request_id": request_id, "unit": EVALUATION, "actor": "clerk-open311"}
+    record(desk, f"case-{request_id}", CaseReferred(**referral, instruction="لطفاً بررسی کنید."))
+    eventually(lambda: client(desk, "read", code, key=keys["other"])["status"] == 200)
+    assert code in {r["service_request_id"] for r in client(desk, "list", key=keys["other"])["body"]}
+    record(desk, f"case-{request_id}", ReferralRecalled(**referral, reason="ارجاع اشتباه بود"))
+    eventually(lambda: client(desk, "read", code, key=keys["other"])["status"] == 404)
