@@ -15,6 +15,7 @@ import sys
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from contracts.envelope import StreamState
@@ -22,10 +23,11 @@ from contracts.events import Event, new_event
 from contracts.partners import PartnerAdded, PartnerRevoked, partner_stream
 from contracts.secretariat import CaseReferred, ReferralRecalled
 from deploy.run import Desk
+from gateway.web.auth import Principal
 from infra.eventstore import open_store
 from infra.partner_keys import api_key_hash, new_api_key
 from services.requests.sample_catalogue import EVALUATION, RURAL, SERVICES
-from tests.desk import store_url_of
+from tests.desk import CSRF_FOR_TESTS, session_cookie, store_url_of
 from tests.steps import eventually
 
 WIZARD = next(s for s in SERVICES if s.form == "wizard" and s.unit_id == RURAL)
@@ -234,3 +236,31 @@ def test_a_unit_bound_partner_reads_a_request_referred_to_its_unit_until_it_is_r
     assert code in {r["service_request_id"] for r in client(desk, "list", key=keys["other"])["body"]}
     record(desk, f"case-{request_id}", ReferralRecalled(**referral, reason="ارجاع اشتباه بود"))
     eventually(lambda: client(desk, "read", code, key=keys["other"])["status"] == 404)
+
+
+def test_the_secretariat_receives_a_partner_filed_request_and_nothing_is_parked(
+    desk: Desk, keys: dict[str, str]
+) -> None:
+    filed = file(desk, keys["all"])["body"][0]
+    clerk = Principal(
+        account_id="open311-clerk",
+        kind="staff",
+        display_name="سارا دبیری",
+        roles=("clerk",),
+        province=WIZARD.province,
+    )
+    cookie = session_cookie(desk, clerk)
+    with httpx.Client(
+        base_url=desk.url("backoffice"),
+        cookies={cookie["name"]: cookie["value"]},
+        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
+        timeout=30,
+    ) as backoffice:
+        case = eventually(
+            lambda: (r := backoffice.get(f"/api/requests/{filed['token']}")).status_code == 200 and r.json()
+        )
+        assert case["case"]["tracking_code"] == filed["service_request_id"]
+        page = backoffice.get(f"/secretariat/cases/{filed['token']}")
+        assert page.status_code == 200 and "مریم کاظمی" in page.text
+    health = httpx.get(desk.url("citizen") + "/healthz", timeout=30).json()
+    assert health["parked"] == {}, health
