@@ -195,6 +195,12 @@ class Deliverer:
                     last_error=error,
                 )
             )
+            if give_up:  # at once, not when the pause comes back from the store: nothing more is sent
+                conn.execute(
+                    partners_table.update()
+                    .where(partners_table.c.partner_id == row.partner_id)
+                    .values(webhook_status="paused")
+                )
         log.warning(
             "webhook %s to partner %s failed (%d): %s", row.delivery_id, row.partner_id, attempts, error
         )
