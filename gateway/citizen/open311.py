@@ -149,7 +149,9 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def partner(request: Request, given: str | None) -> dict[str, Any]:
-    """The partner whose `api_key` this is ({"partner_id", "name", "unit", …}), or 403."""
+    """The partner whose `api_key` this is ({"partner_id", "name", "unit", …}), or 403. An
+    `X-Api-Key` header may carry it instead, which keeps it out of URLs and access logs."""
+    given = request.headers.get("x-api-key") or given
     if not given:
         raise Open311Error(403, "api_key required")
     return dict(await call(request, "identity", "partner_authenticate", {"api_key": given}))

@@ -204,6 +204,14 @@ def test_a_revoked_or_missing_key_is_refused_with_403(desk: Desk, keys: dict[str
     assert file(desk, "pk_" + "x" * 32, fmt="xml")["status"] == 403
     assert client(desk, "list", key=keys["revoked"])["status"] == 403
     assert client(desk, "list")["status"] == 403
+    base = f"http://127.0.0.1:{desk.ports['citizen']}/open311/v2"
+    assert (
+        httpx.get(f"{base}/requests.json", headers={"X-Api-Key": keys["all"]}, timeout=30).status_code == 200
+    )
+    assert (
+        httpx.get(f"{base}/requests.json", headers={"X-Api-Key": keys["revoked"]}, timeout=30).status_code
+        == 403
+    )
 
 
 def test_a_unit_bound_partner_reads_only_its_units_requests_without_personal_data(
