@@ -84,6 +84,7 @@ class Publisher:
         self._close()
         parameters = pika.URLParameters(self.url)
         parameters.heartbeat = 0  # the relay publishes between long waits on the store
+        parameters.blocked_connection_timeout = 30  # a broker out of memory or disk: retry, not hang
         self._connection = pika.BlockingConnection(parameters)
         channel = self._connection.channel()
         channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
