@@ -139,7 +139,7 @@ class Relay(Projection):
         published: list[ie.IntegrationEvent] = []
         for event, context in batch:
             if isinstance(event, PARTNER_EVENTS):
-                _partner(conn, event)
+                _partner(conn, event, replaying=context.replaying)
                 continue
             made = self._request(conn, event, context)
             if made is not None and not context.replaying:
@@ -205,7 +205,8 @@ def _queue_deliveries(conn: sa.Connection, event: ie.IntegrationEvent) -> None:
         )
 
 
-def _partner(conn: sa.Connection, event: Any) -> None:
+def _partner(conn: sa.Connection, event: Any, *, replaying: bool) -> None:
+    """Keep the partner's row; its outbox changes too, but not when a rebuild replays history."""
     where = partners_table.c.partner_id == event.partner_id
     if isinstance(event, PartnerAdded):
         conn.execute(
@@ -224,6 +225,8 @@ def _partner(conn: sa.Connection, event: Any) -> None:
         conn.execute(partners_table.update().where(where).values(generation=event.generation))
     elif isinstance(event, PartnerRevoked):
         conn.execute(partners_table.update().where(where).values(status="revoked"))
+        if replaying:
+            return
         conn.execute(
             deliveries_table.update()
             .where(deliveries_table.c.partner_id == event.partner_id, deliveries_table.c.status == "pending")
@@ -235,8 +238,14 @@ def _partner(conn: sa.Connection, event: Any) -> None:
         )
     elif isinstance(event, PartnerWebhookResumed):
         conn.execute(partners_table.update().where(where).values(webhook_status="active", paused_reason=""))
-        conn.execute(  # what waited while paused goes now
+        if replaying:
+            return
+        now = time.time()
+        conn.execute(  # what waited while paused goes now, and what was given up on is tried anew
             deliveries_table.update()
-            .where(deliveries_table.c.partner_id == event.partner_id, deliveries_table.c.status == "pending")
-            .values(due_at=time.time())
+            .where(
+                deliveries_table.c.partner_id == event.partner_id,
+                deliveries_table.c.status.in_(("pending", "failed")),
+            )
+            .values(status="pending", due_at=now, created_at=now, lease_until=0.0)
         )

@@ -19,7 +19,13 @@ from contracts import integration as ie
 from contracts.envelope import StreamState, TransientError
 from contracts.events import new_event
 from contracts.eventstore import EventStore
-from contracts.partners import PartnerAdded, PartnerRevoked, PartnerWebhookPaused, partner_stream
+from contracts.partners import (
+    PartnerAdded,
+    PartnerRevoked,
+    PartnerWebhookPaused,
+    PartnerWebhookResumed,
+    partner_stream,
+)
 from contracts.requests import Applicant, RequestSubmitted
 from contracts.secretariat import CaseReferred, NumberAssigned
 from infra.db import Database
@@ -238,6 +244,17 @@ def test_a_webhook_failing_past_its_retry_window_pauses_the_partner(
     deliverer.tick()
     time.sleep(0.2)
     assert len(attempts) == count  # nothing is sent to a paused webhook
+
+    # The administrator resumes it: what was given up on and what waited are sent, in order.
+    resumed = PartnerWebhookResumed(partner_id=partner, resumed_by="admin")
+    store.append(partner_stream(partner), [new_event(resumed)])
+    runner.run_once()
+    sent: list[str] = []
+    deliverer.send = lambda url, body, headers, timeout: sent.append(headers["webhook-id"])
+    deliverer.tick()
+    _wait(lambda: len(sent) == 2)
+    assert sent == [row["delivery_id"] for row in rows]
+    _wait(lambda: [r["status"] for r in _deliveries(db)] == ["delivered", "delivered"])
 
 
 def _wait(check: object, timeout: float = 10) -> None:
