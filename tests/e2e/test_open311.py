@@ -272,3 +272,42 @@ def test_the_secretariat_receives_a_partner_filed_request_and_nothing_is_parked(
         assert page.status_code == 200 and "مریم کاظمی" in page.text
     health = httpx.get(desk.url("citizen") + "/healthz", timeout=30).json()
     assert health["parked"] == {}, health
+
+
+def test_odd_input_is_refused_in_the_specs_shape_never_with_500(desk: Desk, keys: dict[str, str]) -> None:
+    base = f"http://127.0.0.1:{desk.ports['citizen']}/open311/v2"
+    key = {"X-Api-Key": keys["all"]}
+    asked = [
+        ("GET", f"{base}/services/abc.xml", {}, None),
+        ("GET", f"{base}/services.yaml", {}, None),
+        ("GET", f"{base}/requests/abc.def.json", key, None),
+        ("GET", f"{base}/requests.json?start_date=yesterday", key, None),
+        ("GET", f"{base}/requests.json?status=maybe", key, None),
+        ("GET", f"{base}/tokens/zz.json", key, None),
+        ("GET", f"{base}/requests.json", {"X-Api-Key": "x" * 500}, None),
+        ("POST", f"{base}/requests.json", key, {"service_code": WIZARD.service_id, "description": "a\x00b"}),
+        ("POST", f"{base}/requests.json", key, {"service_code": WIZARD.service_id, "first_name": "م"}),
+        (
+            "POST",
+            f"{base}/requests.json",
+            key,
+            {"service_code": "x" * 300, "description": "d", "last_name": "ک"},
+        ),
+        (
+            "POST",
+            f"{base}/requests.json",
+            {**key, "Content-Type": "multipart/form-data; boundary=zz"},
+            "--zz\r\nbad",
+        ),
+    ]
+    for method, url, headers, body in asked:
+        answer = httpx.request(
+            method, url, headers=headers, data=body if isinstance(body, dict) else None,
+            content=body if isinstance(body, str) else None, timeout=30,
+        )  # fmt: skip
+        assert 400 <= answer.status_code < 500, (url, body, answer.status_code, answer.text)
+        if url.endswith(".xml"):
+            assert answer.text.startswith("<?xml") and "<errors><error><code>" in answer.text
+        else:
+            errors = answer.json()
+            assert isinstance(errors, list) and errors[0]["code"] == answer.status_code, (url, errors)
