@@ -276,6 +276,7 @@ def filed_details(conn: sa.Connection, request_id: str) -> dict[str, Any]:
             "attachments_at": None,
             "earlier_attachments": [],
         }
+
     def name_of(unit: str | None) -> str | None:
         named = sa.select(units_table.c.name).where(units_table.c.unit == unit)
         return conn.execute(named).scalar() if unit else None
