@@ -65,6 +65,8 @@ class World:
     partners: dict[str, Partner]
     hooks: Path
     messages: Path
+    hook: str
+    """The webhook receiver's address."""
 
     def received(self, name: str) -> list[dict[str, Any]]:
         """What the webhook receiver got for partner `name`, in order."""
@@ -109,7 +111,9 @@ def _append(desk: Desk, stream: str, event: Any, expected: Any = StreamState.ANY
 
 
 def _standard_secret(partner_id: str) -> str:
-    """The partner's secret in Standard Webhooks' own base64, as a partner's library reads it."""
+    """The partner's secret in Standard Webhooks' own base64, as a partner's library reads it
+    (`webhook_secret` writes URL-safe base64 without padding, which `standardwebhooks` decodes
+    wrongly for most keys: the relay signs with the key's bytes, read either way)."""
     raw = secret_key(webhook_secret(partner_id, 1, MASTER.encode()))
     return "whsec_" + base64.b64encode(raw).decode()
 
@@ -145,7 +149,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         ]
         try:
             eventually(lambda: any(r.get("ready") for r in _lines(messages)), timeout=30)
-            yield World(desk, folder, partners, hooks, messages)
+            yield World(desk, folder, partners, hooks, messages, hook)
         finally:
             for client in clients:
                 client.kill()
@@ -265,25 +269,27 @@ def test_the_feed_pages_by_position_and_needs_a_key(world: World) -> None:
 
 
 def test_a_webhook_that_keeps_failing_is_paused_and_the_rest_go_on(world: World) -> None:
-    down = world.partners["down"]
-    store = open_store(store_url_of(world.desk))
-    try:
+    # A partner of its own, added now: its retry window starts with this test, whatever the
+    # relay went through before (the kill above).
+    late = _add_partner(world.desk, "سامانه کند", "", world.hook + "/fail-late")
+    world.partners["late"] = late
 
-        def paused() -> list[Any]:
-            return [
-                e
-                for e in store.read_stream(partner_stream(down.partner_id))
-                if e.type == PartnerWebhookPaused.type_name
-            ]
+    def paused() -> list[Any]:
+        store = open_store(store_url_of(world.desk))
+        try:
+            stream = store.read_stream(partner_stream(late.partner_id))
+            return [e for e in stream if e.type == PartnerWebhookPaused.type_name]
+        finally:
+            store.close()
 
-        submit(world.desk, "tehran")
-        (event,) = eventually(paused, timeout=60)
-        assert "تلاش" in event.data["reason"]
-    finally:
-        store.close()
-    tries = len(world.received("down"))
-    assert tries >= 3  # retried before giving up
+    eventually(lambda: world.feed(late.api_key).status_code == 200)  # the relay knows it too, soon
+    submit(world.desk, "tehran")
+    (event,) = eventually(paused, timeout=60)
+    assert "تلاش" in event.data["reason"]
+    tries = len(world.received("late"))
+    assert tries >= 3  # retried with back-off before giving up
     later = submit(world.desk, "tehran").tracking_code
     eventually(lambda: any(r["event"]["subject"] == later for r in world.received("all") if r["verified"]))
     time.sleep(1)
-    assert len(world.received("down")) == tries  # nothing more to a paused webhook
+    assert len(world.received("late")) == tries  # nothing more to a paused webhook
+    assert len(paused()) == 1
