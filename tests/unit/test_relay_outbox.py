@@ -5,6 +5,7 @@ a partner receives signed, and how failures end in a paused webhook."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -278,3 +279,32 @@ def test_a_rebuild_replays_without_publishing_or_queueing_again_and_keeps_the_ou
     assert len(broker.published) == 1
     assert _deliveries(db) == before
     assert queries.feed(db.read, 0, 10, "") == feed_before
+
+
+def test_a_slow_partner_never_delays_another(
+    store: EventStore, relay: tuple[ProjectionRunner, FakeBroker, Database]
+) -> None:
+    runner, _, db = relay
+    _partner(store, "کند", webhook="http://hooks.example/slow")
+    _partner(store, "تند", webhook="http://hooks.example/fast")
+    for _ in range(3):
+        _submit(store, None)
+    runner.run_once()
+    release = threading.Event()
+    fast: list[float] = []
+
+    def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
+        if url.endswith("/slow"):
+            release.wait(10)
+        else:
+            fast.append(time.monotonic())
+
+    deliverer = Deliverer(db, store, lambda p, g: webhook_secret(p, g, MASTER), Policy(), post)
+    started = time.monotonic()
+    deliverer.tick()
+    try:
+        _wait(lambda: len(fast) == 3, timeout=5)  # all three while the slow one holds its first
+        assert fast[-1] - started < 5
+    finally:
+        release.set()
+    _wait(lambda: all(r["status"] == "delivered" for r in _deliveries(db)))  # the slow one's too, in turn
