@@ -67,8 +67,8 @@ for (const box of document.querySelectorAll(boxes)) {
 }
 return found;
 """
-"""Fields the desk filled in with Latin digits (innerText does not hold a field's value): noted
-and printed, not failed, since a field also gives back what the citizen typed, as typed."""
+"""Fields holding Latin digits (innerText does not hold a field's value): the desk fills in and
+gives back numbers, codes and dates in Persian digits (issue 23), and the walks type theirs so."""
 
 
 def foreign_words(text: str, allowed: Iterable[str] = ()) -> list[str]:
@@ -96,7 +96,7 @@ class Walk:
     allowed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    """Fields filled in with Latin digits (FILLED_IN_LATIN), printed by the test."""
+    """Printed by the test when not empty (fields in Latin digits are `problems` now)."""
     pages: int = 0
     codes_seen: set[str] = field(default_factory=set)
 
@@ -120,7 +120,7 @@ class Walk:
             self.problems.append(f"{shot} (/{path}): {found + list(drawn)}")
         filled = self.browser.execute_script(FILLED_IN_LATIN)
         if filled:
-            self.notes.append(f"{shot} (/{path}): {filled}")
+            self.problems.append(f"{shot} (/{path}): fields in Latin digits {list(filled)}")
         return text
 
     def sms_to(self, mobile: str) -> list[str]:
