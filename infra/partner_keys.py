@@ -57,4 +57,6 @@ def webhook_secret(partner_id: str, generation: int, master: bytes | None = None
     """The secret a partner's webhooks of key generation `generation` are signed with."""
     key = partners_secret() if master is None else master
     digest = hmac.new(key, f"{partner_id}:{generation}".encode(), hashlib.sha256).digest()
-    return SECRET_PREFIX + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    # Standard Webhooks' own form: `whsec_` and the key's standard, padded base64 (its libraries
+    # decode the URL-safe alphabet wrongly for most keys).
+    return SECRET_PREFIX + base64.b64encode(digest).decode()

@@ -51,3 +51,22 @@ def test_without_the_setting_the_master_secret_is_made_once_under_var(
     assert (tmp_path / "partners-secret").read_text().strip().encode() == made
     assert len(made) >= 32
     assert partner_keys.partners_secret() == made
+
+
+def test_the_printed_secret_verifies_in_a_partners_standard_webhooks_library() -> None:
+    from datetime import UTC, datetime
+
+    from standardwebhooks import Webhook
+
+    from services.relay.webhooks import signer
+
+    now = datetime.now(UTC)
+    body = '{"n":1}'
+    for n in range(50):  # URL-safe base64 without padding was read wrongly for about three in four
+        secret = webhook_secret(f"partner-{n}", 1, MASTER)
+        headers = {
+            "webhook-id": "msg_1",
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signer(secret).sign("msg_1", now, body),
+        }
+        Webhook(secret).verify(body, headers)  # raises WebhookVerificationError when it does not
