@@ -68,7 +68,7 @@ def test_an_account_opens_only_once_its_emailed_link_is_opened(desk: Desk, brows
     press(browser, "#mobile-register-form button[type=submit]")
     assert "پست الکترونیک" in browser.find_element(By.ID, "error").text
     assert browser.find_element(By.ID, "e-email").is_displayed()
-    assert browser.find_element(By.NAME, "mobile").get_attribute("value") == "09351234567"
+    assert browser.find_element(By.NAME, "mobile").get_attribute("value") == "۰۹۳۵۱۲۳۴۵۶۷"  # Persian digits
 
     fill(browser, {"email": EMAIL, "password": PASSWORD, "password2": PASSWORD})
     press(browser, "#mobile-register-form button[type=submit]")

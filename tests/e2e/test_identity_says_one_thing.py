@@ -107,7 +107,7 @@ def test_the_registry_form_shows_its_inquiry_date_keeps_what_was_typed_and_the_s
     error, notice = boxes(browser)
     assert "یکسان نیستند" in error and not notice
     assert latin_digits(value_of(browser, "national_code")) == "0011223340"
-    assert value_of(browser, "mobile") == "09123334455"
+    assert value_of(browser, "mobile") == "۰۹۱۲۳۳۳۴۴۵۵"  # given back in Persian digits
     assert value_of(browser, "password") == "" and value_of(browser, "password2") == ""
     assert "یکسان نیستند" in browser.find_element(By.ID, "e-password2").text
     assert browser.find_element(By.ID, "password2").get_attribute("aria-invalid") == "true"

@@ -14,6 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from contracts.persian import persian_digits
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from tests.e2e.conftest import sign_in_as
@@ -82,7 +83,8 @@ def test_a_citizen_files_a_request_through_the_wizard_and_follows_it(
     _click(browser, "upload")
     _wait_text(browser, "attachments", "نقشه روستا.pdf")
     _click(browser, "next")
-    assert browser.find_element(By.NAME, "national_code").get_attribute("value") == "0084575948"  # 4
+    prefilled = browser.find_element(By.NAME, "national_code").get_attribute("value")  # 4: from the account
+    assert prefilled == persian_digits("0084575948")
     _type(browser, "first_name", "زهرا")
     _type(browser, "last_name", "احمدی")
     _type(browser, "email", "zahra@example.ir")
@@ -92,7 +94,8 @@ def test_a_citizen_files_a_request_through_the_wizard_and_follows_it(
     _click(browser, "back")  # back and forth keeps what was typed
     assert browser.find_element(By.NAME, "email").get_attribute("value") == "zahra@example.ir"
     _click(browser, "next")
-    assert browser.find_element(By.NAME, "visit_date").get_attribute("value") == "1402/05/01"
+    # typed in Latin digits, stored in ASCII, given back in Persian digits
+    assert browser.find_element(By.NAME, "visit_date").get_attribute("value") == "۱۴۰۲/۰۵/۰۱"
     _click(browser, "next")
     assert "zahra@example.ir" in browser.find_element(By.ID, "review").text  # 6: review
     _click(browser, "submit")

@@ -168,7 +168,7 @@ def test_registry_registration_refuses_the_deceased_and_survives_a_slow_registry
         {"national_code": "0078901235", "birth_date": "1370/01/01", "action": "inquire"},
     )
     assert slow.status_code == 422 and "«استعلام»" in error_of(slow)
-    assert 'value="0078901235"' in slow.text  # what was typed is kept for the retry
+    assert 'value="۰۰۷۸۹۰۱۲۳۵"' in slow.text  # what was typed is kept for the retry, in Persian digits
     bad = post_form(
         citizen, "/register/registry", {"national_code": "0034567896", "birth_date": "1320/01/20"}
     )

@@ -98,7 +98,7 @@ def test_wizard_to_receipt_cartable_correction_and_public_tracking(desk: Desk, c
     )
     _step(citizen, draft, 3, "next")
     page4 = citizen.get(f"/drafts/{draft}")
-    assert 'value="0084575948"' in page4.text  # prefilled from the signed-in account
+    assert 'value="۰۰۸۴۵۷۵۹۴۸"' in page4.text  # prefilled from the signed-in account, in Persian digits
     _step(
         citizen,
         draft,
