@@ -134,3 +134,12 @@ register_messages(
         "invalid_webhook_url": (400, "نشانی وب‌هوک باید با https:// یا http:// آغاز شود."),
     }
 )
+
+PARTNER_EVENTS = (
+    PartnerAdded,
+    PartnerKeyRotated,
+    PartnerRevoked,
+    PartnerWebhookPaused,
+    PartnerWebhookResumed,
+)
+"""Every event of a partner's stream: what the identity service folds and the relay follows."""

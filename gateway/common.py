@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -33,6 +32,7 @@ from gateway.rpc import ServiceUnavailable, amqp_config
 from gateway.web.assets import font_routes
 from gateway.web.datepicker import datepicker_routes
 from infra.nameko_glue import invalid_payload
+from infra.secret_files import made_once
 from infra.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -225,12 +225,7 @@ def session_secret() -> str:
     settings = GatewaySettings.load()
     if settings.SESSION_SECRET.get_secret_value():
         return settings.SESSION_SECRET.get_secret_value()
-    path = settings.PISHKHAN_VAR / "session-secret"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        with contextlib.suppress(FileExistsError), open(path, "x") as file:
-            file.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    return made_once(settings.PISHKHAN_VAR, "session-secret")
 
 
 def wants_html(request: Request) -> bool:

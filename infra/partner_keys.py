@@ -12,11 +12,11 @@ rotation compute the same value, and rotating the key changes the secret too.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import secrets
 
+from infra.secret_files import made_once
 from infra.settings import CommonSettings
 
 KEY_PREFIX = "pk_"
@@ -45,12 +45,7 @@ def partners_secret() -> bytes:
     settings = CommonSettings.load()
     if settings.PARTNERS_SECRET.get_secret_value():
         return settings.PARTNERS_SECRET.get_secret_value().encode()
-    path = settings.PISHKHAN_VAR / "partners-secret"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        with contextlib.suppress(FileExistsError), open(path, "x") as file:
-            file.write(secrets.token_urlsafe(48))
-    return path.read_text().strip().encode()
+    return made_once(settings.PISHKHAN_VAR, "partners-secret").encode()
 
 
 def webhook_secret(partner_id: str, generation: int, master: bytes | None = None) -> str:

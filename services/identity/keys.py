@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import secrets
-
+from infra.secret_files import made_once
 from infra.settings import IdentitySettings
 
 
@@ -13,9 +11,4 @@ def identity_secret() -> bytes:
     settings = IdentitySettings.load()
     if settings.IDENTITY_SECRET.get_secret_value():
         return settings.IDENTITY_SECRET.get_secret_value().encode()
-    path = settings.PISHKHAN_VAR / "identity-secret"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        with contextlib.suppress(FileExistsError), open(path, "x") as file:
-            file.write(secrets.token_urlsafe(48))
-    return path.read_text().strip().encode()
+    return made_once(settings.PISHKHAN_VAR, "identity-secret").encode()

@@ -20,6 +20,7 @@ from contracts.errors import DomainError
 from contracts.events import Event, registry
 from contracts.eventstore import EventStore
 from contracts.partners import (
+    PARTNER_EVENTS,
     AddPartner,
     PartnerAdded,
     PartnerCommand,
@@ -40,13 +41,6 @@ from services.identity.accounts import Account
 from services.identity.partners_view import partners_table
 from services.identity.staff import require_admin
 
-PARTNER_EVENTS = (
-    PartnerAdded,
-    PartnerKeyRotated,
-    PartnerRevoked,
-    PartnerWebhookPaused,
-    PartnerWebhookResumed,
-)
 WEBHOOK_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 
 

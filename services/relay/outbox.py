@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from contracts import integration as ie
 from contracts.partners import (
+    PARTNER_EVENTS,
     PartnerAdded,
     PartnerKeyRotated,
     PartnerRevoked,
@@ -111,15 +112,6 @@ class Broker(Protocol):
     """Where integration events are published (`broker.Publisher`, or a test's fake)."""
 
     def publish(self, events: Sequence[ie.IntegrationEvent]) -> None: ...
-
-
-PARTNER_EVENTS = (
-    PartnerAdded,
-    PartnerKeyRotated,
-    PartnerRevoked,
-    PartnerWebhookPaused,
-    PartnerWebhookResumed,
-)
 
 
 class Relay(Projection):
