@@ -321,7 +321,7 @@ def test_the_account_forms_and_password_recovery_come_back_as_typed_with_the_fie
     press(browser, "#forgot-form button[type=submit]")
     assert "کد ملی" in browser.find_element(By.ID, "e-national_code").text
     assert latin_digits(value_of(browser, "national_code")) == "0499370898"
-    assert value_of(browser, "mobile") == "09125550001"
+    assert value_of(browser, "mobile") == "۰۹۱۲۵۵۵۰۰۰۱"  # given back in Persian digits
 
     # The right national code: a code is sent; a wrong code comes back as typed, under its field.
     fill(browser, {"national_code": "0499370899"})
@@ -331,7 +331,7 @@ def test_the_account_forms_and_password_recovery_come_back_as_typed_with_the_fie
     fill(browser, {"code": "000000", "new_password": "Anaar-1404!x", "new_password2": "Anaar-1404!x"})
     press(browser, "#code-form button[type=submit]")
     assert browser.find_element(By.ID, "e-code").is_displayed()
-    assert value_of(browser, "code") == "000000"
+    assert value_of(browser, "code") == "۰۰۰۰۰۰"
     assert value_of(browser, "new_password") == "" and value_of(browser, "new_password2") == ""
 
 
