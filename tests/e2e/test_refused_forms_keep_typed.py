@@ -17,6 +17,7 @@ from selenium.webdriver.support.ui import Select
 from contracts.envelope import StreamState
 from contracts.events import new_event, registry
 from contracts.identity import CitizenRegistered, Company, ShahkarChecked
+from contracts.persian import persian_digits
 from contracts.requests import Applicant, AttachmentRef, RequestSubmitted
 from contracts.secretariat import ReturnedForCorrection
 from deploy.run import Desk
@@ -171,10 +172,10 @@ def test_a_company_letter_is_prefilled_from_the_account_and_a_refused_file_keeps
 
     assert browser.find_element(By.ID, "kind-legal").is_selected()
     assert _value(browser, "owner_name") == "نرگس طاهری"  # the representative, without the company
-    assert _value(browser, "owner_national_code") == "0011223340"
-    assert _value(browser, "owner_birth_date") == "1370/05/20"
+    assert _value(browser, "owner_national_code") == persian_digits("0011223340")  # as Persian pages write
+    assert _value(browser, "owner_birth_date") == persian_digits("1370/05/20")
     assert _value(browser, "company_name") == "شرکت نمونه"
-    assert _value(browser, "company_national_id") == "10380284790"
+    assert _value(browser, "company_national_id") == persian_digits("10380284790")
     status = browser.find_element(By.ID, "request-status")
     undetermined = browser.find_element(By.ID, "status-undetermined")
     assert "تعیین نشده" in status.text and undetermined.is_selected() and not undetermined.is_enabled()
@@ -243,7 +244,7 @@ def test_the_wizard_keeps_its_files_after_a_refused_one_and_picks_the_visit_date
     day = browser.find_element(By.CSS_SELECTOR, "#visit-calendar button[data-date$='/10']")
     picked = day.get_attribute("data-date")
     click_and_wait(browser, day)
-    assert _value(browser, "visit_date") == picked
+    assert _value(browser, "visit_date") == persian_digits(picked or "")  # the day picked, in Persian digits
     assert browser.find_element(By.CSS_SELECTOR, "#visit-calendar button[aria-pressed='true']")
     assert not browser.find_element(By.ID, "month-next").get_attribute("disabled")
     assert _value(browser, "visit_description") == "دو بار مراجعه کردم"

@@ -125,6 +125,9 @@ def _journey(
     browser.find_element(By.ID, "survey-details")  # waits for the next page
     assert browser.find_element(By.TAG_NAME, "h1").text == "فرم ثبت مشخصات شهروند"
     assert browser.find_element(By.ID, "f-first_name").get_attribute("value") == "مریم"
+    code = browser.find_element(By.ID, "f-respondent_national_code")  # prefilled, in Persian digits
+    assert (code.get_attribute("value"), code.get_attribute("dir")) == (persian_digits(NATIONAL_CODE), "ltr")
+    assert browser.find_element(By.ID, "f-mobile").get_attribute("value") == persian_digits("09121234567")
     browser.find_element(By.ID, "save-details").click()
     browser.find_element(By.ID, "survey-questions")
     assert browser.find_element(By.TAG_NAME, "h1").text == "پرسشنامه"
