@@ -67,6 +67,7 @@ def pick_today(browser: webdriver.Chrome, field: WebElement) -> str:
     field.click()
     eventually(lambda: picker_shown(browser), timeout=10)
     browser.find_element(By.CSS_SELECTOR, "jdp-container .jdp-btn-today").click()
+    eventually(lambda: not picker_shown(browser), timeout=10)  # a day chosen, the grid steps aside
     return field.get_attribute("value") or ""
 
 
