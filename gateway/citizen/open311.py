@@ -370,12 +370,18 @@ async def token(request: Request, fmt: str) -> Response:
     return render(fmt, answer, "service_requests", "request")
 
 
+def _route(path: str, handler: Handler, methods: tuple[str, ...] = ("GET",)) -> Route:
+    """Open311 is described by its own discovery document and the GeoReport v2 spec: its routes
+    stay out of the gateway's OpenAPI document (whose `{fmt}` suffixes it cannot describe)."""
+    return Route(path, endpoint(handler), methods=list(methods), include_in_schema=False)
+
+
 routes = [
-    Route("/open311/discovery.{fmt}", endpoint(discovery), methods=["GET"]),
-    Route(f"{BASE}/services.{{fmt}}", endpoint(services), methods=["GET"]),
-    Route(f"{BASE}/services/{{code}}.{{fmt}}", endpoint(service_definition), methods=["GET"]),
-    Route(f"{BASE}/requests.{{fmt}}", endpoint(requests_dispatch), methods=["GET", "POST"]),
-    Route(f"{BASE}/requests/{{id}}.{{fmt}}", endpoint(one_request), methods=["GET"]),
-    Route(f"{BASE}/tokens/{{token}}.{{fmt}}", endpoint(token), methods=["GET"]),
+    _route("/open311/discovery.{fmt}", discovery),
+    _route(f"{BASE}/services.{{fmt}}", services),
+    _route(f"{BASE}/services/{{code}}.{{fmt}}", service_definition),
+    _route(f"{BASE}/requests.{{fmt}}", requests_dispatch, ("GET", "POST")),
+    _route(f"{BASE}/requests/{{id}}.{{fmt}}", one_request),
+    _route(f"{BASE}/tokens/{{token}}.{{fmt}}", token),
 ]
 schemas: dict[str, type[BaseModel]] = {}

@@ -250,6 +250,8 @@ async def api_list(request: Request) -> JSONResponse:
 async def api_ticket(request: Request) -> JSONResponse:
     """
     summary: One of the citizen's tickets with its thread
+    parameters:
+      - {name: ticket_id, in: path, required: true, schema: {type: string, maxLength: 64}}
     responses:
       200: {description: the ticket and its messages}
       404: {description: ticket_not_found}

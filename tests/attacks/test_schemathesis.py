@@ -69,4 +69,5 @@ def schemathesis(desk: Desk, gateway: str, principal: Principal | None, folder: 
 def test_no_input_makes_a_gateway_answer_500(
     desk: Desk, gateway: str, principal: Principal | None, tmp_path: Path
 ) -> None:
-    assert schemathesis(desk, gateway, principal, tmp_path) == ""
+    report = schemathesis(desk, gateway, principal, tmp_path)
+    assert not report, report
