@@ -324,7 +324,12 @@ def _secretariat(world: World, t: dict[str, str], request_id: str, *, final: boo
     }
     fallback = {"body": "پاسخ", "legal_basis": None, "appeal_authority": None, "appeal_deadline": None}
     fallback |= {"notes": None, "reply_number": None, "reply_date": None}
-    secretariat.reply(world.store, _accepted(Reply, reply, fallback))
+    try:
+        secretariat.reply(world.store, _accepted(Reply, reply, fallback))
+    except DomainError as error:  # the rule checks the date is a Jalali day: reply without it
+        if error.code != "invalid_jalali_date":
+            raise
+        secretariat.reply(world.store, _accepted(Reply, {**reply, "reply_date": None}, fallback))
     if not final:
         release = {**on_case, "reason": t["reason"]}
         _try(lambda: secretariat.release(world.store, _accepted(WithReason, release, plain)))
