@@ -173,11 +173,33 @@ def run_jobs(
         for job in jobs:
             yield run_job(job, find, quiet)
         return
+    jobs = largest_first(jobs, find)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(width, len(jobs)), mp_context=context) as pool:
         futures = [pool.submit(run_job, job, find, quiet) for job in jobs]
         for future in as_completed(futures):
             yield future.result()
+
+
+def largest_first(jobs: Sequence[ReplayJob], find: Callable[[str], Projection]) -> list[ReplayJob]:
+    """`jobs` ordered by how many stored events each projection reads, most first, when the store
+    can count them by type (else as given): a pool of workers then ends its builds together
+    instead of ending with one long build running alone (in the services' order the largest
+    builds came last)."""
+    counts: dict[str | None, dict[str, int]] = {}
+    for url in {job.store_url for job in jobs}:
+        store = open_store(url)
+        try:
+            count = getattr(store, "type_counts", None)
+            counts[url] = count() if callable(count) else {}
+        finally:
+            store.close()
+
+    def weight(job: ReplayJob) -> int:
+        known = counts[job.store_url]
+        return sum(known.get(name, 0) for name in find(job.projection).type_names())
+
+    return sorted(jobs, key=weight, reverse=True)  # stable: equal weights keep their order
 
 
 class BoundedStore(EventStore):
