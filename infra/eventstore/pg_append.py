@@ -193,9 +193,11 @@ APPEND_FUNCTION_V3 = f"""
    ORDER BY r.offset_in_commit;
 {_WRITE_STREAMS}"""
 
-_CALL = sa.text(
-    "SELECT es_append(CAST(:events AS json), CAST(:expected AS json), CAST(:streams AS json), :notice)"
+_CALL = (
+    "SELECT es_append(CAST(%(events)s AS json), CAST(%(expected)s AS json),"
+    " CAST(%(streams)s AS json), %(notice)s)"
 )
+"""The call, in the driver's own parameter style: it goes to the driver as it is (see `_scalar`)."""
 _EVENT_FIELDS = tuple(
     c.name for c in events_table.columns if c.name not in ("position", "recorded_at", "chain")
 )
@@ -217,10 +219,30 @@ def append_at_once(
     notice = f":{len(rows)}:{types if len(types) < 6000 else '*'}"
     values = {"events": _dumps(events), "expected": _dumps(expected), "streams": _dumps(streams)}
     try:
-        first = conn.execute(_CALL, values | {"notice": notice}).scalar()
+        first = _scalar(conn, _CALL, values | {"notice": notice})
     except sa.exc.IntegrityError:
         return None  # an event id (or a stream's revision) stored since the look: decide again
     return None if first is None else int(first)
+
+
+def _scalar(conn: sa.Connection, statement: str, params: dict[str, Any]) -> Any:
+    """The first column of the one row `statement` answers, run on `conn`'s driver connection.
+
+    Every append pays this call, and SQLAlchemy's way to a statement (its execution context,
+    result metadata and cursor wrapper) cost the client as much CPU again as the driver's own
+    (~100 against ~50 µs a call, measured in one process). A driver error still reaches the
+    caller as SQLAlchemy raises it (`IntegrityError`, `OperationalError`, …), and a connection
+    lost on the way is invalidated as SQLAlchemy does, so the pool never hands it out again."""
+    cursor = None
+    try:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+        cursor.close()
+    except Exception as error:
+        conn._handle_dbapi_exception(error, statement, params, cursor, None)  # raises it, wrapped
+        raise
+    return None if row is None else row[0]
 
 
 def _dumps(value: Any) -> str:
