@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import sys
 import threading
 import time
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 import amqp.exceptions
 import kombu.exceptions
+import kombu.serialization
+import nameko.exceptions
 import nameko.extensions
 import nameko.rpc
 import nameko.timer
@@ -20,6 +23,7 @@ from nameko.constants import (
     AMQP_URI_CONFIG_KEY,
     DEFAULT_SERIALIZER,
     LOGIN_METHOD_CONFIG_KEY,
+    NON_PERSISTENT,
     SERIALIZER_CONFIG_KEY,
 )
 from pydantic import ValidationError
@@ -29,12 +33,28 @@ from contracts.eventstore import EventStore
 from contracts.normalise import RefusedInput, refused
 from contracts.rpc import ok
 from infra.amqp import UnconfirmedPublisher
+from infra.amqp import _producers as amqp_producers
 from infra.db import Database, is_sqlite, readmodel_url
 from infra.eventstore import open_store, store_url
 from infra.projections import TRANSIENT_ERRORS, Projection, ProjectionRunner, parked_counts
 from infra.settings import CommonSettings
 
 log = logging.getLogger(__name__)
+
+
+class _HidePasswords(logging.Filter):
+    """nameko hides the password of an `AMQP_URI`'s first node only when it cannot connect: with
+    a cluster's failover list (`;`-separated nodes) it would print the other nodes' passwords."""
+
+    PASSWORD = re.compile(r"(://[^:/@;\s]*:)[^@;\s]+@")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = self.PASSWORD.sub(r"\1********@", record.msg)
+        return True
+
+
+logging.getLogger("nameko.messaging").addFilter(_HidePasswords())
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -200,8 +220,53 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def reply_producers(amqp_uri: str, ssl: Any, login_method: Any) -> Any:
+    """The kombu producer pool replies are written through: the one `UnconfirmedPublisher`
+    uses (confirms off), so nameko's way after a broker error revives the same producers."""
+    return amqp_producers(amqp_uri, ssl, login_method, {})
+
+
 class _Responder(nameko.rpc.Responder):  # type: ignore[misc]
     publisher_cls = UnconfirmedPublisher
+
+    def send_response(self, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        """nameko's reply, serialised once and written straight on a pooled producer's channel.
+
+        nameko serialises a reply twice (to check it, then to send it) and sends it through
+        kombu's publish, whose retrying wrapper, serialiser look-up and declarations cost more
+        than the write itself: ~140 against ~75 µs CPU a reply (measured in one process), paid
+        twice a submission (identity's principal, then requests' submit). The message is the
+        same: body, content type and encoding, correlation id, non-persistent, priority 0. A
+        result that does not serialise, or a broker error on the way, goes nameko's way, which
+        answers the first with `UnserializableValueError` and reconnects after the second."""
+        error = None if exc_info is None else nameko.exceptions.serialize(exc_info[1])
+        properties = self.message.properties
+        content_type = properties["content_type"]
+        try:
+            serializer = kombu.serialization.registry.type_to_name[content_type]
+            _, encoding, body = kombu.serialization.dumps(  # type: ignore[no-untyped-call]
+                {"result": result, "error": error}, serializer
+            )
+        except Exception:  # noqa: BLE001 - nameko's own answer to it follows
+            return super().send_response(result, exc_info)  # type: ignore[no-any-return]
+        pool = reply_producers(self.amqp_uri, self.ssl, self.login_method)
+        try:
+            with pool.acquire(block=True) as producer:
+                channel = producer.channel
+                message = channel.prepare_message(
+                    body.encode(encoding) if isinstance(body, str) else body,
+                    0,
+                    content_type,
+                    encoding,
+                    {},
+                    {"delivery_mode": NON_PERSISTENT, "correlation_id": properties.get("correlation_id")},
+                )
+                channel.basic_publish(
+                    message, exchange=self.exchange.name, routing_key=properties["reply_to"], mandatory=False
+                )
+        except BROKER_ERRORS:
+            return super().send_response(result, exc_info)  # type: ignore[no-any-return]
+        return result, exc_info
 
 
 class Rpc(nameko.rpc.Rpc):  # type: ignore[misc]
