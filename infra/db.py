@@ -220,7 +220,7 @@ def make_engine(
         poolclass=RestingPool,
         pool_size=pool_size or settings.size,
         max_overflow=0,
-        connect_args=_named(parsed, role),
+        connect_args=connect_arguments(parsed, role),
         isolation_level="AUTOCOMMIT" if autocommit else "READ COMMITTED",
         executemany_mode="values_plus_batch",
         executemany_batch_page_size=500,
@@ -228,6 +228,7 @@ def make_engine(
     assert isinstance(engine.pool, RestingPool)
     engine.pool.idle = settings.idle_seconds
     _ping_after_idle(engine)
+    _fail_over(engine)
     return engine
 
 
@@ -235,7 +236,11 @@ def listening_engine(url: str) -> sa.Engine:
     """PostgreSQL: an engine without a pool, for a connection held open for LISTEN for as long
     as the process runs (role `listen`): it never rests, so it is not the pools' to count."""
     parsed = make_url(url)
-    return sa.create_engine(_postgresql(parsed), poolclass=NullPool, connect_args=_named(parsed, "listen"))
+    engine = sa.create_engine(
+        _postgresql(parsed), poolclass=NullPool, connect_args=connect_arguments(parsed, "listen")
+    )
+    _fail_over(engine)
+    return engine
 
 
 def _postgresql(parsed: sa.URL) -> sa.URL:
@@ -243,9 +248,46 @@ def _postgresql(parsed: sa.URL) -> sa.URL:
     return parsed.set(drivername="postgresql+psycopg2") if parsed.drivername == "postgresql" else parsed
 
 
-def _named(parsed: sa.URL, role: str) -> dict[str, str]:
-    """Connection arguments that name the connection, unless its URL already does."""
-    return {} if "application_name" in parsed.query else {"application_name": application_name(role)}
+FAILOVER_DEFAULTS = {
+    "connect_timeout": "5",
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+}
+"""libpq settings for a server that vanishes without a word (its machine, its network): a
+connection attempt gives up on it after 5 s and tries the URL's next host, and a connection it
+held is declared dead after about 25 s of silence instead of the kernel's two hours."""
+
+
+def connect_arguments(parsed: sa.URL, role: str) -> dict[str, str]:
+    """psycopg2's arguments beyond what the URL says: the connection's `application_name` and
+    `FAILOVER_DEFAULTS`, each unless the URL sets it. The URL may name several servers
+    (`?host=a:5432&host=b:5432&target_session_attrs=read-write`): libpq tries them in turn and
+    keeps the first that accepts writes, which after a failover is the promoted standby."""
+    wanted = {"application_name": application_name(role), **FAILOVER_DEFAULTS}
+    return {name: value for name, value in wanted.items() if name not in parsed.query}
+
+
+READ_ONLY_SQLSTATES = frozenset({"25006"})
+"""`read_only_sql_transaction`: the server a pooled connection reached is no longer the primary
+(a demoted primary back as a standby)."""
+
+
+def _fail_over(engine: sa.Engine) -> None:
+    """A statement refused because the server became read-only is a lost primary, like a dropped
+    connection: the pool drops its connections (the next are made to whichever server accepts
+    writes) and the caller sees an `OperationalError`, which the services answer as
+    `service_unavailable` (503, "try again") and projections retry."""
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _read_only(context: sa.engine.ExceptionContext) -> BaseException | None:
+        if getattr(context.original_exception, "pgcode", None) not in READ_ONLY_SQLSTATES:
+            return None
+        context.is_disconnect = True
+        return sa.exc.OperationalError(
+            context.statement, context.parameters, context.original_exception, connection_invalidated=True
+        )
 
 
 @contextmanager

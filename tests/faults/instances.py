@@ -46,10 +46,14 @@ def _owned_folder(prefix: str, user: str) -> Path:
 class PrivatePostgres:
     """A PostgreSQL 15 cluster of our own, with trust authentication on 127.0.0.1."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: dict[str, str] | None = None, *, initialise: bool = True) -> None:
+        """`settings`: more server settings (`-c name=value`); `initialise=False` leaves `data`
+        to be filled otherwise (a standby's base backup)."""
         self.folder = _owned_folder("pishkhan-faults-pg-", "postgres")
         self.port = free_port()
-        self._pg("initdb", "-D", str(self.folder / "data"), "-A", "trust", "-U", "postgres", "--no-sync")
+        self.settings = dict(settings or {})
+        if initialise:
+            self._pg("initdb", "-D", str(self.folder / "data"), "-A", "trust", "-U", "postgres", "--no-sync")
 
     def _pg(self, tool: str, *args: str) -> None:
         subprocess.run(
@@ -65,7 +69,7 @@ class PrivatePostgres:
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder}"
             " -c fsync=off -c max_connections=300"
-        )
+        ) + "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._pg(
             "pg_ctl",
             "-D",

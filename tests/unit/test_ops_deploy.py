@@ -104,27 +104,33 @@ def _env(container: dict[str, Any]) -> dict[str, str]:
     return {item["name"]: item.get("value", "") for item in container.get("env", [])}
 
 
-def test_the_cluster_reaches_postgresql_through_a_session_pgbouncer_sized_for_the_services() -> None:
+def test_the_cluster_reaches_the_postgresql_primary_or_its_standby_through_a_session_pgbouncer() -> None:
     secret = _find("Secret", "pishkhan-secrets")["stringData"]
     for variable in ("DATABASE_URL", "EVENTSTORE_URL"):
         url = make_url(secret[variable])
-        assert (url.host, url.port, url.database) == ("pgbouncer", 5432, "pishkhan")
-    deployment = _find("Deployment", "pgbouncer")
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert url.query["host"] == ("postgres-0.postgres:6432", "postgres-1.postgres:6432")
+        assert (url.query["target_session_attrs"], url.database) == ("read-write", "pishkhan")
+    statefulset = _find("StatefulSet", "postgres")
+    assert statefulset["spec"]["replicas"] == 2
+    script = _find("ConfigMap", "postgres-scripts")["data"]["start.sh"]
+    assert "synchronous_commit=on" in script and '"synchronous_standby_names=$peer"' in script
+    assert "application_name=$me" in script and "pg_basebackup" in script
+    containers = {c["name"]: c for c in statefulset["spec"]["template"]["spec"]["containers"]}
+    container = containers["pgbouncer"]
     env = _env(container)
     assert env["POOL_MODE"] == "session"  # the store's listener keeps its connection LISTENing
-    assert (env["DB_HOST"], env["DB_NAME"]) == ("postgres", "pishkhan")
+    assert (env["DB_HOST"], env["DB_NAME"], env["LISTEN_PORT"]) == ("127.0.0.1", "pishkhan", "6432")
     password = {item["name"]: item for item in container["env"]}["DB_PASSWORD"]
     assert password["valueFrom"]["secretKeyRef"] == {"name": "pishkhan-secrets", "key": "POSTGRES_PASSWORD"}
-    service = _find("Service", "pgbouncer")
-    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
-    assert [port["port"] for port in service["spec"]["ports"]] == [5432]
+    service = _find("Service", "postgres")
+    assert service["spec"]["selector"] == statefulset["spec"]["selector"]["matchLabels"]
+    assert 6432 in [port["port"] for port in service["spec"]["ports"]]
 
     # The pools read their sizes from the ConfigMap; every service replica at its ceiling fits
     # in what PgBouncer lets reach the server, which fits in PostgreSQL's default 100.
     settings = PoolSettings.from_env(_find("ConfigMap", "pishkhan-config")["data"])
     replicas = sum(_find("Deployment", name)["spec"]["replicas"] for name in SERVICES)
-    server = deployment["spec"]["replicas"] * int(env["MAX_DB_CONNECTIONS"])
+    server = int(env["MAX_DB_CONNECTIONS"])  # every process reaches the primary's PgBouncer
     assert replicas * settings.process_ceiling() <= server < 100
 
 
@@ -134,11 +140,18 @@ def test_compose_reaches_postgresql_through_a_session_pgbouncer() -> None:
     assert bouncer["environment"]["POOL_MODE"] == "session"
     assert bouncer["environment"]["DB_HOST"] == "postgres"
     assert "postgres" in bouncer["depends_on"]
+    assert services["pgbouncer-standby"]["environment"]["DB_HOST"] == "postgres-standby"
+    primary, standby = services["postgres"]["command"][0], services["postgres-standby"]["command"][0]
+    assert "synchronous_commit=on -c synchronous_standby_names=postgres_standby" in primary
+    assert "application_name=postgres_standby" in standby and "-R" in standby
+    assert "synchronous_standby_names" not in standby  # promoted, it must not wait for a standby
     for name in [*SERVICES, *GATEWAYS, "ops"]:
         spec = services[name]
         assert "pgbouncer" in spec["depends_on"] and "postgres" not in spec["depends_on"]
         for variable in ("DATABASE_URL", "EVENTSTORE_URL"):
-            assert "@pgbouncer:5432/" in spec["environment"][variable]
+            url = spec["environment"][variable]
+            assert "@/pishkhan?host=pgbouncer:5432&host=pgbouncer-standby:5432" in url
+            assert url.endswith("&target_session_attrs=read-write")
         assert {"DB_POOL_SIZE", "DB_POOL_IDLE_SECONDS"} <= set(spec["environment"])
     ceiling = len(SERVICES) * PoolSettings().process_ceiling()  # one of each, at the default sizes
     assert ceiling <= int(bouncer["environment"]["MAX_DB_CONNECTIONS"]) < 100
