@@ -191,7 +191,8 @@ class Rows:
     # -- writing -----------------------------------------------------------------------------
 
     def add(self, table: sa.Table, key: Any, column: str, change: int) -> None:
-        """Add `change` to the counter `column` of the row of `key` (a new row starts at 0).
+        """Add `change` to the counter `column` of the row of `key` (a new row starts at 0; a row
+        whose counters all come to 0 is removed, so live and rebuilt tables hold the same rows).
         Changes are summed and applied when the batch is flushed, so that the rows of all the
         batch's counters are read in one query; `get` does not see them before."""
         pending = self._additions.setdefault((table, column), {})
@@ -220,7 +221,12 @@ class Rows:
                 if change:
                     row = known.rows[key]
                     total = change + (row[column] if row is not None else 0)
-                    self.upsert(table, dict(zip(known.key_names, key, strict=True)) | {column: total})
+                    values = dict(zip(known.key_names, key, strict=True)) | {column: total}
+                    counters = {**(row or {}), **values}.items()
+                    if any(value for name, value in counters if name not in known.key_names):
+                        self.upsert(table, values)
+                    else:  # a count of 0 is no row, as a rebuild that sums a batch's changes leaves it
+                        self.delete(table, *key)
 
     def _flush(self, known: _Table) -> None:
         deletes: list[Key] = []

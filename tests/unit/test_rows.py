@@ -206,10 +206,25 @@ def test_counters_are_summed_and_their_rows_read_in_one_query_when_flushed(engin
         assert [s.split()[0].upper() for s in statements] == ["SELECT", "INSERT", "UPDATE"]
         rows.add(tallies, ("u2", "d1"), "requests", -2)  # a second flush starts from what the first wrote
         rows.flush()
-        assert _table(conn, tallies) == [
-            {"unit": "u1", "day": "d1", "requests": 7},
-            {"unit": "u2", "day": "d1", "requests": 0},
-        ]
+        assert _table(conn, tallies) == [{"unit": "u1", "day": "d1", "requests": 7}]
+
+
+def test_a_counter_that_comes_to_zero_leaves_no_row_as_one_batch_summing_the_same_changes(
+    engine: sa.Engine,
+) -> None:
+    changes = [(("u1", "d1"), 1), (("u1", "d1"), -1), (("u2", "d1"), 2), (("u2", "d1"), -1)]
+    with engine.begin() as conn:  # live: one batch an event
+        for key, change in changes:
+            rows = Rows(conn)
+            rows.add(tallies, key, "requests", change)
+            rows.flush()
+        live = _table(conn, tallies)
+        conn.execute(tallies.delete())
+        rows = Rows(conn)  # a rebuild: one batch of every event
+        for key, change in changes:
+            rows.add(tallies, key, "requests", change)
+        rows.flush()
+        assert live == _table(conn, tallies) == [{"unit": "u2", "day": "d1", "requests": 1}]
 
 
 def test_rows_returned_are_copies(engine: sa.Engine) -> None:
