@@ -15,9 +15,11 @@ once, in strictly increasing position order. Progress goes to stderr; stdout get
 With `--peer`, the `eventsourcing` library (9.5, psycopg 3 binary; installed on first use into
 its own virtualenv, var/peer-eventsourcing) does the same on its own scratch database of the
 same PostgreSQL server, run by bench/peer_eventsourcing.py: the same events, one an append, at
-each writer count, then its catch-up read (`select_notifications`, pages of 1,000, each state
-JSON-decoded). The line then gives its figures and ours over them (`peer.append_ratio`,
-`peer.catch_up_ratio`; our catch-up is pages of 1,000 of fully decoded events).
+each writer count right after ours, then its catch-up read right after ours
+(`select_notifications`, pages of 1,000, each state JSON-decoded): a shared machine's load
+changes by the minute. The line then gives its figures and ours over them
+(`peer.append_ratio`, `peer.catch_up_ratio`; our catch-up is pages of 1,000 of fully decoded
+events).
 """
 
 from __future__ import annotations
@@ -397,19 +399,17 @@ def peer_python() -> Path:
     return python
 
 
-def peer_run(events: int, writer_counts: Sequence[int]) -> dict[str, Any]:
-    """The `eventsourcing` library's appends and catch-up read (bench/peer_eventsourcing.py) on
-    its own scratch database of the same PostgreSQL server."""
-    from sqlalchemy.engine import make_url
+class Peer:
+    """The `eventsourcing` library's side (bench/peer_eventsourcing.py, run by the peer venv's
+    Python) on its own scratch database of the same PostgreSQL server, kept for the whole run:
+    its appends at one writer count right after ours, its catch-up read right after ours."""
 
-    from tests.pg import scratch_database
+    def __init__(self, url: str) -> None:
+        from sqlalchemy.engine import make_url
 
-    python = peer_python()
-    with scratch_database("pishkhan_bench_peer") as url:
+        self.python = peer_python()
         parsed = make_url(url)
-        command = [
-            str(python),
-            str(PEER_SCRIPT),
+        self.connection = [
             "--dbname",
             str(parsed.database),
             "--host",
@@ -420,14 +420,31 @@ def peer_run(events: int, writer_counts: Sequence[int]) -> dict[str, Any]:
             parsed.username or "postgres",
             "--password",
             parsed.password or "",
-            "--events",
-            str(events),
-            "--writers",
-            ",".join(map(str, writer_counts)),
         ]
+        self.report: dict[str, Any] = {"appends": {}}
+
+    def _run(self, *arguments: str) -> dict[str, Any]:
+        command = [str(self.python), str(PEER_SCRIPT), *self.connection, *arguments]
         done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True, timeout=1800)
-    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return report
+        report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return report
+
+    def appends(self, writers: int, events: int) -> None:
+        report = self._run("--events", str(events), "--writers", str(writers), "--no-read")
+        self.report |= {key: report[key] for key in ("library", "version", "psycopg")}
+        self.report["appends"] |= report["appends"]
+
+    def catch_up(self) -> None:
+        report = self._run("--writers", "")
+        self.report |= {key: report[key] for key in ("catch_up", "catch_up_raw")}
+
+
+@contextmanager
+def peer_database() -> Iterator[Peer]:
+    from tests.pg import scratch_database
+
+    with scratch_database("pishkhan_bench_peer") as url:
+        yield Peer(url)
 
 
 def compare_with_peer(ours: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
@@ -463,7 +480,9 @@ def summarise(store: RunResult, raw: RunResult, subscribed: bool) -> dict[str, A
     }
 
 
-def bench_backend(url: str, events: int, writer_counts: Sequence[int]) -> dict[str, Any]:
+def bench_backend(
+    url: str, events: int, writer_counts: Sequence[int], peer: Peer | None = None
+) -> dict[str, Any]:
     by_writers: dict[str, Any] = {}
     no_skip: dict[str, Any] | None = None
     for writers in writer_counts:
@@ -475,8 +494,17 @@ def bench_backend(url: str, events: int, writer_counts: Sequence[int]) -> dict[s
         by_writers[str(writers)] = summarise(store, raw, check)
         if report is not None:
             no_skip = report
+        if peer is not None:
+            _log(f"  {writers} writer(s): the eventsourcing library")
+            peer.appends(writers, events)
     _log("  catch-up read")
     result: dict[str, Any] = {"writers": by_writers, "catch_up": catch_up(url)}
+    if peer is not None:
+        _log("  catch-up read: the eventsourcing library")
+        peer.catch_up()
+        result["peer"] = {"library": peer.report["library"], "version": peer.report["version"]}
+        result["peer"]["driver"] = peer.report["psycopg"]
+        result["peer"] |= compare_with_peer(result, peer.report)
     result["no_skip"] = no_skip["no_skip"] if no_skip is not None else None
     result["no_skip_detail"] = no_skip
     return result
@@ -578,13 +606,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _log(f"{backend}:")
         with backend_url(backend) as url:
             assert is_sqlite(url) == (backend == "sqlite")
-            summary["backends"][backend] = bench_backend(url, args.events, args.writers)
-        if backend == "postgresql" and args.peer:
-            _log("postgresql: the eventsourcing library")
-            peer = peer_run(args.events, args.writers)
-            ours = summary["backends"][backend]
-            ours["peer"] = {"library": peer["library"], "version": peer["version"], "driver": peer["psycopg"]}
-            ours["peer"] |= compare_with_peer(ours, peer)
+            if backend == "postgresql" and args.peer:
+                with peer_database() as peer:
+                    summary["backends"][backend] = bench_backend(url, args.events, args.writers, peer)
+            else:
+                summary["backends"][backend] = bench_backend(url, args.events, args.writers)
     checks = [b["no_skip"] for b in summary["backends"].values() if b["no_skip"] is not None]
     summary["no_skip"] = all(checks) if checks else None
     summary["elapsed_s"] = round(time.perf_counter() - started, 1)

@@ -2,11 +2,13 @@
 
 Run by the peer virtualenv's own Python (`bench.eventstore --peer` makes it and passes the
 scratch database): it imports nothing of the desk. It appends the same ~300-byte events, one
-event an append, with 1, 4 and 16 writer threads (each spreading its appends over its own 50
+event an append, with each count of writer threads (each spreading its appends over its own 50
 streams), then reads everything back with `select_notifications` in pages of 1,000, each
-state JSON-decoded. One JSON line on stdout.
+state JSON-decoded. One JSON line on stdout. Called once a writer count (`--no-read`) and once
+to read (`--writers ''`), so that each figure is taken right after ours.
 
     python bench/peer_eventsourcing.py --dbname D [--host H --port P --user U] [--events N]
+        [--writers 1,4,16] [--no-read]
 """
 
 from __future__ import annotations
@@ -129,7 +131,8 @@ def main() -> int:
     parser.add_argument("--user", default="postgres")
     parser.add_argument("--password", default="")
     parser.add_argument("--events", type=int, default=6000)
-    parser.add_argument("--writers", default="1,4,16")
+    parser.add_argument("--writers", default="1,4,16", help="comma list; empty: no appends")
+    parser.add_argument("--no-read", action="store_true", help="no catch-up read")
     args = parser.parse_args()
     writer_counts = [int(w) for w in args.writers.split(",") if w.strip()]
     import psycopg
@@ -140,7 +143,7 @@ def main() -> int:
         args.port,
         args.user,
         args.password,
-        pool_size=max(writer_counts),
+        pool_size=max(writer_counts, default=1),
         max_overflow=0,
     )
     try:
@@ -150,21 +153,20 @@ def main() -> int:
         for writers in writer_counts:
             print(f"  peer: {writers} writer(s)", file=sys.stderr, flush=True)
             appends[str(writers)] = run_writers(recorder, writers, args.events)
-        print("  peer: catch-up read", file=sys.stderr, flush=True)
-        with datastore.transaction(commit=True) as cursor:
-            cursor.execute("ANALYZE stored_events")  # as bench.eventstore does to ours
-        raw = catch_up(recorder, decode=False)
-        decoded = catch_up(recorder, decode=True)
+        report: dict[str, Any] = {
+            "library": "eventsourcing",
+            "version": metadata.version("eventsourcing"),
+            "psycopg": f"{psycopg.__version__} ({psycopg.pq.__impl__})",
+            "appends": appends,
+        }
+        if not args.no_read:
+            print("  peer: catch-up read", file=sys.stderr, flush=True)
+            with datastore.transaction(commit=True) as cursor:
+                cursor.execute("ANALYZE stored_events")  # as bench.eventstore does to ours
+            report["catch_up_raw"] = catch_up(recorder, decode=False)
+            report["catch_up"] = catch_up(recorder, decode=True)
     finally:
         datastore.close()
-    report = {
-        "library": "eventsourcing",
-        "version": metadata.version("eventsourcing"),
-        "psycopg": f"{psycopg.__version__} ({psycopg.pq.__impl__})",
-        "appends": appends,
-        "catch_up_raw": raw,
-        "catch_up": decoded,
-    }
     print(json.dumps(report, separators=(",", ":")), flush=True)
     return 0
 
