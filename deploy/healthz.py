@@ -6,7 +6,9 @@
 (readiness) also needs the service to answer `ping` over RabbitMQ within 3 s: with several
 replicas any one of them may answer, which is what a caller of the service experiences too.
 One RPC proxy is kept and used by one probe at a time (a proxy shared between threads
-deadlocks; one per probe would leave a reply queue behind each time).
+deadlocks; one per probe would leave a reply queue behind each time). With a cluster's nodes in
+`AMQP_URI` (`;`-separated), the proxy started after a failed probe connects to the first node
+that answers: a dead RabbitMQ node makes one probe fail, not the service unready.
 """
 
 from __future__ import annotations

@@ -13,7 +13,10 @@ kombu's JSON, as nameko encodes them, so a reply decodes exactly as through a na
 `confirms=True` publishes mandatory and waits for the broker's confirmation, so a call to a
 service that was never started (no queue bound) fails at once; without, a call is one write
 and a lost one ends at its time-out, as it does through `RpcPool` (see `infra.amqp`).
-A connection lost with the broker fails the calls waiting on it; the next call connects anew.
+A connection lost with the broker fails the calls waiting on it at once (the gateway answers
+503); the next call connects anew. `AMQP_URI` may name several nodes of one cluster (`;`-separated,
+as kombu reads it): a connection tries them in turn, starting after the node it last lost, so a
+client whose node died moves to the next one.
 """
 
 from __future__ import annotations
@@ -32,10 +35,15 @@ from nameko.exceptions import deserialize
 from pamqp import commands as spec
 
 from gateway.rpc import ServiceUnavailable
+from infra.amqp import broker_urls
 
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/json"
+CONNECT_TIMEOUT = 5.0
+"""Seconds one node may take to accept a connection before the next one is tried."""
+CONFIRMED_AFTER_LOSS = 30.0
+"""Seconds a client without confirms publishes with them after it lost its connection."""
 
 # The services' own JSON codec (kombu's, which nameko serialises with: datetimes, decimals and
 # UUIDs survive the trip), typed here because kombu leaves it untyped.
@@ -57,12 +65,13 @@ class _Link:
     ) -> None:
         self.connection = connection
         self.channel = channel
+        self.publisher = channel  # calls go out here; a fresh one after a call without answer
         self.reply_to = ""
         self.waiting: dict[str, asyncio.Future[bytes]] = {}
 
     @property
     def alive(self) -> bool:
-        return not (self.connection.is_closed or self.channel.is_closed)
+        return not (self.connection.is_closed or self.channel.is_closed or self.publisher.is_closed)
 
     async def on_reply(self, message: aiormq.abc.DeliveredMessage) -> None:
         waiter = self.waiting.pop(message.header.properties.correlation_id or "", None)
@@ -82,12 +91,15 @@ class AsyncRpc:
     `RemoteError` (or the registered exception) when the service raised."""
 
     def __init__(self, config: dict[str, Any], *, timeout: float = 15.0, confirms: bool = True) -> None:
-        self.url = amqp_url(config["AMQP_URI"])
+        self.urls = [amqp_url(url) for url in broker_urls(config["AMQP_URI"])]
+        self._next_url = 0  # where the next connection starts: after the node last lost
         self.exchange = config.get("rpc_exchange", "nameko-rpc")
         self.timeout = timeout
         self.confirms = confirms
         self._link: _Link | None = None
         self._connecting = asyncio.Lock()
+        self._renewals: set[asyncio.Task[None]] = set()
+        self._lost = False  # a link was lost: the next one starts with confirmed publishing
 
     async def start(self) -> None:
         """Connect now (a gateway that cannot reach the broker fails at its start)."""
@@ -112,7 +124,7 @@ class AsyncRpc:
                 link = await self._connected()
                 reply = asyncio.get_running_loop().create_future()
                 link.waiting[correlation_id] = reply
-                await link.channel.basic_publish(
+                await link.publisher.basic_publish(
                     body,
                     exchange=self.exchange,
                     routing_key=where,
@@ -127,6 +139,7 @@ class AsyncRpc:
                 )
                 answer = loads(await reply)
         except TimeoutError:
+            self._renew_publisher(link)
             raise ServiceUnavailable(f"{where}: no answer in {self.timeout:g}s") from None
         except aiormq.exceptions.PublishError:
             raise ServiceUnavailable(f"{where}: no such service is running") from None
@@ -140,9 +153,39 @@ class AsyncRpc:
             raise deserialize(answer["error"])
         return answer.get("result")
 
+    def _renew_publisher(self, link: _Link | None) -> None:
+        """Publish the next calls on a new channel (with the client's own confirms setting) of
+        the same connection: after a call without answer, and when `_confirm_while_moving` ends.
+
+        A channel keeps, per quorum queue, which node leads it. Without confirms it is never
+        told when that leader dies, and RabbitMQ 3.10 then drops every call it publishes to the
+        queue while the connection itself stays up (tests/cluster/test_rabbit_cluster.py). The
+        replies of the calls still waiting keep coming in on the consuming channel."""
+        if link is None or self._link is not link or link.connection.is_closed:
+            return
+
+        async def renew() -> None:
+            try:
+                fresh = await link.connection.channel(publisher_confirms=self.confirms)
+                await fresh.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+            except Exception:
+                log.debug("a new publishing channel failed", exc_info=True)
+                return
+            stale, link.publisher = link.publisher, fresh
+            if stale is not link.channel:
+                try:
+                    await stale.close()
+                except Exception:
+                    log.debug("closing a stale publishing channel failed", exc_info=True)
+
+        task = asyncio.get_running_loop().create_task(renew())
+        self._renewals.add(task)
+        task.add_done_callback(self._renewals.discard)
+
     def _forget(self, link: _Link | None, reason: str) -> None:
         if link is not None and self._link is link:
             self._link = None
+            self._lost = True
             link.fail_waiting(reason)
 
     async def _connected(self) -> _Link:
@@ -155,10 +198,42 @@ class AsyncRpc:
             if self._link is not None:
                 self._forget(self._link, "the connection to the broker was lost")
             self._link = await self._connect()
+            if self._lost and not self.confirms:
+                await self._confirm_while_moving(self._link)
+            self._lost = False
             return self._link
 
+    async def _confirm_while_moving(self, link: _Link) -> None:
+        """Publish with confirms for `CONFIRMED_AFTER_LOSS` seconds after a lost connection.
+
+        A node that died may have led the services' quorum queues; until their new leaders are
+        known, RabbitMQ drops a call published on a fresh channel without confirms, and its
+        caller waits out the time-out. A confirmed call waits for the new leader instead."""
+        try:
+            link.publisher = await link.connection.channel(publisher_confirms=True)
+        except Exception:
+            log.debug("a confirmed publishing channel failed", exc_info=True)
+            return
+        asyncio.get_running_loop().call_later(CONFIRMED_AFTER_LOSS, self._renew_publisher, link)
+
     async def _connect(self) -> _Link:
-        connection = await aiormq.connect(self.url)
+        """A link through the first node that answers, trying each once from `_next_url` on."""
+        failures: list[str] = []
+        for attempt in range(len(self.urls)):
+            index = (self._next_url + attempt) % len(self.urls)
+            try:
+                link = await self._connect_to(self.urls[index])
+            except (aiormq.exceptions.AMQPError, ConnectionError, OSError, TimeoutError) as error:
+                failures.append(f"{type(error).__name__}: {error}")
+                continue
+            # Lost later, this node is tried last: its peers are likelier to be up.
+            self._next_url = (index + 1) % len(self.urls)
+            return link
+        raise ConnectionError(f"no broker answered ({len(self.urls)} tried): {'; '.join(failures)}")
+
+    async def _connect_to(self, url: str) -> _Link:
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            connection = await aiormq.connect(url)
         try:
             channel = await connection.channel(publisher_confirms=self.confirms)
             link = _Link(connection, channel)

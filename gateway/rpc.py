@@ -2,7 +2,9 @@
 
 One proxy shared by threads deadlocks, and a proxy per call is slow and leaks reply queues,
 so a gateway starts `size` proxies in its lifespan and lends them out from a queue. A proxy
-that timed out or lost its connection is replaced rather than reused.
+that timed out or lost its connection is replaced rather than reused. With a cluster's nodes in
+`AMQP_URI` (`;`-separated) kombu connects each proxy to the first node that answers, so the
+replacement of a proxy whose node died lands on a live one.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ are durable)."""
 
 from __future__ import annotations
 
+import select
 from typing import Any
 
 from kombu.connection import Connection
@@ -17,6 +18,20 @@ from kombu.pools import producers
 from nameko.amqp.publish import Publisher
 from nameko.constants import NON_PERSISTENT
 from nameko.rpc import MethodProxy, ServiceProxy
+
+FAILOVER_SEPARATOR = ";"
+
+
+def broker_urls(amqp_uri: str) -> list[str]:
+    """The brokers of an `AMQP_URI`, in order: one URL, or several separated by `;` (kombu's
+    failover list: the nodes of one RabbitMQ cluster). A client connects to the first that
+    answers and, when it loses its node, to the next. Blanks around each URL are dropped."""
+    urls = [url.strip() for url in amqp_uri.split(FAILOVER_SEPARATOR)]
+    found = [url for url in urls if url]
+    if not found:
+        raise ValueError("AMQP_URI names no broker")
+    return found
+
 
 _POOLS: dict[tuple[str, str, Any], Any] = {}
 """kombu `ProducerPool`s by broker address and credentials."""
@@ -69,9 +84,31 @@ class UnconfirmedPublisher(Publisher):  # type: ignore[misc]
         with _producers(self.amqp_uri, self.ssl, self.login_method, self.transport_options).acquire(
             block=True
         ) as producer:
+            revive_if_lost(producer)
             producer.publish(
                 payload, headers=headers, mandatory=False, declare=declare, **settings, **options, **kwargs
             )
+
+
+def revive_if_lost(producer: Any) -> None:
+    """Reconnect a pooled producer whose broker went away (to the next node of a failover list).
+
+    A producer never reads, so a connection whose node was killed goes unnoticed: the first
+    message written to it is lost without an error (the kernel takes the write; the reset
+    comes after), and its caller waits out its time-out. The broker sends nothing unasked on
+    a connection without heartbeats, so anything to read (end of stream, a close) means it is
+    gone: one `select` without waiting tells."""
+    connection: Any = getattr(producer, "connection", None)
+    sock = getattr(getattr(connection, "_connection", None), "sock", None)
+    if connection is None or sock is None:
+        return
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):  # closed under us
+        readable = [sock]
+    if readable:
+        connection.collect()
+        producer.revive(connection.default_channel)
 
 
 class _UnconfirmedMethodProxy(MethodProxy):  # type: ignore[misc]

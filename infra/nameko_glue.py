@@ -32,7 +32,7 @@ from contracts.errors import DomainError
 from contracts.eventstore import EventStore
 from contracts.normalise import RefusedInput, refused
 from contracts.rpc import ok
-from infra.amqp import UnconfirmedPublisher
+from infra.amqp import UnconfirmedPublisher, revive_if_lost
 from infra.amqp import _producers as amqp_producers
 from infra.db import Database, is_sqlite, readmodel_url
 from infra.eventstore import open_store, store_url
@@ -252,6 +252,7 @@ class _Responder(nameko.rpc.Responder):  # type: ignore[misc]
         pool = reply_producers(self.amqp_uri, self.ssl, self.login_method)
         try:
             with pool.acquire(block=True) as producer:
+                revive_if_lost(producer)  # its node killed: to the next one, not into the void
                 channel = producer.channel
                 message = channel.prepare_message(
                     body.encode(encoding) if isinstance(body, str) else body,

@@ -93,7 +93,9 @@ class CommonSettings(BaseSettings):
     )
     AMQP_URI: str = Field(
         "pyamqp://guest:guest@127.0.0.1:5672/",
-        description="RabbitMQ for RPC",
+        description="RabbitMQ for RPC; a cluster's nodes separated by `;` (kombu's failover list, "
+        "`pyamqp://…@node-1:5672/pishkhan;pyamqp://…@node-2:5672/pishkhan;…`): a process that "
+        "loses its node moves to the next",
         json_schema_extra={"used_by": "services, gateways"},
     )
     RPC_EXCHANGE: str = Field(

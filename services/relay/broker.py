@@ -5,6 +5,9 @@ transaction that records the webhook deliveries): a broker that refuses or goes 
 pass as a `TransientError`, which the projection runner retries without end, so no event is ever
 skipped. A relay killed between the broker's confirm and the commit publishes the batch again
 with the same `message_id` (the CloudEvent id): at-least-once, de-duplicated by id.
+
+`AMQP_URI` may name several nodes of one cluster (`;`-separated): pika tries them in turn, and a
+pass that lost its node opens the next connection on whichever answers first.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from cloudevents.http import CloudEvent
 
 from contracts import integration as ie
 from contracts.envelope import TransientError
+from infra.amqp import broker_urls
 
 log = logging.getLogger(__name__)
 logging.getLogger("pika").setLevel(logging.WARNING)  # its INFO tells of every connection
@@ -46,7 +50,8 @@ class Publisher:
     """One confirmed channel to the broker, opened when first needed and again after a failure."""
 
     def __init__(self, amqp_uri: str, exchange: str = ie.EXCHANGE) -> None:
-        self.url = pika_url(amqp_uri)
+        self.urls = [pika_url(url) for url in broker_urls(amqp_uri)]
+        self._first = -1  # the node a connection tries first: the next one each time
         self.exchange = exchange
         self._lock = threading.Lock()
         self._connection: pika.BlockingConnection | None = None
@@ -82,15 +87,24 @@ class Publisher:
         if self._channel is not None and self._channel.is_open:
             return self._channel
         self._close()
-        parameters = pika.URLParameters(self.url)
-        parameters.heartbeat = 0  # the relay publishes between long waits on the store
-        parameters.blocked_connection_timeout = 30  # a broker out of memory or disk: retry, not hang
-        self._connection = pika.BlockingConnection(parameters)
+        self._connection = pika.BlockingConnection(self._parameters())
         channel = self._connection.channel()
         channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
         channel.confirm_delivery()
         self._channel = channel
         return channel
+
+    def _parameters(self) -> list[pika.URLParameters]:
+        """Every node, each tried once, starting with the one after the node used last."""
+        self._first = (self._first + 1) % len(self.urls)
+        ordered = self.urls[self._first :] + self.urls[: self._first]
+        parameters = [pika.URLParameters(url) for url in ordered]
+        for each in parameters:
+            each.heartbeat = 0  # the relay publishes between long waits on the store
+            each.blocked_connection_timeout = 30  # a broker out of memory or disk: retry, not hang
+            each.connection_attempts = 1
+            each.socket_timeout = 5
+        return parameters
 
     def _close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None

@@ -132,13 +132,14 @@ class PrivateRabbit:
     is what `rabbitmqctl` (run through Debian's wrapper as that user) presents.
     """
 
-    def __init__(self) -> None:
-        self.folder = _owned_folder("pishkhan-faults-rabbit-", "rabbitmq")
-        self.node = f"faults-{uuid.uuid4().hex[:8]}@localhost"
+    def __init__(self, config: str = "", prefix: str = "faults") -> None:
+        """`config`: more `rabbitmq.conf` lines; `prefix`: the start of the node's name."""
+        self.folder = _owned_folder(f"pishkhan-{prefix}-rabbit-", "rabbitmq")
+        self.node = f"{prefix}-{uuid.uuid4().hex[:8]}@localhost"
         self.port = free_port()
         self.dist_port = free_port()
         (self.folder / "rabbitmq.conf").write_text(
-            f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n"
+            f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n{config}"
         )
         (self.folder / "rabbitmq-env.conf").write_text("ERL_EPMD_ADDRESS=127.0.0.1\n")
         (self.folder / "enabled_plugins").write_text("[].\n")
