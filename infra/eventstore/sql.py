@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +37,7 @@ from contracts.envelope import (
     StreamNotFound,
     StreamState,
 )
-from contracts.eventstore import EventStore
+from contracts.eventstore import EventStore, StopSignal
 from infra.db import is_sqlite, listening_engine, make_engine, upsert_insert
 from infra.eventstore.deciding import PendingAppend, StreamRow, as_read, decide
 from infra.eventstore.pg_append import append_at_once
@@ -403,6 +403,30 @@ class SqlEventStore(EventStore):
             params["types"] = list(types)
         with self._autocommit.connect() as conn:
             return _recorded(conn, _READ_ALL if types is None else _READ_ALL_OF_TYPES, params)
+
+    def subscribe_all(
+        self,
+        after: int = 0,
+        *,
+        types: Iterable[str] | None = None,
+        batch: int = 500,
+        idle_timeout: float = 1.0,
+        stop: StopSignal | None = None,
+    ) -> Iterator[RecordedEvent]:
+        """`EventStore.subscribe_all`, handing each page over whole (`yield from`): a new
+        projection catching up takes every event of the store through here, and the per-event
+        step of the general loop cost a tenth of its reading."""
+        wanted = frozenset(types) if types is not None else None
+        position = after
+        while stop is None or not stop.is_set():
+            horizon = self.last_position() if wanted is not None else position
+            page = self.read_all(position, types=wanted, limit=batch)
+            if page:
+                position = page[-1].position
+                yield from page
+            if len(page) < batch:
+                position = max(position, horizon)
+                self.wait_for_events(position, idle_timeout)
 
     def find_event(self, event_id: uuid.UUID, *, types: Iterable[str] | None = None) -> RecordedEvent | None:
         """One query by the unique index on event ids, the stream's row joined in to leave out
