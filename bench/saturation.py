@@ -26,6 +26,9 @@ from bench.common import desk_on_postgresql, emit, log, machine
 from bench.compare import TICKS, processes
 from bench.load import prepared
 
+_BACKENDS = sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+"""The PostgreSQL backends serving the desk's scratch database (and this query's own)."""
+
 _COUNTERS = sa.text(
     "SELECT xact_commit, tup_returned, tup_fetched, tup_inserted, tup_updated"
     " FROM pg_stat_database WHERE datname = current_database()"
@@ -42,6 +45,11 @@ def _part(pid: int, command: str, names: dict[int, str]) -> str | None:
     return None
 
 
+def _backends(engine: sa.Engine) -> set[int]:
+    with engine.connect() as conn:
+        return {int(pid) for (pid,) in conn.execute(_BACKENDS)}
+
+
 def _counters(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {k: int(v) for k, v in conn.execute(_COUNTERS).mappings().one().items()}
@@ -55,24 +63,31 @@ def measure(clients: int, seconds: float, citizens: int) -> dict[str, Any]:
         names = {process.pid: name for name, process in desk.processes.items()}
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         try:
-            counted, before = _counters(engine), processes()
+            counted, backends, before = _counters(engine), _backends(engine), processes()
             began = time.monotonic()
             load = wrk.run(desk, measured, clients, seconds)
             took, after = time.monotonic() - began, processes()
+            backends |= _backends(engine)
             time.sleep(1.5)  # the backends hand in their statistics when idle
             counted = {k: v - counted[k] for k, v in _counters(engine).items()}
         finally:
             engine.dispose()
     used: Counter[str] = Counter()
+    desk_backends = 0
     for pid, (command, _, ticks) in after.items():
         part = _part(pid, command, names)
         if part and pid in before:
             used[part] += ticks - before[pid][2]
+            if part == "postgresql" and pid in backends:
+                desk_backends += ticks - before[pid][2]
     done = max(1, load["operations"] - load["errors"])
     per_submission = {part: round(1000 * t / TICKS / done, 2) for part, t in used.most_common() if t}
     return {
         "load": load,
         "cpu_ms_per_submission": {**per_submission, "total": round(sum(per_submission.values()), 2)},
+        # PostgreSQL above is every postgres process of the machine (its WAL writer too, and
+        # anyone else's backends on a shared machine); this is the desk's own backends alone.
+        "postgresql_desk_backends_ms_per_submission": round(1000 * desk_backends / TICKS / done, 2),
         "cpu_percent_of_a_core": round(100 * sum(used.values()) / TICKS / took, 1),
         "postgresql_per_submission": {k: round(v / done, 2) for k, v in counted.items()},
     }
