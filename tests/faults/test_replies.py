@@ -4,6 +4,7 @@ internal error; a reply lost with the broker does not end the service's process.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -65,9 +66,17 @@ class _Producers:
 
     @contextlib.contextmanager
     def acquire(self, block: bool) -> Iterator[Any]:
-        yield SimpleNamespace(
-            publish=lambda payload, **options: self.published.append({"payload": payload, **options})
-        )
+        yield SimpleNamespace(channel=SimpleNamespace(prepare_message=_message, basic_publish=self._publish))
+
+    def _publish(self, message: dict[str, Any], *, exchange: str, routing_key: str, mandatory: bool) -> None:
+        self.published.append({**message, "routing_key": routing_key, "mandatory": mandatory})
+
+
+def _message(
+    body: bytes, priority: int, content_type: str, encoding: str, headers: Any, properties: dict[str, Any]
+) -> dict[str, Any]:
+    """The message the channel is given, as kombu's channel prepares it (its body decoded back)."""
+    return {"payload": json.loads(body.decode(encoding)), **properties}
 
 
 def test_a_reply_is_sent_without_waiting_for_a_confirmation_then_the_request_is_acknowledged(
