@@ -53,6 +53,23 @@ class EventStore(abc.ABC):
         Raises `StreamNotFound` when the stream has no readable events or was deleted.
         """
 
+    def read_streams(self, streams: Iterable[str]) -> dict[str, list[RecordedEvent]]:
+        """Every readable event of each stream in `streams`, by stream name: what `read_stream`
+        would show, with [] for a stream that does not exist or was deleted (no `StreamNotFound`).
+
+        For an aggregate folded from several streams on every request (an account and its
+        verification case): each answer holds every event stored before the call. Adapters that
+        can read all the streams in one query (one snapshot) override this; the fallback reads
+        them one after another.
+        """
+        found: dict[str, list[RecordedEvent]] = {}
+        for stream in streams:
+            try:
+                found[stream] = self.read_stream(stream)
+            except StreamNotFound:
+                found[stream] = []
+        return found
+
     @abc.abstractmethod
     def read_all(
         self,

@@ -199,6 +199,20 @@ class MemoryEventStore(EventStore):
             rows = [self._events[positions[revision] - 1] for revision in revisions]
         return [row.recorded() for row in rows]
 
+    def read_streams(self, streams: Iterable[str]) -> dict[str, list[RecordedEvent]]:
+        """All the streams under one hold of the lock: one snapshot, as the SQL store's one query."""
+        found: dict[str, list[_Row]] = {}
+        with self._lock:
+            for stream in streams:
+                state = self._streams.get(stream)
+                if state is None or state.deleted:
+                    found[stream] = []
+                    continue
+                positions = self._revisions[stream]
+                lowest = max(state.truncate_before, 0)
+                found[stream] = [self._events[positions[r] - 1] for r in range(lowest, len(positions))]
+        return {stream: [row.recorded() for row in rows] for stream, rows in found.items()}
+
     def read_all(
         self, after: int = 0, *, types: Iterable[str] | None = None, limit: int = 1000
     ) -> list[RecordedEvent]:

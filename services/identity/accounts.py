@@ -37,7 +37,7 @@ from contracts.identity import (
     VerificationSubmitted,
 )
 from infra.commands import Identified
-from infra.decider import Decided, Decider, handle, read_whole
+from infra.decider import Decided, Decider, handle
 
 C = TypeVar("C")
 
@@ -323,10 +323,13 @@ def on_account(
 def load_account(store: EventStore, account_id: str) -> Account | None:
     """The account from its stream (and its verification case), or None: for answers, queries
     and the checks a command's service code makes before deciding."""
-    recorded = read_whole(store, account_stream(account_id))
+    # Both streams in one read: every session's request loads its account here (the principal),
+    # and the case usually does not exist (read alone, that took a second query to be sure).
+    account, case_of = account_stream(account_id), case_stream(case_id(account_id))
+    streams = store.read_streams((account, case_of))
+    recorded, case = streams[account], streams[case_of]
     if not recorded:
         return None
-    case = read_whole(store, case_stream(case_id(account_id)))
     state = Account()
     for item in [*recorded, *case]:
         state = evolve(state, registry.decode(item))
