@@ -148,15 +148,18 @@ class Relay(Projection):
                 continue
             made = _request(rows, event, context)
             if made is not None and not context.replaying:
-                published.append(made)
+                integration, body = made
+                published.append(integration)
                 if partners is None:
                     partners = _partners(conn)
-                _queue_deliveries(rows, made, partners)
+                _queue_deliveries(rows, integration, body, partners)
         rows.flush()
         self.broker.publish(published)  # confirmed before the checkpoint commits
 
 
-def _request(rows: Rows, event: Any, context: Context) -> ie.IntegrationEvent | None:
+def _request(rows: Rows, event: Any, context: Context) -> tuple[ie.IntegrationEvent, str] | None:
+    """The integration event `event` makes, with its CloudEvent's text (the feed's row and each
+    delivery carry the same), its request's state kept; None when it makes none."""
     request_id = mapping.request_id_of(event)
     stored = rows.get(requests_table, request_id)
     known = None if stored is None else json.loads(stored["state"])
@@ -166,6 +169,7 @@ def _request(rows: Rows, event: Any, context: Context) -> ie.IntegrationEvent | 
     state, integration = made
     text = json.dumps(state, ensure_ascii=False, sort_keys=True)
     rows.upsert(requests_table, {"request_id": request_id, "state": text})
+    body = body_of(integration).decode()
     rows.insert(
         events_table,
         {
@@ -173,10 +177,10 @@ def _request(rows: Rows, event: Any, context: Context) -> ie.IntegrationEvent | 
             "event_id": integration.id,
             "type": integration.type,
             "scope": json.dumps(list(integration.scope)),
-            "body": body_of(integration).decode(),
+            "body": body,
         },
     )
-    return integration
+    return integration, body
 
 
 def _partners(conn: sa.Connection) -> list[tuple[str, str]]:
@@ -191,9 +195,10 @@ def _partners(conn: sa.Connection) -> list[tuple[str, str]]:
     ]
 
 
-def _queue_deliveries(rows: Rows, event: ie.IntegrationEvent, partners: Sequence[tuple[str, str]]) -> None:
+def _queue_deliveries(
+    rows: Rows, event: ie.IntegrationEvent, body: str, partners: Sequence[tuple[str, str]]
+) -> None:
     now = time.time()
-    body = body_of(event).decode()
     for partner_id, unit in partners:
         if not ie.visible_to(event.scope, unit):
             continue
