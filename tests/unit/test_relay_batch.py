@@ -14,8 +14,10 @@ from contracts.events import new_event
 from contracts.eventstore import EventStore
 from contracts.partners import PartnerRevoked, partner_stream
 from infra.db import Database
+from infra.eventstore import open_store
 from infra.projections import ProjectionRunner
-from services.relay.outbox import Relay, create_outbox, deliveries_table
+from services.relay.outbox import Relay, create_outbox, deliveries_table, events_table, requests_table
+from tests.pg import scratch_database
 from tests.unit.test_relay_outbox import FakeBroker, _partner, _submit
 
 
@@ -91,3 +93,40 @@ def test_a_batch_costs_the_same_few_statements_however_many_events_it_holds(
     assert len(broker.published) == 41
     assert counts[1] == counts[0], counts  # per batch, not per event
     assert counts[0] <= 10, counts
+
+
+def _contents(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the relay's tables, less the deliveries' clock readings."""
+    clock = {"created_at", "due_at"}
+    with db.read.connect() as conn:
+        return {
+            table.name: sorted(
+                tuple(v for c, v in row._mapping.items() if c not in clock)
+                for row in conn.execute(sa.select(table))
+            )
+            for table in (requests_table, events_table, deliveries_table)
+        }
+
+
+def test_on_postgresql_a_large_batch_leaves_what_one_event_at_a_time_leaves(scratch_pg_url: str) -> None:
+    """PostgreSQL writes a batch's many rows with COPY (`infra.rows`): the same rows as one by one."""
+    store = open_store(scratch_pg_url)
+    try:
+        _partner(store, "استانداری", webhook="http://hooks.example/a")
+        _partner(store, "شهرداری", unit="u-1", webhook="http://hooks.example/b")
+        for i in range(60):
+            _submit(store, "u-1" if i % 2 else "u-2")
+        tables = []
+        for batch in (500, 1):
+            with scratch_database("relay_batch") as url:
+                db = Database(url)
+                runner = ProjectionRunner(store, db, [Relay(FakeBroker())], batch=batch)
+                runner.setup()
+                create_outbox(db)
+                runner.run_once()
+                tables.append(_contents(db))
+                db.dispose()
+        assert tables[0] == tables[1]
+        assert len(tables[0]["relay_events"]) == 60 and len(tables[0]["relay_deliveries"]) == 90
+    finally:
+        store.close()
