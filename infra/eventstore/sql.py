@@ -14,6 +14,7 @@ are written.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import select
@@ -422,8 +423,12 @@ class SqlEventStore(EventStore):
         params: dict[str, Any] = {"after": after, "limit": limit}
         if types is not None:
             params["types"] = list(types)
+            if not params["types"]:
+                return []
         with self._autocommit.connect() as conn:
-            return _recorded(conn, _READ_ALL if types is None else _READ_ALL_OF_TYPES, params)
+            if self.sqlite:
+                return _recorded(conn, _READ_ALL if types is None else _READ_ALL_OF_TYPES, params)
+            return _recorded_raw(conn, _READ_ALL_PG if types is None else _READ_ALL_OF_TYPES_PG, params)
 
     def subscribe_all(
         self,
@@ -659,6 +664,15 @@ _READ_ALL = (
     .limit(sa.bindparam("limit"))
 )
 _READ_ALL_OF_TYPES = _READ_ALL.where(events_table.c.type.in_(sa.bindparam("types", expanding=True)))
+_READ_ALL_PG = (
+    f"SELECT {', '.join(column.name for column in RECORDED_COLUMNS)} FROM {events_table.name}"
+    " WHERE position > %(after)s ORDER BY position LIMIT %(limit)s"
+)
+"""`_READ_ALL` as psycopg2 takes it (a catch-up runs it once per page of events)."""
+_READ_ALL_OF_TYPES_PG = _READ_ALL_PG.replace(
+    " WHERE position > %(after)s", " WHERE position > %(after)s AND type = ANY (%(types)s)"
+)
+"""`_READ_ALL_OF_TYPES` as psycopg2 takes it, the list of types as one array parameter."""
 _FIND_EVENT = (
     sa.select(*RECORDED_COLUMNS)
     .select_from(events_table.join(streams_table, streams_table.c.stream == events_table.c.stream))
@@ -727,9 +741,47 @@ def _recorded(
     tuples: the columns are text and integers, which need no conversion by SQLAlchemy."""
     result = conn.execute(query, params or {})
     try:
-        return [_to_recorded(row) for row in result.cursor.fetchall()]
+        return _decoded(result.cursor)
     finally:
         result.close()
+
+
+def _recorded_raw(conn: sa.Connection, statement: str, params: dict[str, Any]) -> list[RecordedEvent]:
+    """`_recorded` for a statement in psycopg2's own form, run on `conn`'s driver connection
+    (PostgreSQL): a catch-up reads page after page, and SQLAlchemy's execution and result
+    machinery cost CPU on each. A driver error reaches the caller as SQLAlchemy raises it, and
+    a lost connection is invalidated as SQLAlchemy does (as `pg_append._scalar`)."""
+    cursor = None
+    try:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(statement, params)
+    except Exception as error:
+        conn._handle_dbapi_exception(error, statement, params, cursor, None)  # raises it, wrapped
+        raise
+    try:
+        return _decoded(cursor)  # the rows are all in memory already: no error from the server
+    finally:
+        cursor.close()
+
+
+def _decoded(rows: Any) -> list[RecordedEvent]:
+    """The events of `rows`, a driver cursor (iterable, though typed as the DB-API's is not):
+    read row by row, each row's tuple is dropped once read.
+
+    The cyclic garbage collector waits until the page is built: each event brings four or five
+    new container objects, all alive until the page is handed over, so the collections their
+    allocation set off scanned the same young events again and again and promoted them to be
+    scanned in full later — a quarter of a catch-up's CPU, measured on this machine. What the
+    collector would have found it finds at its next pass; a collector someone else switched off
+    stays off."""
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        return [_to_recorded(row) for row in rows]
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _raw_rows(conn: sa.Connection, statement: str, params: dict[str, Any]) -> list[Any]:
