@@ -11,7 +11,6 @@ read model equal to a rebuild (`pishkhan verify`).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -22,14 +21,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from deploy.run import GATEWAYS, SIMULATORS, Desk
 from infra.eventstore.schema import events_table
 from tests.cluster.postgres import RECOVERIES, StreamingPair
-from tests.desk import DATABASE_VARIABLES, free_port
 from tests.faults.conftest import Campaign
 from tests.faults.instances import PrivateRabbit, missing_tools
 from tests.faults.invariants import check, wait_caught_up, wait_settled
-from tests.faults.load import Load
+from tests.faults.load import desk_under_load
 from tests.faults.test_faults import BOUND, first_success, steady
 
 pytestmark = pytest.mark.cluster
@@ -55,37 +52,13 @@ def on_standby_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Failov
     folder = tmp_path_factory.mktemp("postgres-failover")
     pair = StreamingPair()
     rabbit = PrivateRabbit()
-    desk: Desk | None = None
-    load: Load | None = None
     try:
         pair.start("pishkhan")
         rabbit.start()
         url = pair.url("pishkhan")
-        outbox_url = f"sqlite:///{folder / 'outbox.db'}"
-        variables = {
-            **{k: v for k, v in os.environ.items() if k not in DATABASE_VARIABLES},
-            "AMQP_URI": rabbit.amqp_uri,
-            "SMS_OUTBOX_URL": outbox_url,
-            "PISHKHAN_VAR": str(folder),
-            "EVENTSTORE_URL": url,
-            "DATABASE_URL": url,
-            "NOTIFY_LEASE": "10",  # as the fault tests: a claim a crash abandoned is taken up soon
-        }
-        desk = Desk(
-            env=variables,
-            ports={g: free_port() for g in GATEWAYS},
-            simulator_ports={s: free_port() for s in SIMULATORS},
-            log_dir=folder / "log",
-        )
-        desk.start()
-        load = Load(desk)
-        load.start()
-        yield Failover(Campaign(desk, load, pair.primary, rabbit, url, outbox_url, RECOVERIES), pair)
+        with desk_under_load(folder, rabbit.amqp_uri, url) as (desk, load, outbox_url):
+            yield Failover(Campaign(desk, load, pair.primary, rabbit, url, outbox_url, RECOVERIES), pair)
     finally:
-        if load is not None:
-            load.stop()
-        if desk is not None:
-            desk.stop()
         rabbit.close()
         pair.close()
 

@@ -12,20 +12,17 @@ no call may have failed with a 5xx other than 503.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from deploy.run import GATEWAYS, SIMULATORS, Desk
 from tests.cluster.rabbit import RECOVERIES, VHOST, RabbitCluster
-from tests.desk import DATABASE_VARIABLES, free_port
 from tests.faults.conftest import Campaign
 from tests.faults.instances import PrivatePostgres, PrivateRabbit, missing_tools
 from tests.faults.invariants import check, wait_caught_up, wait_settled
-from tests.faults.load import Load
+from tests.faults.load import desk_under_load
 from tests.faults.test_faults import BOUND, first_success, steady
 
 pytestmark = pytest.mark.cluster
@@ -49,38 +46,14 @@ def on_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterCamp
     folder = tmp_path_factory.mktemp("rabbit-cluster")
     postgres = PrivatePostgres()
     cluster = RabbitCluster()
-    desk: Desk | None = None
-    load: Load | None = None
     try:
         postgres.start()
         cluster.start()
         url = postgres.create_database("pishkhan")
-        outbox_url = f"sqlite:///{folder / 'outbox.db'}"
-        variables = {
-            **{k: v for k, v in os.environ.items() if k not in DATABASE_VARIABLES},
-            "AMQP_URI": cluster.uri,
-            "SMS_OUTBOX_URL": outbox_url,
-            "PISHKHAN_VAR": str(folder),
-            "EVENTSTORE_URL": url,
-            "DATABASE_URL": url,
-            "NOTIFY_LEASE": "10",  # as the fault tests: a claim a crash abandoned is taken up soon
-        }
-        desk = Desk(
-            env=variables,
-            ports={g: free_port() for g in GATEWAYS},
-            simulator_ports={s: free_port() for s in SIMULATORS},
-            log_dir=folder / "log",
-        )
-        desk.start()
-        load = Load(desk)
-        load.start()
-        campaign = Campaign(desk, load, postgres, cluster.nodes[0], url, outbox_url, RECOVERIES)
-        yield ClusterCampaign(campaign, cluster)
+        with desk_under_load(folder, cluster.uri, url) as (desk, load, outbox_url):
+            campaign = Campaign(desk, load, postgres, cluster.nodes[0], url, outbox_url, RECOVERIES)
+            yield ClusterCampaign(campaign, cluster)
     finally:
-        if load is not None:
-            load.stop()
-        if desk is not None:
-            desk.stop()
         cluster.close()
         postgres.close()
 

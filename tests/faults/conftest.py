@@ -3,16 +3,14 @@ load that runs from the first fault to the final check; each test restarts one t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
-from deploy.run import GATEWAYS, SIMULATORS, Desk
-from tests.desk import DATABASE_VARIABLES, free_port
+from deploy.run import Desk
 from tests.faults.instances import PrivatePostgres, PrivateRabbit, missing_tools
-from tests.faults.load import Load
+from tests.faults.load import Load, desk_under_load
 
 
 @dataclass
@@ -39,38 +37,13 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
     folder = tmp_path_factory.mktemp("faults")
     postgres = PrivatePostgres()
     rabbit = PrivateRabbit()
-    desk: Desk | None = None
-    load: Load | None = None
     try:
         postgres.start()
         rabbit.start()
         url = postgres.create_database("pishkhan")
-        outbox_url = f"sqlite:///{folder / 'outbox.db'}"
-        variables = {
-            **{k: v for k, v in os.environ.items() if k not in DATABASE_VARIABLES},
-            "AMQP_URI": rabbit.amqp_uri,
-            "SMS_OUTBOX_URL": outbox_url,
-            "PISHKHAN_VAR": str(folder),
-            "EVENTSTORE_URL": url,
-            "DATABASE_URL": url,
-            # The outbox answers in milliseconds: a claim older than this was abandoned by a crash.
-            "NOTIFY_LEASE": "10",
-        }
-        desk = Desk(
-            env=variables,
-            ports={g: free_port() for g in GATEWAYS},
-            simulator_ports={s: free_port() for s in SIMULATORS},
-            log_dir=folder / "log",
-        )
-        desk.start()
-        load = Load(desk)
-        load.start()
-        yield Campaign(desk, load, postgres, rabbit, url, outbox_url, RECOVERIES)
+        with desk_under_load(folder, rabbit.amqp_uri, url) as (desk, load, outbox_url):
+            yield Campaign(desk, load, postgres, rabbit, url, outbox_url, RECOVERIES)
     finally:
-        if load is not None:
-            load.stop()
-        if desk is not None:
-            desk.stop()
         rabbit.close()
         postgres.close()
 

@@ -8,18 +8,22 @@ are expected and only counted: the invariants concern acknowledged (2xx) work.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
-from deploy.run import Desk
+from deploy.run import GATEWAYS, SIMULATORS, Desk
 from gateway.web.auth import Principal
-from tests.desk import CSRF_FOR_TESTS, session_cookie
+from tests.desk import CSRF_FOR_TESTS, DATABASE_VARIABLES, free_port, session_cookie
 
 PROVINCE = "isfahan"
 CITIZENS = 2
@@ -188,3 +192,36 @@ class Load:
         self._failed(answer)
         # Done only when a final reply is already there; the inbox may not show the number yet.
         return _error(answer) == "409 already_final"
+
+
+@contextlib.contextmanager
+def desk_under_load(folder: Path, amqp_uri: str, database_url: str) -> Iterator[tuple[Desk, Load, str]]:
+    """A whole desk on the given broker and database (its SMS outbox on SQLite in `folder`) under
+    the steady load, started and stopped; the desk, the load and the outbox's URL."""
+    outbox_url = f"sqlite:///{folder / 'outbox.db'}"
+    variables = {
+        **{k: v for k, v in os.environ.items() if k not in DATABASE_VARIABLES},
+        "AMQP_URI": amqp_uri,
+        "SMS_OUTBOX_URL": outbox_url,
+        "PISHKHAN_VAR": str(folder),
+        "EVENTSTORE_URL": database_url,
+        "DATABASE_URL": database_url,
+        # The outbox answers in milliseconds: a claim older than this was abandoned by a crash.
+        "NOTIFY_LEASE": "10",
+    }
+    desk = Desk(
+        env=variables,
+        ports={g: free_port() for g in GATEWAYS},
+        simulator_ports={s: free_port() for s in SIMULATORS},
+        log_dir=folder / "log",
+    )
+    load: Load | None = None
+    try:
+        desk.start()
+        load = Load(desk)
+        load.start()
+        yield desk, load, outbox_url
+    finally:
+        if load is not None:
+            load.stop()
+        desk.stop()
