@@ -23,6 +23,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -441,18 +442,28 @@ class SqlEventStore(EventStore):
     ) -> Iterator[RecordedEvent]:
         """`EventStore.subscribe_all`, handing each page over whole (`yield from`): a new
         projection catching up takes every event of the store through here, and the per-event
-        step of the general loop cost a tenth of its reading."""
+        step of the general loop cost a tenth of its reading. On PostgreSQL, a subscriber of every
+        event reads the next page while it builds this one (`_ReadAhead`)."""
         wanted = frozenset(types) if types is not None else None
         position = after
-        while stop is None or not stop.is_set():
-            horizon = self.last_position() if wanted is not None else position
-            page = self.read_all(position, types=wanted, limit=batch)
-            if page:
-                position = page[-1].position
-                yield from page
-            if len(page) < batch:
-                position = max(position, horizon)
-                self.wait_for_events(position, idle_timeout)
+        ahead = _ReadAhead(self, batch) if wanted is None and not self.sqlite else None
+        try:
+            while stop is None or not stop.is_set():
+                horizon = self.last_position() if wanted is not None else position
+                page = (
+                    self.read_all(position, types=wanted, limit=batch)
+                    if ahead is None
+                    else ahead.read(position)
+                )
+                if page:
+                    position = page[-1].position
+                    yield from page
+                if len(page) < batch:
+                    position = max(position, horizon)
+                    self.wait_for_events(position, idle_timeout)
+        finally:
+            if ahead is not None:
+                ahead.close()
 
     def find_event(self, event_id: uuid.UUID, *, types: Iterable[str] | None = None) -> RecordedEvent | None:
         """One query by the unique index on event ids, the stream's row joined in to leave out
@@ -762,6 +773,55 @@ def _recorded_raw(conn: sa.Connection, statement: str, params: dict[str, Any]) -
         return _decoded(cursor)  # the rows are all in memory already: no error from the server
     finally:
         cursor.close()
+
+
+class _ReadAhead:
+    """PostgreSQL, a subscriber of every event catching up: after a full page, the next page's
+    rows are read on a thread of its own while this page's events are built and handed over, so
+    the server's work and the wire overlap the decoding. A subscriber at the head of the store
+    (its pages not full) reads as `read_all` does. Each page starts after the last one's last
+    position, as before: the order and the no-skip guarantee are `read_all`'s."""
+
+    def __init__(self, store: SqlEventStore, limit: int) -> None:
+        self._store = store
+        self._limit = limit
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eventstore-read-ahead")
+        self._next: tuple[int, Future[Sequence[Any]]] | None = None
+        """The page being read ahead: the position it starts after, its rows to come."""
+
+    def read(self, after: int) -> list[RecordedEvent]:
+        """`read_all(after, limit=…)` of the store, its rows read ahead if they were."""
+        ahead, self._next = self._next, None
+        rows = ahead[1].result() if ahead is not None and ahead[0] == after else self._rows(after)
+        if rows and len(rows) == self._limit:
+            sent = threading.Event()
+            self._next = (rows[-1][0], self._reader.submit(self._rows, rows[-1][0], sent))
+            # Let the reader send its query before this thread holds the interpreter for the
+            # whole page (else it would wait for the interpreter's next switch, ~5 ms).
+            sent.wait(0.1)
+        return _decoded(rows)
+
+    def _rows(self, after: int, sent: threading.Event | None = None) -> Sequence[Any]:
+        params = {"after": after, "limit": self._limit}
+        with self._store._autocommit.connect() as conn:
+            cursor = None
+            try:
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                if sent is not None:
+                    sent.set()
+                cursor.execute(_READ_ALL_PG, params)
+                rows = cursor.fetchall()
+                cursor.close()
+            except Exception as error:
+                conn._handle_dbapi_exception(error, _READ_ALL_PG, params, cursor, None)  # raises it
+                raise
+            finally:
+                if sent is not None:
+                    sent.set()
+        return rows
+
+    def close(self) -> None:
+        self._reader.shutdown(wait=False, cancel_futures=True)
 
 
 def _decoded(rows: Any) -> list[RecordedEvent]:
