@@ -4,7 +4,8 @@ Phase one drives load through the gateways while both replicas of each service c
 RPC queue and compete for the same projection checkpoints; then the first replica of every
 service is killed and phase two runs on the second replicas alone. The store must then show
 no lost request, one registration number per request with no duplicate or gap in the book,
-and exactly one SMS per step, each handed to the provider once.
+and exactly one SMS per step, kept once by the provider (handed over again only by a replica
+killed while sending it).
 """
 
 from __future__ import annotations
@@ -193,5 +194,10 @@ def test_two_replicas_of_every_service_share_the_work_and_keep_the_invariants(tm
     assert len(sent) == len(queued) and {m["message_id"] for m in sent} == {
         e.data["message_id"] for e in queued
     }
-    assert [m["message_id"] for m in sent if m["requests"] != 1] == []
+    # A replica killed between the provider's answer and its record leaves the message to the
+    # other replica, which hands it over again; the provider keeps it once (one SMS to the
+    # citizen). Only messages of phase one, in flight at the kill, may be handed over twice.
+    phase_one = {e.data["message_id"] for e in queued if e.data["request_id"] in ids[:PER_PHASE]}
+    again = {str(m["message_id"]) for m in sent if m["requests"] != 1}
+    assert again - phase_one == set(), "handed over twice with no replica killed"
     assert Counter(e.data["message_id"] for e in of("SmsSent")) == Counter({m["message_id"]: 1 for m in sent})
