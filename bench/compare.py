@@ -12,6 +12,9 @@ its own scratch database and RabbitMQ vhost, each offered `rate` submissions a s
 Both desks see the same slow spells, so the ratio `head / base` of CPU per submission is what
 the change did. `rate` should leave the machine some room: both desks must take everything
 offered.
+
+Each run's progress (its stderr) is kept in var/compare/ (`base-lag.log`, `head-lag.log`); a
+run that fails or prints no figures ends the comparison with its exit code and last lines.
 """
 
 from __future__ import annotations
@@ -27,16 +30,21 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from bench import wrk
 from bench.common import emit, log, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
 PG_PORT = 5432
+LOGS = ROOT / "var" / "compare"
+"""Where each run's stderr is kept (the worktrees, and the desks' own logs, are removed)."""
+TAIL_LINES = 20
 
 
 @contextlib.contextmanager
@@ -133,17 +141,109 @@ def sample(roots: dict[str, str], seconds: float, admin_url: str) -> dict[str, d
     for pid, (command, cwd, ticks) in after.items():
         if pid not in before:
             continue
-        part = ("postgres" in command and pid in serving and (serving[pid], "postgres")) or _desk_of(
+        owner = ("postgres" in command and pid in serving and (serving[pid], "postgres")) or _desk_of(
             command, cwd, roots
         )
-        if part:
-            used[part] += ticks - before[pid][2]
+        if owner:
+            used[owner] += ticks - before[pid][2]
     figures: dict[str, dict[str, float]] = {desk: {} for desk in set(roots.values())}
     for (desk, part), ticks in used.items():
         figures[desk][part] = round(100 * ticks / TICKS / took, 1)
     for parts in figures.values():
         parts["total"] = round(sum(parts.values()), 1)
     return figures
+
+
+class RunFailed(Exception):
+    """A benchmark run that exited non-zero or printed no JSON line."""
+
+
+@dataclass
+class Run:
+    """One benchmark child: which benchmark, for which desk and revision, and where its stderr is."""
+
+    benchmark: str
+    desk: str
+    revision: str
+    process: subprocess.Popen[str]
+    stderr: Path
+
+
+def launch(
+    benchmark: str,
+    command: Sequence[str],
+    folder: Path,
+    desk: str,
+    revision: str,
+    logs: Path = LOGS,
+) -> Run:
+    """Start `command` in `folder` (a checkout), its stdout piped, its stderr in `logs`."""
+    logs.mkdir(parents=True, exist_ok=True)
+    stderr = logs / f"{desk}-{benchmark.rsplit('.', 1)[-1]}.log"
+    with stderr.open("w", encoding="utf-8") as err:  # the child keeps its own copy
+        process = subprocess.Popen(list(command), cwd=folder, stdout=subprocess.PIPE, stderr=err, text=True)
+    return Run(benchmark, desk, revision, process, stderr)
+
+
+def last_json(stdout: str) -> dict[str, Any] | None:
+    """The last line of `stdout` that is a JSON object (a benchmark may print other lines)."""
+    for line in reversed(stdout.splitlines()):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            found = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(found, dict):
+            return found
+    return None
+
+
+def tail(path: Path, lines: int = TAIL_LINES) -> str:
+    """The last `lines` lines of a file, or a note that there is none."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        return f"(no stderr: {error})"
+    kept = text.rstrip("\n").splitlines()[-lines:]
+    return "\n".join(kept) if kept else "(stderr empty)"
+
+
+def figures_of(run: Run, stdout: str) -> dict[str, Any]:
+    """The run's JSON figures, or RunFailed naming the benchmark, desk, revision, exit code and
+    the last lines of its stderr."""
+    code = run.process.wait()
+    found = last_json(stdout) if code == 0 else None
+    if found is not None:
+        return found
+    why = f"exited with {code}" if code else "exited with 0 but printed no JSON line"
+    raise RunFailed(
+        f"{run.benchmark} for {run.desk} (revision {run.revision}) {why}; "
+        f"last {TAIL_LINES} lines of its stderr ({run.stderr}):\n{tail(run.stderr)}"
+    )
+
+
+def collect(runs: Sequence[Run]) -> dict[str, dict[str, Any]]:
+    """Wait for every run; each desk's figures, or RunFailed telling every run that failed."""
+    outputs = {run.desk: run.process.communicate()[0] or "" for run in runs}
+    results, failures = {}, []
+    for run in runs:
+        try:
+            results[run.desk] = figures_of(run, outputs[run.desk])
+        except RunFailed as failed:
+            failures.append(str(failed))
+    if failures:
+        raise RunFailed("\n\n".join(failures))
+    return results
+
+
+def _revision(rev: str | None) -> str:
+    """`rev` as a short commit (this checkout's `git describe --dirty` for None)."""
+    command = ["git", "-C", str(ROOT)]
+    command += ["describe", "--always", "--dirty"] if rev is None else ["rev-parse", "--short", rev]
+    found = subprocess.run(command, capture_output=True, text=True).stdout.strip()
+    return found or str(rev)
 
 
 def _wrk_running() -> int:
@@ -164,6 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     began = time.perf_counter()
     summary: dict[str, Any] = {"benchmark": "compare", "rate": args.rate, "machine": machine()}
+    revisions = {"base": _revision(args.base), "head": _revision(args.head)}
+    # Each run installs wrk when it is missing: two installing it at once collide on dpkg's lock
+    # and one fails, its desk already up. Here, it is installed once before either starts.
+    wrk.binary()
     with worktree(args.base) as base, worktree(args.head) as head:
         roots = {str(base): "base", str(head): "head"}
         command = [
@@ -176,27 +280,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             str(args.seconds),
         ]
         command += ["--poll-ms", "50"]
-        runs = {
-            desk: subprocess.Popen(
-                command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-            )
+        runs = [
+            launch("bench.lag", command, Path(folder), desk, revisions[desk])
             for folder, desk in roots.items()
-        }
+        ]
         figures: dict[str, dict[str, float]] = {}
 
         def measure() -> None:
-            while _wrk_running() < 2 and all(run.poll() is None for run in runs.values()):
+            while _wrk_running() < 2 and all(run.process.poll() is None for run in runs):
                 time.sleep(0.2)
             time.sleep(3)  # past the first seconds of each run
+            if any(run.process.poll() is not None for run in runs):
+                return  # one ended before taking load: nothing to compare
             figures.update(sample(roots, args.sample, ADMIN_URL))
 
         log(f"both desks at {args.rate}/s; sampling {args.sample}s of CPU once both take load …")
+        log(f"  their progress: {runs[0].stderr}, {runs[1].stderr}")
         sampler = threading.Thread(target=measure)
         sampler.start()
-        outputs = {desk: run.communicate()[0] for desk, run in runs.items()}
+        try:
+            results = collect(runs)
+        except RunFailed as failed:
+            sampler.join()
+            raise SystemExit(f"bench.compare: {failed}") from None
         sampler.join()
-    for desk, output in outputs.items():
-        lag = json.loads(output.strip().splitlines()[-1])
+    for desk, lag in results.items():
         per_s = lag["submissions"]["per_s"]
         cpu = figures.get(desk, {})
         summary[desk] = {
@@ -206,12 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cpu_ms_per_submission": round(10 * cpu.get("total", 0) / per_s, 2) if per_s else None,
         }
     summary["base"]["revision"] = args.base
-    summary["head"]["revision"] = (
-        args.head
-        or subprocess.run(
-            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True
-        ).stdout.strip()
-    )
+    summary["head"]["revision"] = args.head or revisions["head"]
     if summary["base"]["cpu_ms_per_submission"]:
         summary["head_to_base_cpu"] = round(
             summary["head"]["cpu_ms_per_submission"] / summary["base"]["cpu_ms_per_submission"], 3
