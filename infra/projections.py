@@ -96,6 +96,9 @@ class Projection(abc.ABC):
     reads_by_key: ClassVar[bool] = False
     """True when applying events reads the projection's tables by primary key only: a rebuild
     may then create the other indexes once, after the rows, instead of row by row."""
+    rebuild_cost: ClassVar[float] = 1.0
+    """The work of applying one of its events in a rebuild, relative to a projection that
+    writes a row or two an event: `pishkhan replay --jobs N` shares projections out by it."""
 
     @abc.abstractmethod
     def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
@@ -260,11 +263,6 @@ class ProjectionRunner:
         finally:
             self._replayed_up_to.pop(projection.name, None)
 
-    def advance(self, projection: Projection) -> tuple[int, bool]:
-        """Apply the next batch after the projection's checkpoint: (events applied, more to come).
-        For builds driven from outside, such as a replay into shadow tables with a progress bar."""
-        return self._advance(projection)
-
     def treat_as_replayed(self, projection: Projection, up_to: int) -> None:
         """Events up to position `up_to` reach `projection` with `Context.replaying` set: they were
         applied before (by the live read model that a shadow build is replacing)."""
@@ -278,51 +276,84 @@ class ProjectionRunner:
         horizon = self.store.last_position() if head is None else head
         if horizon <= self._horizon.get(projection.name, -1):
             return 0, False
+        start = self.read_from(projection)
+        events = self.store.read_all(start, types=projection.type_names(), limit=self.batch)
+        more = len(events) == self.batch
+        seen = events[-1].position if more else max(events[-1].position if events else start, horizon)
+        applied = self.apply_read(projection, events, seen)
+        if applied is None:
+            return 0, True  # the checkpoint moved under us: read again from there
+        return applied, more
+
+    def read_from(self, projection: Projection) -> int:
+        """The position after which the projection's next events are to be read.
+
+        The checkpoint is the last event applied; the horizon may be far past it when none of
+        the projection's types were appended since (the catalogue's, for one). Reading from the
+        checkpoint would scan everything appended since, on every pass."""
         after = self._checkpoint.get(projection.name)
         if after is None:
             after = self.checkpoint(projection)
-        # The checkpoint is the last event applied; the horizon may be far past it when none of
-        # the projection's types were appended since (the catalogue's, for one). Reading from the
-        # checkpoint would scan everything appended since, on every pass.
-        start = max(after, self._horizon.get(projection.name, 0))
-        events = self.store.read_all(start, types=projection.type_names(), limit=self.batch)
+        return max(after, self._horizon.get(projection.name, 0))
+
+    def apply_read(
+        self,
+        projection: Projection,
+        events: Sequence[RecordedEvent],
+        seen: int,
+        decode: Callable[[RecordedEvent], Any] | None = None,
+    ) -> int | None:
+        """Apply `events`, read for `projection` after `read_from(projection)`: every event of
+        its types up to position `seen`, in order. They go in one transaction with the
+        checkpoint, or one at a time (parking what keeps failing) when that fails. Returns how
+        many were applied, or None when the checkpoint had moved (another instance, a rebuild)
+        and nothing was: read again. `decode` may be shared by builds reading one page."""
+        name = projection.name
+        after = self._checkpoint.get(name)
+        if after is None:
+            after = self.checkpoint(projection)
         if not events:
-            self._horizon[projection.name] = max(start, horizon)
-            return 0, False
+            self._horizon[name] = max(self._horizon.get(name, 0), seen)
+            return 0
+        decode = decode or self.events.decode
         try:
             with self.db.write.begin() as conn:
-                if _lock_checkpoint(conn, projection.name) != after:
-                    self._checkpoint.pop(projection.name, None)
-                    self._horizon.pop(projection.name, None)  # it was reckoned from our checkpoint
-                    return 0, True  # another instance moved it: read again from there
-                projection.apply_batch(conn, [self._decoded(projection, recorded) for recorded in events])
-                _save_checkpoint(conn, projection.name, events[-1].position)
-            self._checkpoint[projection.name] = events[-1].position
+                if _lock_checkpoint(conn, name) != after:
+                    self._checkpoint.pop(name, None)
+                    self._horizon.pop(name, None)  # it was reckoned from our checkpoint
+                    return None
+                projection.apply_batch(conn, [self._decoded(projection, e, decode) for e in events])
+                _save_checkpoint(conn, name, events[-1].position)
+            self._checkpoint[name] = events[-1].position
         except Exception as error:  # noqa: BLE001 - find the failing event by going one at a time
             log.warning(
                 "%s: a batch of %d events failed (%s: %s); applying them one at a time",
-                projection.name,
+                name,
                 len(events),
                 type(error).__name__,
                 str(error).split("\n", 1)[0][:200],
             )
-            self._checkpoint.pop(projection.name, None)
+            self._checkpoint.pop(name, None)
             previous = after
             for recorded in events:
                 if not self._apply_alone(projection, recorded, previous):
-                    return 0, True  # the checkpoint moved under us (another instance, a rebuild)
+                    return None
                 previous = recorded.position
-        more = len(events) == self.batch
-        self._horizon[projection.name] = events[-1].position if more else max(events[-1].position, horizon)
-        return len(events), more
+        self._horizon[name] = max(events[-1].position, seen)
+        return len(events)
 
-    def _decoded(self, projection: Projection, recorded: RecordedEvent) -> tuple[Any, Context]:
+    def _decoded(
+        self,
+        projection: Projection,
+        recorded: RecordedEvent,
+        decode: Callable[[RecordedEvent], Any] | None = None,
+    ) -> tuple[Any, Context]:
         context = _new_object(Context)  # built field by field: a frozen `__init__` costs a µs more
         fields = context.__dict__
         fields["store"] = self.store
         fields["recorded"] = recorded
         fields["replaying"] = recorded.position <= self._replayed_up_to.get(projection.name, 0)
-        return self.events.decode(recorded), context
+        return (decode or self.events.decode)(recorded), context
 
     def _apply(self, conn: sa.Connection, projection: Projection, recorded: RecordedEvent) -> None:
         projection.apply(conn, *self._decoded(projection, recorded))

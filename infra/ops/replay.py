@@ -50,22 +50,66 @@ class ReplayResult:
     switched_at: int
 
 
-def _build(
-    runner: ProjectionRunner,
-    projection: Projection,
-    live: ProjectionRunner | None,
-    progress: Progress,
-    applied: int = 0,
-) -> int:
-    """Advance the shadow build until it has caught up with the store's head."""
+@dataclass
+class _Build:
+    """One projection built by a runner of its own (into a shadow, or scratch tables), beside
+    the live runner whose applied events it must not make effects of again."""
+
+    projection: Projection
+    runner: ProjectionRunner
+    live: ProjectionRunner | None
+    progress: Progress
+    start: int = 0
+    applied: int = 0
+    types: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self.types = frozenset(self.projection.type_names())
+
+
+def _build_together(store: EventStore, builds: Sequence[_Build], batch: int) -> None:
+    """Advance every build until it has caught up with the store's head, reading the history
+    once for all of them: each page holds the events of any of their types, each event is
+    decoded once, and each build applies its own events in its own transaction (so each keeps
+    its own checkpoint, and resumes from it after an interruption)."""
+    types = sorted(frozenset().union(*(build.types for build in builds)))
     while True:
-        if live is not None:  # re-read: the live runner moves on while we build
-            runner.treat_as_replayed(projection, live.checkpoint(projection))
-        count, more = runner.advance(projection)
-        applied += count
-        progress.update(runner.checkpoint(projection), applied)
-        if not more:
-            return applied
+        for build in builds:
+            if build.live is not None:  # re-read: the live runner moves on while we build
+                build.runner.treat_as_replayed(build.projection, build.live.checkpoint(build.projection))
+        head = store.last_position()
+        starts = [build.runner.read_from(build.projection) for build in builds]
+        start = min(starts, default=head)
+        page = store.read_all(start, types=types, limit=batch)
+        more = len(page) == batch
+        seen = page[-1].position if more else max(page[-1].position if page else start, head)
+        decode = _decoding_once(builds[0].runner) if len(builds) > 1 else None
+        moved = False
+        for build, after in zip(builds, starts, strict=True):
+            mine = [event for event in page if event.position > after and event.type in build.types]
+            applied = build.runner.apply_read(build.projection, mine, seen, decode)
+            if applied is None:
+                moved = True  # its checkpoint moved: the next page starts from where it is
+                continue
+            build.applied += applied
+            build.progress.update(build.runner.read_from(build.projection), build.applied)
+        if not (more or moved):
+            return
+
+
+def _decoding_once(runner: ProjectionRunner) -> Callable[[RecordedEvent], object]:
+    """The runner's decoding, each event of a page decoded once however many builds apply it
+    (events are frozen models, so the builds can share them)."""
+    decoded: dict[int, object] = {}
+    decode = runner.events.decode
+
+    def once(recorded: RecordedEvent) -> object:
+        event = decoded.get(recorded.position)
+        if event is None:
+            event = decoded[recorded.position] = decode(recorded)
+        return event
+
+    return once
 
 
 def replay_projection(
@@ -79,26 +123,54 @@ def replay_projection(
 ) -> ReplayResult:
     """Rebuild `projection` into its shadow and switch it in; resumes an interrupted build
     unless `fresh`."""
-    live = ProjectionRunner(store, live_db, [projection])
-    live.setup()
-    shadow = Shadow(live_db.url)
+    return replay_projections(store, [(live_db, projection)], fresh=fresh, batch=batch, out=out)[0]
+
+
+def replay_projections(
+    store: EventStore,
+    targets: Sequence[tuple[Database, Projection]],
+    *,
+    fresh: bool = False,
+    batch: int = REPLAY_BATCH,
+    out: TextIO | None = None,
+) -> list[ReplayResult]:
+    """Rebuild each (live read-model database, projection) into its shadow from one reading of
+    the history, then switch each in; resumes interrupted builds unless `fresh`."""
+    shadows: dict[str, Shadow] = {}
+    builds: list[_Build] = []
+    lives: list[Database] = []
     try:
-        if fresh:
-            shadow.discard(projection)
-        runner = ProjectionRunner(store, shadow.db, [projection], batch=batch)
-        runner.setup()
-        shadow.hold_back_indexes(projection)
-        start = runner.checkpoint(projection)
-        progress = Progress(projection.name, store.last_position(), start=start, out=out)
-        applied = _build(runner, projection, live, progress)
-        progress.total = max(progress.total, store.last_position())
-        applied = _build(runner, projection, live, progress, applied)  # what arrived meanwhile
-        shadow.build_indexes(projection)
-        progress.finish()
-        switched_at = shadow.switch(projection, live_db)
+        for live_db, projection in targets:
+            live = ProjectionRunner(store, live_db, [projection])
+            live.setup()
+            shadow = shadows.get(live_db.url)
+            if shadow is None:
+                shadow = shadows[live_db.url] = Shadow(live_db.url)
+            if fresh:
+                shadow.discard(projection)
+            runner = ProjectionRunner(store, shadow.db, [projection], batch=batch)
+            runner.setup()
+            shadow.hold_back_indexes(projection)
+            start = runner.checkpoint(projection)
+            progress = Progress(projection.name, store.last_position(), start=start, out=out)
+            builds.append(_Build(projection, runner, live, progress, start))
+            lives.append(live_db)
+        _build_together(store, builds, batch)
+        head = store.last_position()
+        for build in builds:
+            build.progress.total = max(build.progress.total, head)
+        _build_together(store, builds, batch)  # what arrived meanwhile
+        results = []
+        for build, live_db in zip(builds, lives, strict=True):
+            shadow = shadows[live_db.url]
+            shadow.build_indexes(build.projection)
+            build.progress.finish()
+            switched_at = shadow.switch(build.projection, live_db)
+            results.append(ReplayResult(build.projection.name, build.start, build.applied, switched_at))
+        return results
     finally:
-        shadow.dispose()
-    return ReplayResult(projection.name, start, applied, switched_at)
+        for shadow in shadows.values():
+            shadow.dispose()
 
 
 @dataclass(frozen=True)
@@ -146,46 +218,90 @@ def _collecting_less_often() -> Iterator[None]:
         gc.unfreeze()
 
 
-def run_job(job: ReplayJob, find: Callable[[str], Projection], quiet: bool = False) -> JobDone:
-    """Replay one projection with its own store and database connections; `quiet` keeps its
-    progress bar off stderr."""
+def run_group(
+    jobs: Sequence[ReplayJob], find: Callable[[str], Projection], quiet: bool = False
+) -> list[JobDone]:
+    """Replay the jobs' projections from one reading of their store (`replay_projections`),
+    with the group's own store and database connections; `quiet` keeps the progress bars off
+    stderr. Every job of a group has the same store, `fresh` and `batch`."""
     started = time.monotonic()
     out = io.StringIO() if quiet else None
-    store = open_store(job.store_url)
-    db = Database(job.db_url)
+    first = jobs[0]
+    store = open_store(first.store_url)
+    databases = {url: Database(url) for url in dict.fromkeys(job.db_url for job in jobs)}
     try:
-        projection = find(job.projection)
+        targets = [(databases[job.db_url], find(job.projection)) for job in jobs]
         with _collecting_less_often():
-            result = replay_projection(store, db, projection, fresh=job.fresh, batch=job.batch, out=out)
+            results = replay_projections(store, targets, fresh=first.fresh, batch=first.batch, out=out)
     finally:
-        db.dispose()
+        for db in databases.values():
+            db.dispose()
         store.close()
-    return JobDone(job, result, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return [JobDone(job, result, seconds) for job, result in zip(jobs, results, strict=True)]
+
+
+def run_job(job: ReplayJob, find: Callable[[str], Projection], quiet: bool = False) -> JobDone:
+    """Replay one projection with its own store and database connections."""
+    return run_group([job], find, quiet)[0]
 
 
 def run_jobs(
     jobs: Sequence[ReplayJob], find: Callable[[str], Projection], *, width: int = 1, quiet: bool = False
 ) -> Iterator[JobDone]:
-    """Replay each job, `width` at a time in worker processes (each projection has its own
-    tables and checkpoint, so their builds are independent); yields each as it finishes.
+    """Replay the jobs in at most `width` groups, each reading the history once for all its
+    projections, the groups at once in worker processes (each projection has its own tables
+    and checkpoint, so the groups are independent); yields each job as its group finishes.
     `find` maps a projection's name to a new instance and must be importable by name."""
-    if width <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            yield run_job(job, find, quiet)
+    groups = share_out(jobs, find, max(width, 1))
+    if len(groups) <= 1:
+        for group in groups:
+            yield from run_group(group, find, quiet)
         return
-    jobs = largest_first(jobs, find)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(width, len(jobs)), mp_context=context) as pool:
-        futures = [pool.submit(run_job, job, find, quiet) for job in jobs]
+    with ProcessPoolExecutor(max_workers=len(groups), mp_context=context) as pool:
+        futures = [pool.submit(run_group, group, find, quiet) for group in groups]
         for future in as_completed(futures):
-            yield future.result()
+            yield from future.result()
+
+
+def share_out(
+    jobs: Sequence[ReplayJob], find: Callable[[str], Projection], width: int
+) -> list[list[ReplayJob]]:
+    """`jobs` in at most `width` groups of about equal work, heaviest job first (greedily, each
+    to the lightest group so far; the weight is `_weights`). Only jobs with the same store,
+    `fresh` and `batch` share a group."""
+    weights = _weights(jobs, find)
+    groups: list[list[ReplayJob]] = []
+    loads: list[float] = []
+    for job in sorted(jobs, key=lambda job: weights[job], reverse=True):
+        fits = [
+            i
+            for i, group in enumerate(groups)
+            if (group[0].store_url, group[0].fresh, group[0].batch) == (job.store_url, job.fresh, job.batch)
+        ]
+        if len(groups) < width or not fits:
+            groups.append([job])
+            loads.append(weights[job])
+            continue
+        lightest = min(fits, key=loads.__getitem__)
+        groups[lightest].append(job)
+        loads[lightest] += weights[job]
+    return groups
 
 
 def largest_first(jobs: Sequence[ReplayJob], find: Callable[[str], Projection]) -> list[ReplayJob]:
-    """`jobs` ordered by how many stored events each projection reads, most first, when the store
-    can count them by type (else as given): a pool of workers then ends its builds together
-    instead of ending with one long build running alone (in the services' order the largest
-    builds came last)."""
+    """`jobs` ordered by their weight (`_weights`), heaviest first (stable: equal weights keep
+    their order)."""
+    weights = _weights(jobs, find)
+    return sorted(jobs, key=lambda job: weights[job], reverse=True)
+
+
+def _weights(jobs: Sequence[ReplayJob], find: Callable[[str], Projection]) -> dict[ReplayJob, float]:
+    """How much work rebuilding each job's projection is: the stored events of its types, when
+    the store can count them by type (else 1 each), times its `Projection.rebuild_cost`. Sharing
+    the work out by it lets a pool of workers end its builds together instead of ending with
+    one long build running alone (in the services' order the largest builds came last)."""
     counts: dict[str | None, dict[str, int]] = {}
     for url in {job.store_url for job in jobs}:
         store = open_store(url)
@@ -194,12 +310,12 @@ def largest_first(jobs: Sequence[ReplayJob], find: Callable[[str], Projection]) 
             counts[url] = count() if callable(count) else {}
         finally:
             store.close()
-
-    def weight(job: ReplayJob) -> int:
-        known = counts[job.store_url]
-        return sum(known.get(name, 0) for name in find(job.projection).type_names())
-
-    return sorted(jobs, key=weight, reverse=True)  # stable: equal weights keep their order
+    weights = {}
+    for job in jobs:
+        projection, known = find(job.projection), counts[job.store_url]
+        events = sum(known.get(name, 0) for name in projection.type_names()) if known else 1
+        weights[job] = events * projection.rebuild_cost
+    return weights
 
 
 class BoundedStore(EventStore):
@@ -277,7 +393,8 @@ def verify_projection(
                 runner = ProjectionRunner(bounded, scratch.db, [projection])
                 runner.setup()
                 runner.treat_as_replayed(projection, position)
-                _build(runner, projection, None, Progress(f"verify {projection.name}", position, out=out))
+                progress = Progress(f"verify {projection.name}", position, out=out)
+                _build_together(bounded, [_Build(projection, runner, None, progress)], runner.batch)
                 with scratch.db.read.connect() as scratch_conn:
                     tables, difference = compare_tables(
                         live_conn, scratch_conn, projection.metadata.sorted_tables

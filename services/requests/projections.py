@@ -108,6 +108,7 @@ class CitizenRequests(RowsProjection):
     """requests_cartable, requests_reply_view, requests_history and requests_referred_units."""
 
     name = "requests.citizen_view"
+    rebuild_cost = 2.5  # the request row and its history line a citizen reads
     handles = (
         RequestSubmitted,
         NumberAssigned,

@@ -80,13 +80,13 @@ def test_readers_see_the_old_tables_until_the_switch(
         conn.execute(codes_table.delete().where(codes_table.c.tracking_code == "000000000003"))
     damaged = _rows(db)
     seen_by_readers: list[list[tuple[Any, ...]]] = []
-    advance = ProjectionRunner.advance
+    apply_read = ProjectionRunner.apply_read
 
-    def watched(runner: ProjectionRunner, projection: Projection) -> tuple[int, bool]:
+    def watched(runner: ProjectionRunner, projection: Projection, *args: Any) -> int | None:
         seen_by_readers.append(_rows(db))
-        return advance(runner, projection)
+        return apply_read(runner, projection, *args)
 
-    monkeypatch.setattr(ProjectionRunner, "advance", watched)
+    monkeypatch.setattr(ProjectionRunner, "apply_read", watched)
     result = replay_projection(store, db, Codes(), batch=2)
 
     assert len(seen_by_readers) >= 4  # built in several batches...
@@ -104,21 +104,21 @@ def test_an_interrupted_replay_resumes_from_the_shadow_checkpoint(
 ) -> None:
     store, db = world
     before = _rows(db)
-    advance = ProjectionRunner.advance
+    apply_read = ProjectionRunner.apply_read
     calls = {"n": 0}
 
-    def interrupted(runner: ProjectionRunner, projection: Projection) -> tuple[int, bool]:
+    def interrupted(runner: ProjectionRunner, projection: Projection, *args: Any) -> int | None:
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        return advance(runner, projection)
+        return apply_read(runner, projection, *args)
 
-    monkeypatch.setattr(ProjectionRunner, "advance", interrupted)
+    monkeypatch.setattr(ProjectionRunner, "apply_read", interrupted)
     with pytest.raises(KeyboardInterrupt):
         replay_projection(store, db, Codes(), batch=2)
     assert _rows(db) == before  # nothing switched
 
-    monkeypatch.setattr(ProjectionRunner, "advance", advance)
+    monkeypatch.setattr(ProjectionRunner, "apply_read", apply_read)
     _issue(store, 1, first=7)  # the store moved on meanwhile
     result = replay_projection(store, db, Codes(), batch=2)
     assert result.resumed_from == 4  # two batches of two events were kept
@@ -135,19 +135,19 @@ def test_a_fresh_replay_discards_an_interrupted_build(
     world: tuple[SqlEventStore, Database], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, db = world
-    advance = ProjectionRunner.advance
+    apply_read = ProjectionRunner.apply_read
     calls = {"n": 0}
 
-    def interrupted(runner: ProjectionRunner, projection: Projection) -> tuple[int, bool]:
+    def interrupted(runner: ProjectionRunner, projection: Projection, *args: Any) -> int | None:
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
-        return advance(runner, projection)
+        return apply_read(runner, projection, *args)
 
-    monkeypatch.setattr(ProjectionRunner, "advance", interrupted)
+    monkeypatch.setattr(ProjectionRunner, "apply_read", interrupted)
     with pytest.raises(KeyboardInterrupt):
         replay_projection(store, db, Codes(), batch=2)
-    monkeypatch.setattr(ProjectionRunner, "advance", advance)
+    monkeypatch.setattr(ProjectionRunner, "apply_read", apply_read)
     result = replay_projection(store, db, Codes(), batch=2, fresh=True)
     assert (result.resumed_from, result.applied) == (0, 7)
 
