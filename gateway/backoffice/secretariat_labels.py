@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 FOLDERS = {"awaiting": "در انتظار اقدام", "in_progress": "در حال گردش", "done": "تمام شده (آرشیو)"}
 
 STATUSES = {
@@ -34,3 +36,22 @@ NOTICES = {
     "archive": "درخواست بایگانی شد.",
     "reopen": "درخواست بازگشایی شد.",
 }
+
+PARTNER_CHANNEL = "ثبت‌شده از طریق سامانهٔ همکار"
+NO_NATIONAL_CODE = {
+    "partner": "سامانهٔ همکار کد ملی متقاضی را نفرستاده است (در Open311 اختیاری است).",
+    "": "کد ملی متقاضی ثبت نشده است.",
+}
+"""Why a request shows «—» for its national code: a partner system filed it without one."""
+
+
+def with_channel(case: dict[str, Any]) -> dict[str, Any]:
+    """`case` (a cartable row or a case file's row) with `channel`, «ثبت‌شده از طریق سامانهٔ
+    همکار: <name>» for a request a partner system filed («…سامانهٔ همکار» alone while the desk
+    does not know its name) and "" for the citizen's own, and `national_code_note`, why the
+    national code is missing ("" when there is one)."""
+    partner = case.get("applicant_kind") == "partner"
+    name = case.get("partner_name")
+    channel = (f"{PARTNER_CHANNEL}: {name}" if name else PARTNER_CHANNEL) if partner else ""
+    note = "" if case.get("national_code") else NO_NATIONAL_CODE["partner" if partner else ""]
+    return case | {"channel": channel, "national_code_note": note}

@@ -20,7 +20,7 @@ from contracts.secretariat_rpc import CartableQuery
 from gateway.backoffice import secretariat_reports
 from gateway.backoffice.secretariat_api import staff_of
 from gateway.backoffice.secretariat_charts import workflow_svg
-from gateway.backoffice.secretariat_labels import FOLDERS, NOTICES, STATUSES
+from gateway.backoffice.secretariat_labels import FOLDERS, NOTICES, STATUSES, with_channel
 from gateway.common import ApiError, call, call_cached, command_id, form_data, validated
 from gateway.web.csrf import FORM_FIELD
 from gateway.web.templates import render
@@ -70,6 +70,7 @@ async def cartable(request: Request) -> Response:
         page = await call(request, "secretariat", "cartable", validated(CartableQuery, query))
     except ApiError as refused:
         error, page = MESSAGES.get(refused.code, MESSAGES["invalid_input"])[1], {"items": [], "counts": {}}
+    page["items"] = [with_channel(row) for row in page["items"]]
     catalogue = await call_cached(request, "secretariat", "catalogue")
     context = {"page": page, "folder": folder, "tab": tab, "filters": params, "folders": FOLDERS}
     context |= {"searching": searching, "narrowed": narrowed}
@@ -89,7 +90,7 @@ async def _case_file(request: Request, request_id: str) -> dict[str, Any]:
         if not behind and not (numbered and case["registration_number"] is None):
             break
         await asyncio.sleep(0.05)
-    return file
+    return file | {"case": with_channel(file["case"])}
 
 
 async def case_page(

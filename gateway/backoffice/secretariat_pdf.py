@@ -57,6 +57,13 @@ def _attachments(reply: dict[str, Any]) -> str | None:
     return "\n".join(f"\u2068{f['name']}\u2069 — {file_size(f.get('size'))}" for f in files) or None
 
 
+def _no_national_code(case: dict[str, Any]) -> str:
+    """«—» and why, as the printed page shows it: the partner system that filed the request
+    without one (`secretariat_labels.with_channel`), or that none was given."""
+    why = case.get("channel") or case.get("national_code_note")
+    return f"— ({why})" if why else "—"
+
+
 def reply_pdf(case: dict[str, Any], reply: dict[str, Any]) -> bytes:
     """The PDF bytes of one reply."""
     pdf = FPDF(format="A4")
@@ -75,7 +82,7 @@ def reply_pdf(case: dict[str, Any], reply: dict[str, Any]) -> bytes:
     _row(pdf, "شماره ثبت دبیرخانه :", case.get("registration_number"), code=True)
     _row(pdf, "کد رهگیری :", case["tracking_code"], code=True)
     _row(pdf, "نام و نام خانوادگی ارباب رجوع :", case["full_name"])
-    _row(pdf, "کد ملی :", case["national_code"])
+    _row(pdf, "کد ملی :", case.get("national_code") or _no_national_code(case))
     _row(pdf, "مستندات قانونی و استدلال های منجر به پاسخ ارائه شده :", reply.get("legal_basis"), typed=True)
     _row(pdf, "مفاد اصلی پاسخ :", reply["body"], typed=True)
     appeal = " — ".join(v for v in (reply.get("appeal_authority"), reply.get("appeal_deadline")) if v)

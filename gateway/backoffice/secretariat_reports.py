@@ -13,6 +13,7 @@ from contracts.errors import MESSAGES
 from gateway.backoffice.csv_cells import csv_response
 from gateway.backoffice.secretariat_api import staff_of
 from gateway.backoffice.secretariat_charts import overview_svg
+from gateway.backoffice.secretariat_labels import with_channel
 from gateway.backoffice.secretariat_pdf import reply_pdf
 from gateway.common import ApiError, call, call_cached, form_data
 from gateway.web.templates import render
@@ -91,7 +92,7 @@ async def _reply(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
     )
     for reply in file["replies"]:
         if reply["reply_id"] == request.path_params["reply_id"]:
-            return file["case"], reply
+            return with_channel(file["case"]), reply
     raise ApiError("request_not_found")
 
 

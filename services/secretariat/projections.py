@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from contracts.partners import PartnerAdded
 from contracts.requests import RequestResubmitted, RequestSubmitted
 from contracts.secretariat import (
     CannedReplyRemoved,
@@ -44,6 +45,7 @@ from services.secretariat.tables import (
     cases_table,
     due_counts_table,
     metadata,
+    partners_table,
     replies_table,
     services_table,
     units_table,
@@ -95,6 +97,7 @@ class Inbox(RowsProjection):
         CaseReopened,
         CannedReplySaved,
         CannedReplyRemoved,
+        PartnerAdded,
         *CATALOGUE_TYPES,
     )
     metadata = metadata
@@ -117,6 +120,9 @@ class Inbox(RowsProjection):
             _catalogue(rows, event)
         elif isinstance(event, CannedReplySaved | CannedReplyRemoved):
             _canned(rows, event, context)
+        elif isinstance(event, PartnerAdded):
+            # whose system filed a request (the applicant's `partner_id`): a name for the pages
+            rows.upsert(partners_table, {"partner_id": event.partner_id, "name": event.name})
         elif isinstance(event, RequestSubmitted):
             _submitted(rows, event, context, settings)
         else:

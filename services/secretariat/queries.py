@@ -16,6 +16,7 @@ from contracts.persian import latin_digits, normalize_text
 from contracts.secretariat_rpc import CartableQuery, Staff
 from infra.db import snapshot
 from services.secretariat.case import CITIZEN, DONE, SECRETARIAT, UNIT, Case
+from services.secretariat.channels import add_partners
 from services.secretariat.names import province_name
 from services.secretariat.tables import (
     canned_table,
@@ -138,13 +139,15 @@ def cartable(db_read: sa.Engine, query: CartableQuery) -> dict[str, Any]:
     """One page of a folder, newest first, with keyset paging (`next` is the next page's key).
 
     Each row names its `folder`, for a page that lists several; a search also counts its hits in
-    each folder (`hits`), so the folder tabs can say where the hits are."""
+    each folder (`hits`), so the folder tabs can say where the hits are. A request a partner
+    system filed names it (`partner_id`, `partner_name`; `channels.add_partners`)."""
     page = sa.select(cases_table, folder_of(query.staff).label("folder")).where(*filters(query))
     if query.after is not None:
         page = page.where(c.position < query.after)
     page = page.order_by(c.position.desc()).limit(query.limit + 1)
     with snapshot(db_read) as conn:
         rows = [dict(r._mapping) for r in conn.execute(page)]
+        add_partners(conn, rows[: query.limit])
         counts = folder_counts(conn, query.staff, query.province)
         hits = hit_counts(conn, query) if searching(query) else None
     more = len(rows) > query.limit
@@ -218,7 +221,8 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def case_file(db_read: sa.Engine, request_id: str, staff: Staff) -> dict[str, Any]:
-    """Everything staff see of one request: its row, history, replies and what they may do."""
+    """Everything staff see of one request: its row (with the partner system that filed it,
+    `channels.add_partners`), history, replies and what they may do."""
     with snapshot(db_read) as conn:
         row = conn.execute(sa.select(cases_table).where(c.request_id == request_id)).first()
         if row is None:
@@ -243,9 +247,11 @@ def case_file(db_read: sa.Engine, request_id: str, staff: Staff) -> dict[str, An
             .order_by("title")
         ).all()
         given = filed_details(conn, request_id)
+        found = dict(row._mapping)
+        add_partners(conn, [found])
     steps = [dict(h._mapping) | {"label": ACTIONS.get(h.action, h.action)} for h in history]
     return {
-        "case": summary(dict(row._mapping)) | given,
+        "case": summary(found) | given,
         "history": steps,
         "report": [
             s for s in steps if s["text"] and s["action"] not in ("submitted", "resubmitted", "numbered")

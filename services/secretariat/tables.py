@@ -136,6 +136,17 @@ units_table = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
 )
 
+partners_table = sa.Table(
+    "secretariat_partners",
+    metadata,
+    sa.Column("partner_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+)
+"""The partner systems (`PartnerAdded`) by name, so a request a partner filed through Open311 (an
+applicant of kind "partner", with no national code) says whose system it came from. Read by key
+when a page shows such a request; a desk upgraded from before it names partners added earlier
+after `pishkhan replay secretariat.cases` (until then the page says only «سامانهٔ همکار»)."""
+
 canned_table = sa.Table(
     "secretariat_canned_replies",
     metadata,
