@@ -58,7 +58,6 @@ class _Build:
     projection: Projection
     runner: ProjectionRunner
     live: ProjectionRunner | None
-    progress: Progress
     start: int = 0
     applied: int = 0
     types: frozenset[str] = frozenset()
@@ -67,11 +66,12 @@ class _Build:
         self.types = frozenset(self.projection.type_names())
 
 
-def _build_together(store: EventStore, builds: Sequence[_Build], batch: int) -> None:
+def _build_together(store: EventStore, builds: Sequence[_Build], batch: int, progress: Progress) -> None:
     """Advance every build until it has caught up with the store's head, reading the history
     once for all of them: each page holds the events of any of their types, each event is
     decoded once, and each build applies its own events in its own transaction (so each keeps
-    its own checkpoint, and resumes from it after an interruption)."""
+    its own checkpoint, and resumes from it after an interruption). `progress` shows the
+    position the builds have all reached and the events they applied."""
     types = sorted(frozenset().union(*(build.types for build in builds)))
     while True:
         for build in builds:
@@ -92,7 +92,8 @@ def _build_together(store: EventStore, builds: Sequence[_Build], batch: int) -> 
                 moved = True  # its checkpoint moved: the next page starts from where it is
                 continue
             build.applied += applied
-            build.progress.update(build.runner.read_from(build.projection), build.applied)
+        reached = min(build.runner.read_from(build.projection) for build in builds)
+        progress.update(reached, sum(build.applied for build in builds))
         if not (more or moved):
             return
 
@@ -138,7 +139,6 @@ def replay_projections(
     the history, then switch each in; resumes interrupted builds unless `fresh`."""
     shadows: dict[str, Shadow] = {}
     builds: list[_Build] = []
-    lives: list[Database] = []
     try:
         for live_db, projection in targets:
             live = ProjectionRunner(store, live_db, [projection])
@@ -151,20 +151,19 @@ def replay_projections(
             runner = ProjectionRunner(store, shadow.db, [projection], batch=batch)
             runner.setup()
             shadow.hold_back_indexes(projection)
-            start = runner.checkpoint(projection)
-            progress = Progress(projection.name, store.last_position(), start=start, out=out)
-            builds.append(_Build(projection, runner, live, progress, start))
-            lives.append(live_db)
-        _build_together(store, builds, batch)
-        head = store.last_position()
-        for build in builds:
-            build.progress.total = max(build.progress.total, head)
-        _build_together(store, builds, batch)  # what arrived meanwhile
+            builds.append(_Build(projection, runner, live, runner.checkpoint(projection)))
+        names = [build.projection.name for build in builds]
+        label = names[0] if len(names) == 1 else f"{len(names)} read models"
+        start = min((build.start for build in builds), default=0)
+        progress = Progress(label, store.last_position(), start=start, out=out)
+        _build_together(store, builds, batch, progress)
+        progress.total = max(progress.total, store.last_position())
+        _build_together(store, builds, batch, progress)  # what arrived meanwhile
+        progress.finish()
         results = []
-        for build, live_db in zip(builds, lives, strict=True):
+        for (live_db, _), build in zip(targets, builds, strict=True):
             shadow = shadows[live_db.url]
             shadow.build_indexes(build.projection)
-            build.progress.finish()
             switched_at = shadow.switch(build.projection, live_db)
             results.append(ReplayResult(build.projection.name, build.start, build.applied, switched_at))
         return results
@@ -394,7 +393,7 @@ def verify_projection(
                 runner.setup()
                 runner.treat_as_replayed(projection, position)
                 progress = Progress(f"verify {projection.name}", position, out=out)
-                _build_together(bounded, [_Build(projection, runner, None, progress)], runner.batch)
+                _build_together(bounded, [_Build(projection, runner, None)], runner.batch, progress)
                 with scratch.db.read.connect() as scratch_conn:
                     tables, difference = compare_tables(
                         live_conn, scratch_conn, projection.metadata.sorted_tables
