@@ -21,6 +21,13 @@ from nameko.rpc import MethodProxy, ServiceProxy
 
 FAILOVER_SEPARATOR = ";"
 
+RECONNECT: dict[str, float] = {"interval_start": 0.25, "interval_step": 0.25, "interval_max": 1.0}
+"""How a consumer that lost the broker waits between its attempts to reach it again (kombu's
+`ensure_connection`): 0.25, 0.5, 0.75 s, then 1 s apart, so a service consumes again within
+about a second of the broker's return. kombu's own waits, 2, 4, 6 … up to 30 s, kept services
+away from a restarted broker for up to 6 s after it was back. With a failover list the nodes are
+tried in turn and the wait comes after each round."""
+
 
 def broker_urls(amqp_uri: str) -> list[str]:
     """The brokers of an `AMQP_URI`, in order: one URL, or several separated by `;` (kombu's

@@ -10,11 +10,14 @@ import subprocess
 from typing import Any
 
 import pytest
+from nameko.containers import ServiceContainer
 
 from gateway.async_rpc import AsyncRpc
 from gateway.rpc import RpcPool, ServiceUnavailable
+from infra.nameko_glue import PromptQueueConsumer
 from services.relay.broker import Publisher
 from tests.desk import free_port
+from tests.integration.rpc_echo import Echo
 from tests.integration.test_gateway_async_rpc import echo  # noqa: F401 - the fixture
 from tests.rabbit import rabbit_available
 
@@ -73,6 +76,15 @@ def test_the_pooled_proxies_move_past_a_dead_node(echo: dict[str, Any]) -> None:
         assert pool.call("echo", "echo", "pooled")["args"] == ["pooled"]
     finally:
         pool.stop()
+
+
+def test_a_services_consumer_moves_past_a_dead_node(echo: dict[str, Any]) -> None:  # noqa: F811
+    container = ServiceContainer(Echo, _behind_a_dead_node(echo))
+    [consumer] = [ext for ext in container.extensions if isinstance(ext, PromptQueueConsumer)]
+    live = echo["AMQP_URI"].split("@", 1)[1].split("/", 1)[0]
+    with consumer.establish_connection() as connection:
+        assert connection.connected
+        assert f"{connection.hostname}:{connection.port}" == live
 
 
 def test_the_relay_publishes_past_a_dead_node(echo: dict[str, Any]) -> None:  # noqa: F811
