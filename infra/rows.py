@@ -325,15 +325,20 @@ class _CopyPlan:
             values = list(values)
             for index, process in self.processors:
                 values[index] = process(values[index])
-        texts = ["" if v is None else v if type(v) is str else str(v) for v in values]
+        texts = ["\\N" if v is None else v if type(v) is str else str(v) for v in values]
         line = "\t".join(texts)
-        if line.count("\t") >= len(texts) or "\\" in line or "\n" in line or "\r" in line:
-            texts = [text.translate(_COPY_ESCAPES) for text in texts]
-        elif None not in values:
-            return line + "\n"
-        if None in values:
-            texts = ["\\N" if v is None else t for v, t in zip(values, texts, strict=True)]
-        return "\t".join(texts) + "\n"
+        # Each NULL brings one backslash and each separator one tab; any other is in a value.
+        if (
+            line.count("\t") >= len(texts)
+            or line.count("\\") != values.count(None)
+            or "\n" in line
+            or "\r" in line
+        ):
+            texts = [
+                "\\N" if v is None else t.translate(_COPY_ESCAPES) for v, t in zip(values, texts, strict=True)
+            ]
+            line = "\t".join(texts)
+        return line + "\n"
 
 
 @cache

@@ -271,14 +271,15 @@ def test_on_postgresql_any_text_lands_in_a_translated_schema_and_what_the_table_
             with engine.begin() as conn:
                 rows = Rows(conn)
                 for n, note in enumerate(notes):
-                    rows.insert(people, {"person_id": f"p{n:03d}", "name": f"n{n}", "note": note})
+                    # a backslash beside a NULL in one row, too
+                    rows.insert(people, {"person_id": f"p{n:03d}", "name": f"n\\{n}", "note": note})
                     rows.insert(flags, {"flag_id": n, "on": n % 2 == 0, "label": f"f{n}"})
                 rows.flush()
                 inserts = [s for s in statements if s.startswith("INSERT")]
                 assert len(inserts) == (0 if count >= COPY_AT_LEAST else 2)  # else: COPY
-                assert [(r["person_id"], r["note"], r["visits"]) for r in _table(conn, people)] == [
-                    (f"p{n:03d}", note, 0) for n, note in enumerate(notes)
-                ]
+                assert [
+                    (r["person_id"], r["name"], r["note"], r["visits"]) for r in _table(conn, people)
+                ] == [(f"p{n:03d}", f"n\\{n}", note, 0) for n, note in enumerate(notes)]
                 assert [r["on"] for r in _table(conn, flags)] == [n % 2 == 0 for n in range(count)]
                 for n, note in enumerate(reversed(notes)):
                     rows.update(people, f"p{n:03d}", {"note": note, "visits": n})
