@@ -87,7 +87,8 @@ def _database(service: str) -> Iterator[Database]:
 
 def replay(names: list[str], *, fresh: bool = False, batch: int = REPLAY_BATCH, jobs: int = 1) -> None:
     """Rebuild read models into shadow tables and switch them in (never sends an SMS);
-    `jobs` projections at a time, each in its own process."""
+    all of them from one reading of the history, or shared out into `jobs` groups, each in its
+    own process (`infra.ops.replay.run_jobs`)."""
     from services.read_models import projection_named
 
     work = [
@@ -366,7 +367,7 @@ def _parser() -> argparse.ArgumentParser:
         "--fresh", action="store_true", help="discard an interrupted build instead of resuming it"
     )
     sub.add_argument("--batch", type=int, default=REPLAY_BATCH)
-    sub.add_argument("--jobs", type=int, default=1, help="projections rebuilt at once, each in a process")
+    sub.add_argument("--jobs", type=int, default=1, help="processes the projections are shared out to")
     commands.add_parser("verify", help="compare read models with a rebuild").add_argument("names", nargs="*")
     sub = commands.add_parser("audit", help="a request's or account's full history")
     sub.add_argument(

@@ -11,10 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from contracts.events import new_event
+from contracts.partners import PartnerWebhookResumed
 from contracts.requests import TrackingCodeIssued
 from infra.db import Database
 from infra.eventstore.sql import SqlEventStore
-from infra.ops.replay import replay_projection, verify_projection
+from infra.ops.replay import replay_projection, replay_projections, verify_projection
 from infra.projections import Context, Projection, ProjectionRunner, checkpoints_table
 
 tally_metadata = sa.MetaData()
@@ -171,3 +172,65 @@ def test_verify_finds_nothing_on_a_faithful_read_model_and_names_the_first_chang
     assert found.difference.key == {"tracking_code": "000000000005"}
     assert "request_id: live='forged'" in found.difference.describe()
     assert found.tables[0][0].checksum != found.tables[0][1].checksum
+
+
+resumed_table = sa.Table(
+    "ops_test_resumed",
+    sa.MetaData(),
+    sa.Column("partner_id", sa.String(64), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
+
+
+class Resumed(Projection):
+    """A second read model of another type, and of the codes' type too, built beside `Codes`."""
+
+    name = "ops_test.resumed"
+    handles = (PartnerWebhookResumed, TrackingCodeIssued)
+    metadata = resumed_table.metadata
+
+    def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:
+        key = getattr(event, "partner_id", None) or event.tracking_code
+        conn.execute(resumed_table.insert().values(partner_id=key, position=context.recorded.position))
+
+
+def _resumed(db: Database) -> list[tuple[Any, ...]]:
+    with db.read.connect() as conn:
+        return [
+            tuple(row) for row in conn.execute(sa.select(resumed_table).order_by(resumed_table.c.position))
+        ]
+
+
+def test_projections_replayed_together_read_the_history_once_and_each_ends_as_built_alone(
+    world: tuple[SqlEventStore, Database], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, db = world
+    for n in range(3):
+        store.append(
+            f"partner-p{n}", [new_event(PartnerWebhookResumed(partner_id=f"p{n}", resumed_by="admin"))]
+        )
+    _issue(store, 2, first=7)  # after the partners' events: the two types interleave
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")  # another service's read models
+    ProjectionRunner(store, other, [Resumed()]).setup()
+    reads: list[int] = []
+    read_all = SqlEventStore.read_all
+
+    def counted(self: SqlEventStore, after: int = 0, **options: Any) -> Any:
+        reads.append(after)
+        return read_all(self, after, **options)
+
+    monkeypatch.setattr(SqlEventStore, "read_all", counted)
+    codes, resumed = replay_projections(store, [(db, Codes()), (other, Resumed())], batch=4)
+
+    # 12 events of either type in pages of 4: three full pages and an empty one, then the
+    # empty page that finds nothing arrived meanwhile; one reading for both builds.
+    assert reads == [0, 4, 8, 12, 12]
+    assert (codes.applied, resumed.applied) == (9, 12)
+    assert codes.switched_at == resumed.switched_at == store.last_position()
+    together = (_rows(db), _resumed(other))
+    monkeypatch.setattr(SqlEventStore, "read_all", read_all)
+    replay_projection(store, db, Codes(), fresh=True)
+    replay_projection(store, other, Resumed(), fresh=True)
+    assert (_rows(db), _resumed(other)) == together
+    assert [row[0] for row in _resumed(other)][7:10] == ["p0", "p1", "p2"]
+    other.dispose()

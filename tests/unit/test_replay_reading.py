@@ -1,5 +1,5 @@
 """What a replay's reading relies on: rows read as the events the constructors make, decoding with
-or without upcasting, and the largest builds started first."""
+or without upcasting, the largest builds started first and builds shared out evenly."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from contracts.envelope import NewEvent, RecordedEvent
 from contracts.events import Event, EventRegistry
 from infra.eventstore.sql import SqlEventStore, _to_recorded
-from infra.ops.replay import ReplayJob, largest_first
+from infra.ops.replay import ReplayJob, largest_first, share_out
 from infra.projections import Context, Projection
 
 
@@ -102,3 +102,21 @@ def test_a_replay_starts_the_projections_with_the_most_stored_events_first(tmp_p
     jobs = [ReplayJob("a", name, url, url) for name in reads]
     assert [job.projection for job in largest_first(jobs, find)] == ["a.large", "a.both", "a.small", "a.none"]
     assert json.dumps([j.projection for j in jobs]) == json.dumps(list(reads))  # the input is left as it was
+    assert [[job.projection for job in group] for group in share_out(jobs, find, 2)] == [
+        ["a.large", "a.none"],  # 9 events, then the lighter of two groups of 9
+        ["a.both", "a.small"],  # 7 + 2
+    ]
+    assert [[job.projection for job in group] for group in share_out(jobs, find, 1)] == [
+        ["a.large", "a.both", "a.small", "a.none"]
+    ]
+    assert len(share_out(jobs, find, 8)) == 4  # never more groups than jobs
+
+    def costly(name: str) -> Projection:  # a small build that writes much weighs more
+        projection = find(name)
+        if name == "a.small":
+            projection.rebuild_cost = 5.0  # 2 events × 5
+        return projection
+
+    assert [job.projection for job in largest_first(jobs, costly)][:2] == ["a.small", "a.large"]
+    fresh = [ReplayJob("a", "a.none", url, url, fresh=True), *jobs[1:]]
+    assert ["a.none"] in [[job.projection for job in group] for group in share_out(fresh, find, 1)]
