@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -70,41 +70,32 @@ def _build_together(store: EventStore, builds: Sequence[_Build], batch: int, pro
     """Advance every build until it has caught up with the store's head, reading the history
     once for all of them: each page holds the events of any of their types, each event is
     decoded once, and each build applies its own events in its own transaction (so each keeps
-    its own checkpoint, and resumes from it after an interruption). The next page is read on a
-    thread while the builds apply this one. `progress` shows the position the builds have all
-    reached and the events they applied."""
+    its own checkpoint, and resumes from it after an interruption). `progress` shows the
+    position the builds have all reached and the events they applied."""
     types = sorted(frozenset().union(*(build.types for build in builds)))
-
-    def read(after: int) -> tuple[int, int, list[RecordedEvent]]:
-        head = store.last_position()  # first: everything up to it is in the pages that follow
-        return after, head, store.read_all(after, types=types, limit=batch)
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-read") as reader:
-        ahead: Future[tuple[int, int, list[RecordedEvent]]] | None = None
-        while True:
-            for build in builds:
-                if build.live is not None:  # re-read: the live runner moves on while we build
-                    build.runner.treat_as_replayed(build.projection, build.live.checkpoint(build.projection))
-            starts = [build.runner.read_from(build.projection) for build in builds]
-            start = min(starts)
-            read_ahead = ahead.result() if ahead is not None else None
-            _, head, page = read_ahead if read_ahead and read_ahead[0] == start else read(start)
-            more = len(page) == batch
-            ahead = reader.submit(read, page[-1].position) if more else None
-            seen = page[-1].position if more else max(page[-1].position if page else start, head)
-            decode = _decoding_once(builds[0].runner) if len(builds) > 1 else None
-            moved = False
-            for build, after in zip(builds, starts, strict=True):
-                mine = [event for event in page if event.position > after and event.type in build.types]
-                applied = build.runner.apply_read(build.projection, mine, seen, decode)
-                if applied is None:
-                    moved = True  # its checkpoint moved: the next page starts from where it is
-                    continue
-                build.applied += applied
-            reached = min(build.runner.read_from(build.projection) for build in builds)
-            progress.update(reached, sum(build.applied for build in builds))
-            if not (more or moved):
-                return
+    while True:
+        for build in builds:
+            if build.live is not None:  # re-read: the live runner moves on while we build
+                build.runner.treat_as_replayed(build.projection, build.live.checkpoint(build.projection))
+        head = store.last_position()
+        starts = [build.runner.read_from(build.projection) for build in builds]
+        start = min(starts, default=head)
+        page = store.read_all(start, types=types, limit=batch)
+        more = len(page) == batch
+        seen = page[-1].position if more else max(page[-1].position if page else start, head)
+        decode = _decoding_once(builds[0].runner) if len(builds) > 1 else None
+        moved = False
+        for build, after in zip(builds, starts, strict=True):
+            mine = [event for event in page if event.position > after and event.type in build.types]
+            applied = build.runner.apply_read(build.projection, mine, seen, decode)
+            if applied is None:
+                moved = True  # its checkpoint moved: the next page starts from where it is
+                continue
+            build.applied += applied
+        reached = min(build.runner.read_from(build.projection) for build in builds)
+        progress.update(reached, sum(build.applied for build in builds))
+        if not (more or moved):
+            return
 
 
 def _decoding_once(runner: ProjectionRunner) -> Callable[[RecordedEvent], object]:
