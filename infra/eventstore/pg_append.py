@@ -226,23 +226,34 @@ def append_at_once(
 
 
 def _scalar(conn: sa.Connection, statement: str, params: dict[str, Any]) -> Any:
-    """The first column of the one row `statement` answers, run on `conn`'s driver connection.
+    """The first column of the one row `statement` answers (`driver_cursor`)."""
+    cursor = driver_cursor(conn, statement, params)
+    try:
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if row is None else row[0]
 
-    Every append pays this call, and SQLAlchemy's way to a statement (its execution context,
-    result metadata and cursor wrapper) cost the client as much CPU again as the driver's own
-    (~100 against ~50 µs a call, measured in one process). A driver error still reaches the
-    caller as SQLAlchemy raises it (`IntegrityError`, `OperationalError`, …), and a connection
-    lost on the way is invalidated as SQLAlchemy does, so the pool never hands it out again."""
+
+def driver_cursor(conn: sa.Connection, statement: str, params: dict[str, Any]) -> Any:
+    """A psycopg2 cursor that ran `statement` (psycopg2's own `%(name)s` form) on `conn`'s
+    driver connection; the caller reads and closes it. psycopg2 holds every row once `execute`
+    returns, so reading them raises nothing from the server.
+
+    For the statements every append, every session's request and every catch-up page make:
+    SQLAlchemy's way to a statement (its execution context, result metadata and cursor wrapper)
+    cost the client as much CPU again as the driver's own (~100 against ~50 µs a call, measured
+    in one process). A driver error still reaches the caller as SQLAlchemy raises it
+    (`IntegrityError`, `OperationalError`, …), and a connection lost on the way is invalidated
+    as SQLAlchemy does, so the pool never hands it out again."""
     cursor = None
     try:
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(statement, params)
-        row = cursor.fetchone()
-        cursor.close()
     except Exception as error:
         conn._handle_dbapi_exception(error, statement, params, cursor, None)  # raises it, wrapped
         raise
-    return None if row is None else row[0]
+    return cursor
 
 
 def _dumps(value: Any) -> str:

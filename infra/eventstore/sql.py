@@ -42,7 +42,7 @@ from contracts.envelope import (
 from contracts.eventstore import EventStore, StopSignal
 from infra.db import is_sqlite, listening_engine, make_engine, upsert_insert
 from infra.eventstore.deciding import PendingAppend, StreamRow, as_read, decide
-from infra.eventstore.pg_append import append_at_once
+from infra.eventstore.pg_append import append_at_once, driver_cursor
 from infra.eventstore.schema import (
     ANY_TYPE_CHANNEL,
     APPEND_LOCK_KEY,
@@ -758,19 +758,11 @@ def _recorded(
 
 
 def _recorded_raw(conn: sa.Connection, statement: str, params: dict[str, Any]) -> list[RecordedEvent]:
-    """`_recorded` for a statement in psycopg2's own form, run on `conn`'s driver connection
-    (PostgreSQL): a catch-up reads page after page, and SQLAlchemy's execution and result
-    machinery cost CPU on each. A driver error reaches the caller as SQLAlchemy raises it, and
-    a lost connection is invalidated as SQLAlchemy does (as `pg_append._scalar`)."""
-    cursor = None
+    """`_recorded` for a statement in psycopg2's own form, on the driver's cursor
+    (`pg_append.driver_cursor`): a catch-up reads page after page."""
+    cursor = driver_cursor(conn, statement, params)
     try:
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(statement, params)
-    except Exception as error:
-        conn._handle_dbapi_exception(error, statement, params, cursor, None)  # raises it, wrapped
-        raise
-    try:
-        return _decoded(cursor)  # the rows are all in memory already: no error from the server
+        return _decoded(cursor)
     finally:
         cursor.close()
 
@@ -845,20 +837,13 @@ def _decoded(rows: Any) -> list[RecordedEvent]:
 
 
 def _raw_rows(conn: sa.Connection, statement: str, params: dict[str, Any]) -> list[Any]:
-    """The rows `statement` answers, run on `conn`'s driver connection (PostgreSQL): for a read
-    every session's request makes, where SQLAlchemy's building and execution of a statement cost
-    more CPU than the driver's own. A driver error reaches the caller as SQLAlchemy raises it,
-    and a lost connection is invalidated as SQLAlchemy does (as `pg_append._scalar`)."""
-    cursor = None
+    """The rows `statement` answers, on the driver's cursor (`pg_append.driver_cursor`): a read
+    every session's request makes."""
+    cursor = driver_cursor(conn, statement, params)
     try:
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(statement, params)
-        rows = cursor.fetchall()
+        return list(cursor.fetchall())
+    finally:
         cursor.close()
-    except Exception as error:
-        conn._handle_dbapi_exception(error, statement, params, cursor, None)  # raises it, wrapped
-        raise
-    return list(rows)
 
 
 @dataclass(frozen=True)
