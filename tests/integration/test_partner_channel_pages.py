@@ -9,7 +9,6 @@ import html
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -17,12 +16,13 @@ import pytest
 
 from contracts.events import new_event
 from contracts.partners import PartnerAdded, partner_stream
-from contracts.requests import Applicant, RequestSubmitted
+from contracts.requests import Applicant
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from infra.eventstore import open_store
 from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie, store_url_of
 from tests.steps import eventually
+from tests.unit.test_secretariat_partner_channel import submission
 
 pytestmark = pytest.mark.integration
 
@@ -49,18 +49,9 @@ def _append(desk: Desk, stream: str, event: Any) -> None:
 
 
 def _submit(desk: Desk, applicant: Applicant) -> str:
-    request_id = uuid.uuid4().hex
-    event = RequestSubmitted(
-        request_id=request_id,
-        tracking_code=str(uuid.uuid4().int)[:12],
-        applicant=applicant,
-        province="tehran",
-        subject="روشنایی معابر",
-        text="چراغ خیابان خاموش است.",
-        submitted_at=datetime.now(UTC).isoformat(),
-    )
-    _append(desk, f"request-{request_id}", event)
-    return request_id
+    event = submission(applicant)
+    _append(desk, f"request-{event.request_id}", event)
+    return event.request_id
 
 
 def _text(page: str) -> str:

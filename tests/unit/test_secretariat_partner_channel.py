@@ -50,10 +50,10 @@ def _add_partner(runner: ProjectionRunner) -> str:
     return partner_id
 
 
-def _submit(runner: ProjectionRunner, applicant: Applicant) -> str:
-    request_id = uuid.uuid4().hex
-    event = RequestSubmitted(
-        request_id=request_id,
+def submission(applicant: Applicant) -> RequestSubmitted:
+    """A new request of `applicant` (a citizen, or a partner's system on someone's behalf)."""
+    return RequestSubmitted(
+        request_id=uuid.uuid4().hex,
         tracking_code=str(uuid.uuid4().int)[:12],
         applicant=applicant,
         province="tehran",
@@ -61,6 +61,11 @@ def _submit(runner: ProjectionRunner, applicant: Applicant) -> str:
         text="چراغ خیابان خاموش است.",
         submitted_at=datetime.now(UTC).isoformat(),
     )
+
+
+def _submit(runner: ProjectionRunner, applicant: Applicant) -> str:
+    event = submission(applicant)
+    request_id = event.request_id
     runner.store.append(f"request-{request_id}", [new_event(event)])
     runner.run_once()
     return request_id
