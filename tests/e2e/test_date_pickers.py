@@ -13,6 +13,7 @@ import httpx
 import jdatetime
 import pytest
 from selenium import webdriver
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -69,6 +70,22 @@ def pick_today(browser: webdriver.Chrome, field: WebElement) -> str:
     browser.find_element(By.CSS_SELECTOR, "jdp-container .jdp-btn-today").click()
     eventually(lambda: not picker_shown(browser), timeout=10)  # a day chosen, the grid steps aside
     return field.get_attribute("value") or ""
+
+
+def typed_and_closed(browser: webdriver.Chrome, values: dict[str, str]) -> None:
+    """Type `values` into their fields, then close the picker the last one opened (Escape, as a
+    keyboard user does): left open, it may lie over the form's button."""
+    fill(browser, values)
+
+    def closed() -> bool:
+        if not picker_shown(browser):
+            return True
+        # Pressed where the focus is (an element's send_keys would focus the field again, and
+        # the picker reopens); the picker ignores Escape for the 300 ms it takes to open.
+        ActionChains(browser).send_keys(Keys.ESCAPE).perform()
+        return False
+
+    eventually(closed, timeout=10)
 
 
 def today() -> str:
@@ -148,12 +165,12 @@ def test_the_back_office_filters_and_reply_date_pick_days_and_refuse_what_is_no_
     rows = browser.find_elements(By.CSS_SELECTOR, f"#cartable tr[data-request-id='{filed.request_id}']")
     assert rows, "today's request is found from today"
 
-    fill(browser, {"date_from": "", "date_to": "۱۴۰۵/۰۷/۳۱"})  # Mehr has 30 days
+    typed_and_closed(browser, {"date_from": "", "date_to": "۱۴۰۵/۰۷/۳۱"})  # Mehr has 30 days
     click_and_wait(browser, browser.find_element(By.ID, "search"))
     assert "تاریخ را به صورت" in browser.find_element(By.CSS_SELECTOR, ".alert.error").text
 
     browser.get(desk.url("backoffice") + f"/secretariat/cases/{filed.request_id}")
-    fill(browser, {"body": "پاسخ با تاریخ نادرست", "reply_date": "۱۴۰۵/۰۷/۳۱"})
+    typed_and_closed(browser, {"body": "پاسخ با تاریخ نادرست", "reply_date": "۱۴۰۵/۰۷/۳۱"})
     click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#form-reply button[type=submit]"))
     assert "تاریخ را به صورت" in browser.find_element(By.CSS_SELECTOR, ".alert.error").text
     assert browser.find_element(By.NAME, "body").get_attribute("value") == "پاسخ با تاریخ نادرست"
