@@ -98,7 +98,8 @@ class Projection(abc.ABC):
     may then create the other indexes once, after the rows, instead of row by row."""
     rebuild_cost: ClassVar[float] = 1.0
     """The work of applying one of its events in a rebuild, relative to a projection that
-    writes a row or two an event: `pishkhan replay --jobs N` shares projections out by it."""
+    writes a row or two an event (~10 µs); `pishkhan replay --jobs N` shares projections out by
+    it (`infra.ops.replay.share_out`)."""
 
     @abc.abstractmethod
     def apply(self, conn: sa.Connection, event: Any, context: Context) -> None:

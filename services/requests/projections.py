@@ -108,7 +108,7 @@ class CitizenRequests(RowsProjection):
     """requests_cartable, requests_reply_view, requests_history and requests_referred_units."""
 
     name = "requests.citizen_view"
-    rebuild_cost = 3.0  # the request row, its history line, its replies: most events write two or three rows
+    rebuild_cost = 5.0  # the request row, its history line, its replies: several rows an event
     handles = (
         RequestSubmitted,
         NumberAssigned,

@@ -79,7 +79,7 @@ class Inbox(RowsProjection):
     """Every request of every secretariat with its state, holder, deadline and history."""
 
     name = "secretariat.cases"
-    rebuild_cost = 3.5  # the cartable row, its history line, its counters: most events write three rows
+    rebuild_cost = 6.0  # the cartable row, its history line, its counters: several rows an event
     handles = (
         RequestSubmitted,
         RequestResubmitted,
