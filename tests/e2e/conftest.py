@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -69,21 +69,27 @@ def sign_in_as(browser: webdriver.Chrome, desk: Desk, principal: Principal) -> N
     browser.add_cookie({**session_cookie(desk, principal), "path": "/"})
 
 
-def click_and_wait(browser: webdriver.Chrome, button: WebElement) -> None:
-    """Click a button that leaves the page and wait until the old page is gone.
+def gone(element: WebElement) -> Callable[[webdriver.Chrome], bool]:
+    """A wait's condition: the page holding `element` has been left.
 
     While Chromium swaps documents, asking about the old node can fail with "stale element" or with
-    "node does not belong to the document"; both mean the page has moved on."""
+    "node does not belong to the document"; both mean the page has moved on (Selenium's own
+    `staleness_of` takes only the first for an answer and raises the second)."""
 
-    def gone(_: webdriver.Chrome) -> bool:
+    def left(_: webdriver.Chrome) -> bool:
         try:
-            button.is_enabled()
+            element.is_enabled()
         except WebDriverException:
             return True
         return False
 
+    return left
+
+
+def click_and_wait(browser: webdriver.Chrome, button: WebElement) -> None:
+    """Click a button that leaves the page and wait until the old page is gone."""
     button.click()
-    WebDriverWait(browser, 10).until(gone)
+    WebDriverWait(browser, 10).until(gone(button))
 
 
 def open_case(browser: webdriver.Chrome, desk: Desk, request_id: str) -> None:

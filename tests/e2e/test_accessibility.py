@@ -25,7 +25,6 @@ from selenium import webdriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 from starlette.routing import Route
 
@@ -39,7 +38,7 @@ from services.identity.accounts import account_stream, case_id
 from tests.captchas import answer_of, secret_of
 from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie, store_url_of
 from tests.e2e.axe import Violation, audit
-from tests.e2e.conftest import click_and_wait, sign_in_as
+from tests.e2e.conftest import click_and_wait, gone, sign_in_as
 from tests.integration.test_identity_flow import ADMIN as BOOTSTRAP
 from tests.steps import eventually, submit
 
@@ -730,7 +729,7 @@ def _refuse(browser: webdriver.Chrome, desk: Desk, world: World, case: Refused) 
     for name, value in case.values:
         form.find_element(By.NAME, name).send_keys(value)
     browser.execute_script(SUBMIT_UNCHECKED, case.form, case.button)
-    WebDriverWait(browser, 20).until(staleness_of(form))  # the server's answer, not the form sent
+    WebDriverWait(browser, 20).until(gone(form))  # the server's answer, not the form sent
     assert _announced(browser), case
     if case.message:
         assert browser.find_element(By.ID, case.message).text, case
