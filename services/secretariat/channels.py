@@ -19,6 +19,14 @@ from services.secretariat.tables import case_details_table, partners_table
 PARTNER = "partner"
 """The applicant's kind of a request a partner system filed (`contracts.requests.Applicant`)."""
 
+PARTNER_SYSTEM = "سامانهٔ همکار"
+
+
+def partner_system(name: str | None) -> str:
+    """How the workflow history names a partner system that acted (filed the request):
+    «سامانهٔ همکار: <name>», or «سامانهٔ همکار» alone while the desk does not know its name."""
+    return (f"{PARTNER_SYSTEM}: {name}" if name else PARTNER_SYSTEM)[:200]  # actor_name's width
+
 
 def add_partners(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Give each cartable row its `partner_id` and `partner_name`: None for a request the
@@ -42,3 +50,15 @@ def add_partners(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
         partner = ids.get(row["request_id"])
         row["partner_id"] = partner
         row["partner_name"] = names.get(partner) if partner else None
+
+
+def name_partner_steps(case: dict[str, Any], steps: Sequence[dict[str, Any]]) -> None:
+    """Name the partner system in the steps of a partner-filed `case` (a row `add_partners` gave
+    its partner) that a desk recorded before the history named partners: their actor reads
+    `citizen:` with no national code. A replay of `secretariat.cases` records them anew."""
+    if case.get("applicant_kind") != PARTNER:
+        return
+    for step in steps:
+        if step["actor"] == "citizen:":
+            step["actor"] = f"{PARTNER}:{case.get('partner_id') or ''}"
+            step["actor_name"] = partner_system(case.get("partner_name"))

@@ -112,6 +112,8 @@ class Inbox(RowsProjection):
         rows.load_for(case_details_table, events, _filed_or_corrected, RequestSubmitted)
         services = [e.service_id for e in events if isinstance(e, RequestSubmitted) and e.service_id]
         rows.load(services_table, services)
+        filed = [e.applicant.partner_id for e in events if isinstance(e, RequestSubmitted)]
+        rows.load(partners_table, [partner for partner in filed if partner])  # named in the history
 
     def change(self, rows: Rows, event: Any, context: Context) -> None:
         settings = self.settings or Settings.configured()

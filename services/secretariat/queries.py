@@ -16,7 +16,7 @@ from contracts.persian import latin_digits, normalize_text
 from contracts.secretariat_rpc import CartableQuery, Staff
 from infra.db import snapshot
 from services.secretariat.case import CITIZEN, DONE, SECRETARIAT, UNIT, Case
-from services.secretariat.channels import add_partners
+from services.secretariat.channels import add_partners, name_partner_steps
 from services.secretariat.names import province_name
 from services.secretariat.tables import (
     canned_table,
@@ -222,7 +222,8 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
 
 def case_file(db_read: sa.Engine, request_id: str, staff: Staff) -> dict[str, Any]:
     """Everything staff see of one request: its row (with the partner system that filed it,
-    `channels.add_partners`), history, replies and what they may do."""
+    `channels.add_partners`), history (a partner's steps naming it, `channels.name_partner_steps`),
+    replies and what they may do."""
     with snapshot(db_read) as conn:
         row = conn.execute(sa.select(cases_table).where(c.request_id == request_id)).first()
         if row is None:
@@ -250,6 +251,7 @@ def case_file(db_read: sa.Engine, request_id: str, staff: Staff) -> dict[str, An
         found = dict(row._mapping)
         add_partners(conn, [found])
     steps = [dict(h._mapping) | {"label": ACTIONS.get(h.action, h.action)} for h in history]
+    name_partner_steps(found, steps)
     return {
         "case": summary(found) | given,
         "history": steps,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from contracts.requests import RequestResubmitted, RequestSubmitted
@@ -21,7 +22,8 @@ from contracts.secretariat import (
 )
 from infra.projections import Context
 from infra.rows import Rows
-from services.secretariat.tables import history_table
+from services.secretariat.channels import PARTNER, partner_system
+from services.secretariat.tables import case_details_table, history_table, partners_table
 
 ACTIONS = {
     "submitted": "ثبت و ارسال درخواست",
@@ -82,9 +84,22 @@ def _step(event: Any) -> tuple[str, str, bool]:
     raise TypeError(f"no history step for {type(event).__name__}")
 
 
-def _actor(event: Any, context: Context, row: dict[str, Any]) -> tuple[str, str]:
-    if isinstance(event, RequestSubmitted | RequestResubmitted):
+def _applicant(rows: Rows, row: dict[str, Any]) -> tuple[str, str]:
+    """Who filed (or corrected) the request: the citizen by national code and name, or the
+    partner system that filed it for someone through Open311 (no national code) by its id and
+    name, as the desk knows them at this event, so a replay records the same."""
+    if row["applicant_kind"] != PARTNER:
         return f"citizen:{row['national_code']}", row["full_name"]
+    details = rows.get(case_details_table, row["request_id"])
+    given = json.loads(details["applicant"]) if details is not None and details["applicant"] else {}
+    partner_id = given.get("partner_id") or ""
+    known = rows.get(partners_table, partner_id) if partner_id else None
+    return f"{PARTNER}:{partner_id}", partner_system(known["name"] if known is not None else None)
+
+
+def _actor(rows: Rows, event: Any, context: Context, row: dict[str, Any]) -> tuple[str, str]:
+    if isinstance(event, RequestSubmitted | RequestResubmitted):
+        return _applicant(rows, row)
     fields = vars(event)  # not getattr: a model's miss goes through its slow __getattr__
     actor = fields.get("actor") or fields.get("clerk") or ""
     name = fields.get("actor_name") or context.recorded.metadata.get("actor_name") or actor
@@ -94,7 +109,7 @@ def _actor(event: Any, context: Context, row: dict[str, Any]) -> tuple[str, str]
 def record(rows: Rows, row: dict[str, Any], event: Any, context: Context) -> None:
     """Add the step `event` made to the request's history."""
     action, text, internal = _step(event)
-    actor, actor_name = _actor(event, context, row)
+    actor, actor_name = _actor(rows, event, context, row)
     rows.insert(
         history_table,
         {

@@ -96,6 +96,8 @@ def test_the_clerk_sees_the_partners_channel_and_a_dash_for_the_missing_national
         text = _text(case.text)
         assert CHANNEL in text
         assert "کد ملی — سامانهٔ همکار کد ملی متقاضی را نفرستاده است" in text
+        step = re.search(r'<tr[^>]*data-action="submitted">.*?</tr>', case.text, re.S)  # «گردش کار»
+        assert step is not None and f"سامانهٔ همکار: {PARTNER}" in _text(step.group(0))
         own = _text(clerk.get(f"/secretariat/cases/{by_citizen}").text)
         assert "سامانهٔ همکار" not in own and "کد ملی ۰۰۸۴۵۷۵۹۴۸" in own
 

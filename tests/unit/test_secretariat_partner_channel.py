@@ -25,7 +25,7 @@ from infra.eventstore.sql import SqlEventStore
 from infra.projections import ProjectionRunner
 from services.secretariat import queries
 from services.secretariat.projections import Inbox
-from services.secretariat.tables import partners_table
+from services.secretariat.tables import history_table, partners_table
 from tests.steps import pdf_text
 
 CLERK = Staff(account_id="clerk-1", name="سارا دبیری", roles=("clerk",), province="tehran")
@@ -129,6 +129,49 @@ def test_a_partner_the_desk_does_not_know_yet_still_shows_the_channel(runner: Pr
         conn.execute(sa.delete(partners_table))
     assert _rows(runner)[request_id]["channel"] == "ثبت‌شده از طریق سامانهٔ همکار"
     assert _case(runner, request_id)["channel"] == "ثبت‌شده از طریق سامانهٔ همکار"
+
+
+def _history(runner: ProjectionRunner) -> list[tuple[Any, ...]]:
+    with runner.db.read.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(history_table).order_by("position"))]
+
+
+def _filed(runner: ProjectionRunner, request_id: str) -> dict[str, Any]:
+    """The case page's submission step of `request_id`."""
+    steps = queries.case_file(runner.db.read, request_id, CLERK)["history"]
+    return next(step for step in steps if step["action"] == "submitted")
+
+
+def test_the_history_names_the_partner_system_that_filed_never_an_empty_citizen(
+    runner: ProjectionRunner,
+) -> None:
+    partner_id = _add_partner(runner)
+    by_partner, by_citizen = _by_partner(runner, partner_id), _by_citizen(runner)
+    unknown = _by_partner(runner, uuid.uuid4().hex)  # a partner this desk has no name for
+
+    step = _filed(runner, by_partner)
+    assert (step["actor"], step["actor_name"]) == (f"partner:{partner_id}", f"سامانهٔ همکار: {PARTNER}")
+    assert _filed(runner, unknown)["actor_name"] == "سامانهٔ همکار"
+    step = _filed(runner, by_citizen)
+    assert (step["actor"], step["actor_name"]) == ("citizen:0084575948", "زهرا احمدی")
+
+    live = _history(runner)
+    runner.rebuild(runner.projections[0])  # `pishkhan replay secretariat.cases`
+    assert _history(runner) == live  # what `pishkhan verify` compares
+
+
+def test_a_partners_step_recorded_before_the_history_named_partners_reads_as_the_partner(
+    runner: ProjectionRunner,
+) -> None:
+    request_id = _by_partner(runner, _add_partner(runner))
+    with runner.db.write.begin() as conn:  # as a desk recorded it before: an empty citizen
+        old = {"actor": "citizen:", "actor_name": "علی رضایی"}
+        conn.execute(sa.update(history_table).where(history_table.c.request_id == request_id).values(old))
+    assert _filed(runner, request_id)["actor_name"] == f"سامانهٔ همکار: {PARTNER}"
+    with runner.db.write.begin() as conn:  # and before the desk kept partners' names
+        conn.execute(sa.delete(partners_table))
+    step = _filed(runner, request_id)
+    assert (step["actor"].startswith("partner:"), step["actor_name"]) == (True, "سامانهٔ همکار")
 
 
 def _render(name: str, **context: Any) -> str:
