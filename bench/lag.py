@@ -11,7 +11,9 @@ own. wrk writes each 201's request id and time to a file as it comes. From that 
   as the row, reached the event's position);
 - the citizen's tracking view: the same for the projection that fills `requests_cartable` and
   `requests_history` (what tracking reads);
-- the SMS: until the provider got it (`sent_at` the outbox provider wrote for that mobile).
+- the SMS: until the provider got it (`sent_at` the outbox provider wrote for the message that
+  names the request's tracking code, to the mobile the submission gave: each citizen's account
+  got its welcome SMS at registration on that mobile too, so the first message to it is no sign).
 A watcher thread reads that file, the submissions stored since its last look and the two
 checkpoints every `poll_ms` (the resolution; three indexed queries, where reading the tables
 themselves scanned one 100 times a second). Baseline: the submissions' own latency in the same
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -35,13 +38,15 @@ import sqlalchemy as sa
 
 from bench import wrk
 from bench.common import desk_on_postgresql, emit, latency_ms, log, machine
+from contracts.persian import latin_digits
 
 TARGET_MS = {"read_models_p99": 300, "sms_p99": 1000}
 VIEWS = {"inbox": "secretariat.cases", "tracking": "requests.citizen_view"}
 """The projection that shows a new request in each read model: it is there once the
 projection's checkpoint reached the request's `RequestSubmitted`."""
 NEW_SUBMISSIONS = sa.text(
-    "SELECT stream, position FROM es_events WHERE type = 'RequestSubmitted' AND position > :after"
+    "SELECT stream, position, CAST(data AS json) ->> 'tracking_code' FROM es_events"
+    " WHERE type = 'RequestSubmitted' AND position > :after"
 )
 CHECKPOINTS = sa.text("SELECT name, position FROM projection_checkpoints WHERE name IN :names").bindparams(
     sa.bindparam("names", expanding=True)
@@ -52,6 +57,14 @@ OUTBOX_POLL_S = 0.25
 """How often the watcher reads the SMS provider's outbox. Its rows carry the time each message
 was taken (`sent_at`), so reading them late changes no figure and saves opening the SQLite file
 the provider writes to 200 times a second."""
+
+_TRACKING_CODE = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
+
+
+def tracking_codes(text: str) -> set[str]:
+    """The tracking codes an SMS names (12 digits, printed in Persian digits between bidi
+    isolates): a submission's SMS names its request's; the welcome SMS names none."""
+    return set(_TRACKING_CODE.findall(latin_digits(text)))
 
 
 class Watcher:
@@ -67,45 +80,56 @@ class Watcher:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="lag-watcher", daemon=True)
         self._last_sms, self._offset, self._unread = 0, 0, ""
+        self._reading = threading.Lock()
+        self._after, self._submitted = 0, dict[str, int]()  # request id → its RequestSubmitted's position
+        self.codes: dict[str, str] = {}  # tracking code → request id, from the RequestSubmitted
+        self._texted: dict[str, tuple[str, float]] = {}  # code → (mobile, sent_at) not matched yet
 
     def _pending(self, view: str) -> list[str]:
         with self.lock:
             return [r for r in self.answered if r not in self.seen[view]]
 
     def _run(self) -> None:
-        after, submitted = 0, dict[str, int]()  # request id → its RequestSubmitted's position
         next_outbox = 0.0
         while not self.stop.is_set():
             self._read_answers()
-            with self.engine.connect() as conn:
-                for stream, position in conn.execute(NEW_SUBMISSIONS, {"after": after}):
-                    submitted[stream.removeprefix("request-")] = position
-                    after = max(after, position)
-                rows = conn.execute(CHECKPOINTS, {"names": list(VIEWS.values())}).all()
-            reached: dict[str, int] = {name: position for name, position in rows}
-            now = time.time()
-            for view, projection in VIEWS.items():
-                seen, done = self.seen[view], reached.get(projection, 0)
-                for request_id, position in submitted.items():
-                    if position <= done and request_id not in seen:
-                        seen[request_id] = now
-            submitted = {r: p for r, p in submitted.items() if any(r not in self.seen[v] for v in VIEWS)}
+            self._look()
             if time.monotonic() >= next_outbox:  # its rows carry their own time: no hurry
                 self._read_outbox()
                 next_outbox = time.monotonic() + OUTBOX_POLL_S
             time.sleep(self.poll)
-        self._read_answers()
+
+    def _look(self) -> None:
+        """The submissions stored since the last look, and which of them each view shows now."""
+        with self.engine.connect() as conn:
+            for stream, position, code in conn.execute(NEW_SUBMISSIONS, {"after": self._after}):
+                self._submitted[stream.removeprefix("request-")] = position
+                self.codes[code] = stream.removeprefix("request-")
+                self._after = max(self._after, position)
+            rows = conn.execute(CHECKPOINTS, {"names": list(VIEWS.values())}).all()
+        reached: dict[str, int] = {name: position for name, position in rows}
+        now = time.time()
+        for view, projection in VIEWS.items():
+            seen, done = self.seen[view], reached.get(projection, 0)
+            for request_id, position in self._submitted.items():
+                if position <= done and request_id not in seen:
+                    seen[request_id] = now
+        self._submitted = {
+            r: p for r, p in self._submitted.items() if any(r not in self.seen[v] for v in VIEWS)
+        }
 
     def _read_answers(self) -> None:
-        """The 201s wrk wrote since the last look (a line at a time; the last may be unfinished)."""
-        if not self.answers.exists():
-            return
-        with self.answers.open(encoding="ascii") as answers:
-            answers.seek(self._offset)
-            text = answers.read()
-            self._offset = answers.tell()
-        lines = (self._unread + text).split("\n")
-        self._unread = lines.pop()
+        """The 201s wrk wrote since the last look (a line at a time; the last may be unfinished).
+        Both the watcher and `drain` call it: one at a time."""
+        with self._reading:
+            if not self.answers.exists():
+                return
+            with self.answers.open(encoding="ascii") as answers:
+                answers.seek(self._offset)
+                text = answers.read()
+                self._offset = answers.tell()
+            lines = (self._unread + text).split("\n")
+            self._unread = lines.pop()
         with self.lock:
             for line in lines:
                 request_id, at = line.split("\t")
@@ -117,19 +141,36 @@ class Watcher:
         with sqlite3.connect(self.outbox, timeout=5) as conn:
             try:
                 rows = conn.execute(
-                    'SELECT id, "to", sent_at FROM sms_outbox WHERE id > ? ORDER BY id', (self._last_sms,)
+                    'SELECT id, "to", text, sent_at FROM sms_outbox WHERE id > ? ORDER BY id',
+                    (self._last_sms,),
                 ).fetchall()
             except sqlite3.OperationalError:  # the provider has not made its table yet
                 return
-        for row_id, phone, sent_at in rows:
+        for row_id, phone, text, sent_at in rows:
             self._last_sms = row_id
-            request_id = self.requests.get(phone)
-            if request_id is not None and request_id not in self.seen["sms"]:
-                self.seen["sms"][request_id] = datetime.fromisoformat(sent_at).timestamp()
+            for code in tracking_codes(text):
+                self._texted.setdefault(code, (phone, datetime.fromisoformat(sent_at).timestamp()))
+        self._match_sms()
+
+    def _match_sms(self) -> None:
+        """Each SMS naming a known tracking code, for its request when it went to the mobile the
+        submission gave. A code not known yet (its RequestSubmitted stored after the last look)
+        waits for a later look."""
+        for code, (phone, sent_at) in list(self._texted.items()):
+            request_id = self.codes.get(code)
+            if request_id is None:
+                continue
+            del self._texted[code]
+            if self.requests.get(phone) == request_id:
+                self.seen["sms"].setdefault(request_id, sent_at)
 
     def drain(self, timeout: float) -> None:
-        """Wait (bounded) until every answered request was seen everywhere, then stop."""
+        """Wait (bounded) until every answered request was seen everywhere, then stop. Called
+        once wrk has exited: the answers it wrote last are read here first, since the watcher may
+        not have looked since (it stopped at once when all it had read were seen, and the 201s
+        read after its last look were counted missing)."""
         deadline = time.monotonic() + timeout
+        self._read_answers()
         while time.monotonic() < deadline and any(self._pending(v) for v in self.seen):
             time.sleep(0.1)
         self.stop.set()
