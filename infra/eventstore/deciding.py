@@ -3,7 +3,6 @@ id, revisions and the hash chain. Pure: the SQL store reads the rows and writes 
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from contracts.envelope import (
     StreamState,
     WrongExpectedVersion,
 )
+from infra import jsontext
 from infra.ops.hashchain import chain_link
 
 
@@ -60,7 +60,7 @@ class StreamRow:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return jsontext.compact_sorted(value)
 
 
 def decide(

@@ -78,6 +78,7 @@ from contracts.envelope import (
     WrongExpectedVersion,
 )
 from contracts.eventstore import EventStore
+from infra import jsontext
 from infra.concurrency import eventlet_patched
 from infra.ops.hashchain import StoredLink, chain_link
 
@@ -141,7 +142,7 @@ def run_blocking(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return jsontext.compact_sorted(value).encode("utf-8")
 
 
 def _load_object(raw: bytes) -> dict[str, Any]:

@@ -15,12 +15,12 @@ was held 87 % of the time, 32 ms per commit (p50), and was what the desk queued 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+from infra import jsontext
 from infra.eventstore.schema import (
     ANY_TYPE_CHANNEL,
     APPEND_LOCK_KEY,
@@ -257,4 +257,4 @@ def driver_cursor(conn: sa.Connection, statement: str, params: dict[str, Any]) -
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return jsontext.compact(value)

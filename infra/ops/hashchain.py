@@ -20,12 +20,12 @@ inserting or reordering events of a stream, breaks the chain at that event or th
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from contracts.envelope import NewEvent, RecordedEvent
+from infra import jsontext
 
 GENESIS = ""
 """The predecessor hash of a stream's first event."""
@@ -33,7 +33,7 @@ GENESIS = ""
 
 def canonical(value: Any) -> str:
     """JSON with sorted keys and no spaces: the same text for the same value, in every adapter."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return jsontext.compact_sorted(value)
 
 
 def event_hash(

@@ -30,6 +30,7 @@ from contracts.partners import (
     PartnerWebhookPaused,
     PartnerWebhookResumed,
 )
+from infra import jsontext
 from infra.db import Database, lock_schema
 from infra.projections import Context, Projection
 from infra.rows import Rows
@@ -167,7 +168,7 @@ def _request(rows: Rows, event: Any, context: Context) -> tuple[ie.IntegrationEv
     if made is None:
         return None
     state, integration = made
-    text = json.dumps(state, ensure_ascii=False, sort_keys=True)
+    text = jsontext.text_sorted(state)
     rows.upsert(requests_table, {"request_id": request_id, "state": text})
     body = body_of(integration).decode()
     rows.insert(

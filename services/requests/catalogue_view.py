@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from contracts.catalogue import ServicePublished, ServiceRetired, UnitDefined
 from contracts.errors import DomainError
+from infra import jsontext
 from infra.projections import Context, Projection
 
 metadata = sa.MetaData()
@@ -53,7 +54,7 @@ class Catalogue(Projection):
                 "service_type": event.service_type,
                 "name": event.name,
                 "retired": False,
-                "card": json.dumps(event.model_dump(mode="json"), ensure_ascii=False, sort_keys=True),
+                "card": jsontext.text_sorted(event.model_dump(mode="json")),
             }
             table, key, ident = services_table, services_table.c.service_id, event.service_id
             new = {"service_id": event.service_id, **values}

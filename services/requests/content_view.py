@@ -23,6 +23,7 @@ from contracts.content import (
     iso_to_jalali,
 )
 from contracts.errors import DomainError
+from infra import jsontext
 from infra.projections import Context, Projection
 from services.requests.catalogue_view import services_table, units_table
 
@@ -74,9 +75,7 @@ class Contents(Projection):
 def _row(event: AnnouncementSaved | ServiceFormSaved | FaqEntrySaved) -> dict[str, Any]:
     file = getattr(event, "file", None)
     common = {
-        "file": None
-        if file is None
-        else json.dumps(file.model_dump(mode="json"), ensure_ascii=False, sort_keys=True),
+        "file": None if file is None else jsontext.text_sorted(file.model_dump(mode="json")),
         "saved_at": event.saved_at,
     }
     if isinstance(event, AnnouncementSaved):

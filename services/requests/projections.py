@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
@@ -17,6 +16,7 @@ from contracts.secretariat import (
     ReplyPosted,
     ReturnedForCorrection,
 )
+from infra import jsontext
 from infra.projections import Context, RowsProjection
 from infra.rows import Rows
 
@@ -101,7 +101,7 @@ FOLDERS = {
 
 
 def _files(attachments: tuple[AttachmentRef, ...]) -> str:
-    return json.dumps([a.model_dump() for a in attachments], ensure_ascii=False, sort_keys=True)
+    return jsontext.text_sorted([a.model_dump() for a in attachments])
 
 
 class CitizenRequests(RowsProjection):
@@ -152,7 +152,7 @@ class CitizenRequests(RowsProjection):
                     "submitted_at": event.submitted_at,
                     "updated_at": at,
                     "attachments": _files(event.attachments),
-                    "details": json.dumps(event.model_dump(mode="json"), ensure_ascii=False, sort_keys=True),
+                    "details": jsontext.text_sorted(event.model_dump(mode="json")),
                 },
             )
             _history(rows, event.request_id, context, "submitted")

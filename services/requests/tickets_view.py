@@ -4,7 +4,6 @@ folder, and each ticket's thread of messages. Rebuilt from the tickets' events l
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +11,7 @@ import sqlalchemy as sa
 
 from contracts.requests import AttachmentRef
 from contracts.support import TicketAnswered, TicketClosed, TicketFollowedUp, TicketOpened
+from infra import jsontext
 from infra.projections import Context, RowsProjection, field_of
 from infra.rows import Rows
 
@@ -49,7 +49,7 @@ messages_table = sa.Table(
 
 
 def _files(attachments: tuple[AttachmentRef, ...]) -> str:
-    return json.dumps([a.model_dump() for a in attachments], ensure_ascii=False, sort_keys=True)
+    return jsontext.text_sorted([a.model_dump() for a in attachments])
 
 
 class Tickets(RowsProjection):

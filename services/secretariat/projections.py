@@ -33,6 +33,7 @@ from contracts.secretariat import (
     RequestStatusSet,
     ReturnedForCorrection,
 )
+from infra import jsontext
 from infra.projections import Context, RowsProjection, field_of
 from infra.rows import Rows
 from services.secretariat import timeline
@@ -189,7 +190,7 @@ def _submitted(rows: Rows, event: RequestSubmitted, context: Context, settings: 
         "subject": event.subject,
         "text": event.text,
         "form": event.form,
-        "attachments": json.dumps([a.model_dump() for a in event.attachments], ensure_ascii=False),
+        "attachments": jsontext.text([a.model_dump() for a in event.attachments]),
         "service_id": event.service_id,
         "service_name": event.service_name or (service["name"] if service is not None else None),
         "unit": event.unit or (service["unit"] if service is not None else None),
@@ -212,8 +213,8 @@ def _submitted(rows: Rows, event: RequestSubmitted, context: Context, settings: 
         case_details_table,
         {
             "request_id": event.request_id,
-            "applicant": json.dumps(event.applicant.model_dump(exclude={"account_id"}), ensure_ascii=False),
-            "visit": json.dumps(visit, ensure_ascii=False) if visit and any(visit.values()) else None,
+            "applicant": jsontext.text(event.applicant.model_dump(exclude={"account_id"})),
+            "visit": jsontext.text(visit) if visit and any(visit.values()) else None,
             "unit": values["unit"],
             "addressee_unit": event.addressee_unit or None,
             "files_at": values["submitted_at"],
@@ -322,7 +323,7 @@ def _change(
 def _resubmitted(
     row: dict[str, Any], event: RequestResubmitted, at: str, calendar: WorkingCalendar
 ) -> dict[str, Any]:
-    attachments = json.dumps([a.model_dump() for a in event.attachments], ensure_ascii=False)
+    attachments = jsontext.text([a.model_dump() for a in event.attachments])
     values: dict[str, Any] = {"subject": event.subject, "text": event.text, "attachments": attachments}
     if row["stage"] != CITIZEN or row["returned_to"] is None:
         return values
@@ -363,13 +364,13 @@ def _keep_replaced_files(rows: Rows, row: dict[str, Any], event: RequestResubmit
     rows.update(
         case_details_table,
         row["request_id"],
-        {"files_at": at, "earlier_files": json.dumps(earlier, ensure_ascii=False)},
+        {"files_at": at, "earlier_files": jsontext.text(earlier)},
     )
 
 
 def _reply_row(event: ReplyPosted, context: Context) -> dict[str, Any]:
     values = event.model_dump(exclude={"attachments"})
-    values["attachments"] = json.dumps([a.model_dump() for a in event.attachments], ensure_ascii=False)
+    values["attachments"] = jsontext.text([a.model_dump() for a in event.attachments])
     values["clerk_name"] = context.recorded.metadata.get("actor_name") or event.clerk
     values["position"] = context.recorded.position
     return values
