@@ -65,6 +65,22 @@ parked_table = sa.Table(
 )
 
 
+class _RecordedAt:
+    """`Context.at`: made on first use, then kept as the context's own attribute (a descriptor
+    without `__set__`, so the instance's value is found without a call), and kept beside the
+    recorded event's fields, so that every projection's context of one event shares it."""
+
+    def __get__(self, context: Context | None, owner: type | None = None) -> str:
+        if context is None:
+            raise AttributeError("at")
+        recorded = context.recorded
+        known: str | None = recorded.__dict__.get("_at")
+        if known is None:
+            known = recorded.__dict__["_at"] = recorded.recorded_at.isoformat()
+        context.__dict__["at"] = known
+        return known
+
+
 @dataclass(frozen=True)
 class Context:
     """What `Projection.apply` may use besides its transaction."""
@@ -75,14 +91,9 @@ class Context:
     """True while `ProjectionRunner.rebuild` re-applies an event the projection had already
     applied before: effects outside the read model (an SMS) must not happen again."""
 
-    @property
-    def at(self) -> str:
-        """When the event was recorded, as the ISO text read models keep (made once per event,
-        however many rows it stamps; not a `cached_property`, which takes a lock each time)."""
-        known = self.__dict__.get("_at")
-        if known is None:
-            known = self.__dict__["_at"] = self.recorded.recorded_at.isoformat()
-        return known
+    at: ClassVar[_RecordedAt] = _RecordedAt()
+    """When the event was recorded, as the ISO text read models keep: made once per event,
+    however many rows of however many projections it stamps."""
 
 
 class Projection(abc.ABC):

@@ -50,6 +50,8 @@ class _Table:
     key_names: tuple[str, ...] = field(init=False)
     blank: Row = field(init=False)
     """Every column with its scalar default (or None): what an insert starts from."""
+    width: int = field(init=False)
+    """How many columns the table has."""
     key_of: Callable[[Row], Key] = field(init=False, repr=False)
     """The key of a row: a tuple of its key columns' values."""
     rows: dict[Key, Row | None] = field(default_factory=dict)
@@ -63,6 +65,7 @@ class _Table:
         self.key_columns = list(self.table.primary_key.columns)
         self.key_names = tuple(column.name for column in self.key_columns)
         self.blank = {column.name: _default(column) for column in self.table.columns}
+        self.width = len(self.blank)
         self.key_of = _tuple_getter(self.key_names)
 
     def check_columns(self, row: Row) -> None:
@@ -140,18 +143,21 @@ class Rows:
         """Add a row; columns left out are NULL (or their scalar default). A key already known
         to have a row is refused; one not known is taken to have none, and the database has the
         last word when the batch is flushed."""
-        known = self._of(table)
+        known = self._tables.get(table.name) or self._of(table)
         row = {**known.blank, **values}
-        known.check_columns(row)
+        if len(row) != known.width:
+            known.check_columns(row)
         key = known.key_of(row)
         if None in key:
             raise ValueError(f"{table.name}: a row needs its whole key, not {key}")
-        if known.rows.get(key) is not None:
+        rows = known.rows
+        if rows.get(key) is not None:
             raise DuplicateRow(f"{table.name} already has a row {key}")
-        known.rows[key] = row
-        known.stored.setdefault(key, False)
+        rows[key] = row
+        if key not in known.stored:
+            known.stored[key] = False
         known.dirty[key] = None
-        return dict(row)
+        return row.copy()
 
     def update(self, table: sa.Table, key: Any, values: Row) -> Row | None:
         """Change some columns of the row of `key` (a value, or a tuple for a composite key);
@@ -303,10 +309,25 @@ def _copies(dialect: sa.Dialect) -> bool:
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
+COPY_NULL = "None"
+"""How a NULL is written for `COPY` (its `NULL` option): what `str(None)` gives, so a row with
+NULLs is written by one `str.join` in C like any other. The text "None" itself is written
+escaped (`\\None`, which COPY reads back as "None": it compares the NULL text before it
+removes backslashes)."""
+
+
+def _escaped(value: Any) -> str:
+    """One value of a line that needs escapes: NULL, the text "None", or text with a backslash,
+    tab, newline or carriage return."""
+    if value is None:
+        return COPY_NULL
+    text = str(value)
+    return "\\None" if text == COPY_NULL else text.translate(_COPY_ESCAPES)
+
 
 @dataclass(frozen=True)
 class _CopyPlan:
-    """How rows of one table are written for `COPY … FROM STDIN` (text format)."""
+    """How rows of one table are written for `COPY … FROM STDIN` (text format, `COPY_NULL`)."""
 
     statement: str
     names: tuple[str, ...]
@@ -318,26 +339,23 @@ class _CopyPlan:
         object.__setattr__(self, "values_of", _tuple_getter(self.names))
 
     def line(self, row: Row) -> str:
-        """`row` as one line: tab-separated, NULL as `\\N`, backslash, tab, newline and carriage
-        return escaped (checked on the whole row at once: they are rare)."""
+        """`row` as one line: tab-separated, NULL as `COPY_NULL`, backslash, tab, newline and
+        carriage return escaped (checked on the whole line at once: they are rare)."""
         values: Sequence[Any] = self.values_of(row)
         if self.processors:
             values = list(values)
             for index, process in self.processors:
                 values[index] = process(values[index])
-        texts = ["\\N" if v is None else v if type(v) is str else str(v) for v in values]
-        line = "\t".join(texts)
-        # Each NULL brings one backslash and each separator one tab; any other is in a value.
+        line = "\t".join(map(str, values))
+        # Each separator brings one tab; any other, or anything to escape, is in a value.
         if (
-            line.count("\t") >= len(texts)
-            or line.count("\\") != values.count(None)
+            line.count("\t") != len(values) - 1
+            or "\\" in line
             or "\n" in line
             or "\r" in line
+            or COPY_NULL in values
         ):
-            texts = [
-                "\\N" if v is None else t.translate(_COPY_ESCAPES) for v, t in zip(values, texts, strict=True)
-            ]
-            line = "\t".join(texts)
+            line = "\t".join([_escaped(value) for value in values])
         return line + "\n"
 
 
@@ -352,7 +370,7 @@ def _copy_plan(table: sa.Table, schema: str | None, dialect: sa.Dialect) -> _Cop
         if process is not None:
             processors.append((index, process))
     return _CopyPlan(
-        f"COPY {target} ({columns}) FROM STDIN",
+        f"COPY {target} ({columns}) FROM STDIN WITH (NULL '{COPY_NULL}')",
         tuple(column.name for column in table.columns),
         tuple(processors),
     )

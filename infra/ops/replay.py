@@ -85,8 +85,7 @@ def _build_together(store: EventStore, builds: Sequence[_Build], batch: int, pro
         seen = page[-1].position if more else max(page[-1].position if page else start, head)
         decode = _decoding_once(builds[0].runner) if len(builds) > 1 else None
         moved = False
-        for build, after in zip(builds, starts, strict=True):
-            mine = [event for event in page if event.position > after and event.type in build.types]
+        for build, mine in zip(builds, _routed(page, builds, starts), strict=True):
             applied = build.runner.apply_read(build.projection, mine, seen, decode)
             if applied is None:
                 moved = True  # its checkpoint moved: the next page starts from where it is
@@ -96,6 +95,28 @@ def _build_together(store: EventStore, builds: Sequence[_Build], batch: int, pro
         progress.update(reached, sum(build.applied for build in builds))
         if not (more or moved):
             return
+
+
+def _routed(
+    page: Sequence[RecordedEvent], builds: Sequence[_Build], starts: Sequence[int]
+) -> list[list[RecordedEvent]]:
+    """Each build's events of `page` (those of its types after its start), in one pass over the
+    page: each event goes to the builds that read its type, found once per type."""
+    routes: list[list[RecordedEvent]] = [[] for _ in builds]
+    by_type: dict[str, list[tuple[int, list[RecordedEvent]]]] = {}
+    for event in page:
+        targets = by_type.get(event.type)
+        if targets is None:
+            targets = by_type[event.type] = [
+                (after, route)
+                for build, after, route in zip(builds, starts, routes, strict=True)
+                if event.type in build.types
+            ]
+        position = event.position
+        for after, route in targets:
+            if position > after:
+                route.append(event)
+    return routes
 
 
 def _decoding_once(runner: ProjectionRunner) -> Callable[[RecordedEvent], object]:

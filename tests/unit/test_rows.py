@@ -242,6 +242,8 @@ AWKWARD = [
     'a "quoted" \\ back',
     "tab\there, line\nthere\r\n",
     "\\N",  # the text, not NULL
+    "None",  # the text, not NULL (COPY writes NULL so)
+    "\\None",
     "",
     None,
 ]
