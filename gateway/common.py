@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.schemas import SchemaGenerator
@@ -308,6 +308,13 @@ def build_app(
             code = "invalid_input"
         return answer(request, code, error.detail, status=error.status_code)
 
+    async def on_disconnect(request: Request, error: Exception) -> Response:
+        # The client left before its body arrived (a phone losing signal mid-upload). Every
+        # handler reads the body before it sends a command, so nothing was started; no one
+        # reads the answer. Not a fault of the desk: no traceback, no 5xx.
+        log.info("client left before its body arrived: %s %s", request.method, request.url.path)
+        return answer(request, "client_disconnected")
+
     async def on_unexpected(request: Request, error: Exception) -> Response:
         log.error("unexpected error on %s", request.url.path, exc_info=error)
         detail = error.exc_type if isinstance(error, RemoteError) else None
@@ -323,6 +330,7 @@ def build_app(
         DomainError: on_domain_error,
         ServiceUnavailable: on_unavailable,
         HTTPException: on_http,
+        ClientDisconnect: on_disconnect,
         Exception: on_unexpected,
     }
     all_routes = [
