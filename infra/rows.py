@@ -162,21 +162,24 @@ class Rows:
     def update(self, table: sa.Table, key: Any, values: Row) -> Row | None:
         """Change some columns of the row of `key` (a value, or a tuple for a composite key);
         None, and no change, when there is no such row."""
-        known = self._of(table)
-        key = _key(key)
-        if key not in known.rows:
+        known = self._tables.get(table.name) or self._of(table)
+        if not isinstance(key, tuple):
+            key = (key,)
+        rows = known.rows
+        if key not in rows:
             self.load(table, [key])
-        row = known.rows[key]
+        row = rows[key]
         if row is None:
             known.check_columns({**known.blank, **values})
             return None
         changed = {**row, **values}
-        known.check_columns(changed)
+        if len(changed) != known.width:
+            known.check_columns(changed)
         if known.key_of(changed) != key:
             raise ValueError(f"{table.name}: a row's key cannot change")
-        known.rows[key] = changed
+        rows[key] = changed
         known.dirty[key] = None
-        return dict(changed)
+        return changed.copy()
 
     def upsert(self, table: sa.Table, values: Row) -> Row:
         """Change the row of `values`' key, or add it."""
