@@ -28,7 +28,7 @@ from deploy.run import Desk
 from gateway.web.auth import Principal
 from services.notify.providers import OutboxProvider
 from tests.captchas import answer_of, secret_of
-from tests.desk import CSRF_FOR_TESTS, session_cookie
+from tests.desk import CSRF_FOR_TESTS, signed_in_client
 from tests.integration.test_identity_flow import code_for
 from tests.steps import BIDI_MARKS, eventually
 
@@ -307,13 +307,7 @@ class Staff:
     """The secretariat's clerk and the desk officer, acting through the back office's own forms."""
 
     def __init__(self, desk: Desk, principal: Principal) -> None:
-        cookie = session_cookie(desk, principal)
-        self.client = httpx.Client(
-            base_url=desk.url("backoffice"),
-            cookies={cookie["name"]: cookie["value"]},
-            headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-            timeout=30,
-        )
+        self.client = signed_in_client(desk, principal, timeout=30)
 
     def close(self) -> None:
         self.client.close()

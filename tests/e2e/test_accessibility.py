@@ -36,7 +36,7 @@ from gateway.web.auth import Principal
 from infra.eventstore import open_store
 from services.identity.accounts import account_stream, case_id
 from tests.captchas import answer_of, secret_of
-from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie, store_url_of
+from tests.desk import CSRF_FOR_TESTS, running_desk, signed_in_client, store_url_of
 from tests.e2e.axe import Violation, audit
 from tests.e2e.conftest import click_and_wait, gone, sign_in_as
 from tests.integration.test_identity_flow import ADMIN as BOOTSTRAP
@@ -250,17 +250,6 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         yield running
 
 
-def _client(desk: Desk, principal: Principal) -> httpx.Client:
-    gateway = "backoffice" if principal.kind == "staff" else "citizen"
-    cookie = session_cookie(desk, principal)
-    return httpx.Client(
-        base_url=desk.url(gateway),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=30,
-    )
-
-
 def _post(client: httpx.Client, path: str, files: Any = None, **fields: str) -> httpx.Response:
     answer = client.post(path, data={"csrf_token": CSRF_FOR_TESTS, **fields}, files=files)
     assert answer.status_code == 303, (
@@ -345,9 +334,13 @@ def _register_company(desk: Desk) -> None:
 @pytest.fixture(scope="module")
 def world(desk: Desk) -> World:
     _register_company(desk)
-    with _client(desk, COMPANY) as company:
+    with signed_in_client(desk, COMPANY, timeout=30) as company:
         company_letter = _post(company, f"/services/{LETTER}/start", consent="yes").headers["location"]
-    with _client(desk, CITIZEN) as citizen, _client(desk, CLERK) as clerk, _client(desk, ADMIN) as admin:
+    with (
+        signed_in_client(desk, CITIZEN, timeout=30) as citizen,
+        signed_in_client(desk, CLERK, timeout=30) as clerk,
+        signed_in_client(desk, ADMIN, timeout=30) as admin,
+    ):
         eventually(lambda: citizen.get(f"/services/{WIZARD}").status_code == 200)
         filed = _wizard_to_step_six(citizen)
         receipt = _post(citizen, filed, step="6", action="submit").headers["location"]
@@ -376,7 +369,7 @@ def world(desk: Desk) -> World:
         returned_id = _returned(citizen, clerk)
         new_id = submit(desk, "tehran").request_id
         eventually(lambda: clerk.get(f"/secretariat/cases/{new_id}").status_code == 200)
-    with _client(desk, VERIFYING) as verifying:
+    with signed_in_client(desk, VERIFYING, timeout=30) as verifying:
         sent = verifying.post(
             "/verification",
             data={"csrf_token": CSRF_FOR_TESTS, "province": "tehran", "note": "لطفاً بررسی شود"},
@@ -386,7 +379,7 @@ def world(desk: Desk) -> World:
             },
         )
         assert sent.status_code == 303, sent.text
-    with _client(desk, OFFICER) as officer:
+    with signed_in_client(desk, OFFICER, timeout=30) as officer:
         eventually(lambda: case_id(VERIFYING.account_id) in officer.get("/identity/cartable").text)
         eventually(lambda: ticket.json()["ticket_id"] in officer.get("/support").text)
         answer = {"csrf_token": CSRF_FOR_TESTS, "text": "پاسخ تا پایان هفته می‌رسد."}

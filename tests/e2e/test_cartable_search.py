@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 
 from deploy.run import Desk
 from gateway.web.auth import Principal
-from tests.desk import CSRF_FOR_TESTS, session_cookie
+from tests.desk import CSRF_FOR_TESTS, signed_in_client
 from tests.e2e.conftest import sign_in_as
 from tests.steps import Submitted, eventually, submit
 
@@ -37,16 +37,6 @@ REPRESENTATIVE = Principal(
 )
 FOLDER_NAMES = {"awaiting": "در انتظار اقدام", "in_progress": "در حال گردش", "done": "تمام شده (آرشیو)"}
 LONG_AGO = "2020-01-05T08:00:00+00:00"  # long past any due date
-
-
-def client(desk: Desk, principal: Principal) -> httpx.Client:
-    cookie = session_cookie(desk, principal)
-    return httpx.Client(
-        base_url=desk.url("backoffice"),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=20,
-    )
 
 
 def case_of(staff: httpx.Client, request_id: str) -> dict[str, object] | None:
@@ -109,7 +99,7 @@ def desktop(desk: Desk) -> Iterator[Desktop]:
         overdue=submit(desk, at=LONG_AGO),
         overdue_referred=submit(desk, at=LONG_AGO),
     )
-    with client(desk, CLERK) as clerk:
+    with signed_in_client(desk, CLERK) as clerk:
         for request in (made.referred, made.finished, made.overdue_referred):
             register(clerk, request.request_id)
         refer(clerk, made.referred.request_id)
@@ -189,7 +179,10 @@ def test_search_keeps_to_the_scope_of_the_one_searching(desk: Desk, desktop: Des
         assert page.status_code == 200
         return set(re.findall(r'data-request-id="([0-9a-f]+)"', page.text))
 
-    with client(desk, OTHER_CLERK) as other, client(desk, REPRESENTATIVE) as representative:
+    with (
+        signed_in_client(desk, OTHER_CLERK) as other,
+        signed_in_client(desk, REPRESENTATIVE) as representative,
+    ):
         for request in desktop.folders():
             assert ids(other, request.tracking_code) == set()  # another province's secretariat
         assert ids(representative, desktop.referred.tracking_code, "done") == {desktop.referred.request_id}

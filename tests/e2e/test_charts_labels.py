@@ -20,7 +20,7 @@ from contracts.survey import QUESTIONS, Respondent, SurveyAnswered
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from infra.eventstore import open_store
-from tests.desk import CSRF_FOR_TESTS, session_cookie, store_url_of
+from tests.desk import CSRF_FOR_TESTS, signed_in_client, store_url_of
 from tests.e2e.conftest import sign_in_as
 from tests.steps import eventually, submit
 from tests.units import define_units_on
@@ -73,13 +73,7 @@ def _answer(desk: Desk, answered_at: datetime, value: int) -> None:
 
 @pytest.fixture(scope="module")
 def admin(desk: Desk) -> Iterator[httpx.Client]:
-    cookie = session_cookie(desk, ADMIN)
-    with httpx.Client(
-        base_url=desk.url("backoffice"),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=20,
-    ) as client:
+    with signed_in_client(desk, ADMIN) as client:
         yield client
 
 

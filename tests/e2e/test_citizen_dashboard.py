@@ -26,7 +26,7 @@ from contracts.eventstore import EventStore
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from infra.eventstore import open_store
-from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie, store_url_of
+from tests.desk import CSRF_FOR_TESTS, running_desk, signed_in_client, store_url_of
 from tests.e2e.conftest import click_and_wait, sign_in_as
 from tests.steps import eventually, submit
 
@@ -236,13 +236,7 @@ def test_only_an_administrator_edits_the_dashboard(desk: Desk) -> None:
         roles=("clerk",),
         province="tehran",
     )
-    cookie = session_cookie(desk, clerk)
-    with httpx.Client(
-        base_url=desk.url("backoffice"),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=30,
-    ) as staff:
+    with signed_in_client(desk, clerk, timeout=30) as staff:
         assert staff.get("/content").status_code == 403
         typed = {"csrf_token": CSRF_FOR_TESTS, "kind": "announcement", "title": "نفوذی", "text": "نفوذی"}
         assert staff.post("/content", data=typed).status_code == 403

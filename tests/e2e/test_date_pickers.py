@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import httpx
 import jdatetime
 import pytest
 from selenium import webdriver
@@ -21,7 +20,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from contracts.persian import latin_digits
 from deploy.run import Desk
 from gateway.web.auth import Principal
-from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie
+from tests.desk import running_desk, signed_in_client
 from tests.e2e.axe import audit
 from tests.e2e.conftest import click_and_wait, sign_in_as
 from tests.integration.test_identity_flow import PASSWORD, identity_env
@@ -138,13 +137,7 @@ def test_the_back_office_filters_and_reply_date_pick_days_and_refuse_what_is_no_
     desk: Desk, browser: webdriver.Chrome
 ) -> None:
     filed = submit(desk)
-    cookie = session_cookie(desk, CLERK)
-    with httpx.Client(
-        base_url=desk.url("backoffice"),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=20,
-    ) as staff:
+    with signed_in_client(desk, CLERK) as staff:
 
         def case() -> dict[str, object] | None:
             answer = staff.get(f"/api/requests/{filed.request_id}")

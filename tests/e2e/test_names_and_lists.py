@@ -27,7 +27,7 @@ from deploy.run import Desk
 from gateway.web.auth import Principal
 from infra.eventstore import open_store
 from services.identity.accounts import case_id, case_stream, load_account, staff_id
-from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie, store_url_of
+from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie, signed_in_client, store_url_of
 from tests.e2e.conftest import click_and_wait, sign_in_as
 from tests.integration.test_identity_flow import identity_env
 from tests.steps import eventually, submit
@@ -58,18 +58,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
 
 @pytest.fixture
 def admin(desk: Desk) -> Iterator[httpx.Client]:
-    with _client(desk, ADMIN) as signed_in:
+    with signed_in_client(desk, ADMIN, timeout=30) as signed_in:
         yield signed_in
-
-
-def _client(desk: Desk, principal: Principal) -> httpx.Client:
-    cookie = session_cookie(desk, principal)
-    return httpx.Client(
-        base_url=desk.url("backoffice"),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=30,
-    )
 
 
 def visible_text(html: str) -> str:
@@ -130,7 +120,7 @@ def test_a_role_is_revoked_on_the_staff_page_and_its_session_loses_it_at_once(
         national_code="0071234561",
         mobile="09171112233",
     )
-    with _client(desk, clerk) as session:
+    with signed_in_client(desk, clerk, timeout=30) as session:
         assert session.get("/secretariat/cartable").status_code == 200
 
         revoke = row.find_element(By.CSS_SELECTOR, "[data-role='clerk'] details.revoke")
@@ -255,7 +245,7 @@ def test_the_workflow_names_the_clerk_and_the_referral_picks_from_lists(
         unit="permits",
     )
     session_cookie(desk, representative)  # the account, with its role
-    with _client(desk, CLERK) as clerk:
+    with signed_in_client(desk, CLERK, timeout=30) as clerk:
         eventually(lambda: clerk.get(f"/api/requests/{request_id}").status_code == 200)
         assert clerk.post(f"/api/requests/{request_id}/number").status_code == 201
     sign_in_as(browser, desk, CLERK)
@@ -331,7 +321,7 @@ def test_the_verification_case_names_the_applicant_and_the_desk_officer(desk: De
         display_name="نرگس میزبان",
         roles=("desk_officer",),
     )
-    with _client(desk, officer) as desk_officer:
+    with signed_in_client(desk, officer, timeout=30) as desk_officer:
         reason = {**TOKEN, "decision": "reject", "reason": "تصویر کارت ملی خوانا نیست"}
         decided = desk_officer.post(f"/identity/cases/{case}", data=reason, follow_redirects=False)
         assert decided.status_code == 303, visible_text(decided.text)[-300:]

@@ -27,7 +27,7 @@ from gateway.web.auth import Principal
 from infra.eventstore import open_store
 from infra.partner_keys import api_key_hash, new_api_key
 from services.requests.sample_catalogue import EVALUATION, RURAL, SERVICES
-from tests.desk import CSRF_FOR_TESTS, session_cookie, store_url_of
+from tests.desk import signed_in_client, store_url_of
 from tests.steps import eventually
 
 WIZARD = next(s for s in SERVICES if s.form == "wizard" and s.unit_id == RURAL)
@@ -257,13 +257,7 @@ def test_the_secretariat_receives_a_partner_filed_request_and_nothing_is_parked(
         roles=("clerk",),
         province=WIZARD.province,
     )
-    cookie = session_cookie(desk, clerk)
-    with httpx.Client(
-        base_url=desk.url("backoffice"),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=30,
-    ) as backoffice:
+    with signed_in_client(desk, clerk, timeout=30) as backoffice:
         case = eventually(
             lambda: (r := backoffice.get(f"/api/requests/{filed['token']}")).status_code == 200 and r.json()
         )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -15,7 +14,7 @@ from selenium.webdriver.support.ui import Select
 
 from deploy.run import Desk
 from gateway.web.auth import Principal
-from tests.desk import CSRF_FOR_TESTS, make_real, session_cookie
+from tests.desk import make_real, signed_in_client
 from tests.e2e.conftest import act, open_case, sign_in_as
 from tests.steps import eventually, submit
 
@@ -41,13 +40,7 @@ def forms(browser: webdriver.Chrome) -> set[str]:
 
 def awaiting(desk: Desk, principal: Principal) -> list[Any]:
     """The request ids in `principal`'s «در انتظار اقدام» folder, through the back office's API."""
-    cookie = session_cookie(desk, principal)
-    with httpx.Client(
-        base_url=desk.url("backoffice"),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=20,
-    ) as office:
+    with signed_in_client(desk, principal) as office:
         answer = office.get("/api/inbox", params={"folder": "awaiting", "limit": 200})
         assert answer.status_code == 200, answer.text
         return [item["request_id"] for item in answer.json()["items"]]

@@ -17,7 +17,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from contracts.persian import persian_digits
 from deploy.run import Desk
 from gateway.web.auth import Principal
-from tests.desk import CSRF_FOR_TESTS, session_cookie
+from tests.desk import signed_in_client
 from tests.e2e.conftest import act, click_and_wait, open_case, sign_in_as
 from tests.steps import eventually, submit
 
@@ -124,13 +124,7 @@ def test_the_track_page_shows_the_code_and_the_number_isolated(desk: Desk, brows
         filed = citizen.post("/api/requests", json=FILED)
     assert filed.status_code == 201, filed.text
     request_id, code = filed.json()["request_id"], filed.json()["tracking_code"]
-    cookie = session_cookie(desk, CLERK)
-    with httpx.Client(
-        base_url=desk.url("backoffice"),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=30,
-    ) as clerk:
+    with signed_in_client(desk, CLERK, timeout=30) as clerk:
         eventually(lambda: clerk.get(f"/api/requests/{request_id}").status_code == 200)
         numbered = clerk.post(f"/api/requests/{request_id}/number")
     assert numbered.status_code == 201, numbered.text

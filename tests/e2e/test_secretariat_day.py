@@ -21,7 +21,7 @@ from contracts.persian import persian_digits
 from contracts.survey import QUESTIONS
 from deploy.run import Desk
 from gateway.web.auth import Principal
-from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie
+from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie, signed_in_client
 from tests.e2e.conftest import act, click_and_wait
 from tests.e2e.test_case_page_citizen_data import (
     CITIZEN,
@@ -80,8 +80,7 @@ def citizen_client(desk: Desk) -> httpx.Client:
 
 def make_the_clerk(desk: Desk) -> None:
     """The administrator opens the clerk's account with its role at Tehran's secretariat."""
-    cookie = session_cookie(desk, ADMIN)
-    with staff_client(desk, {cookie["name"]: cookie["value"]}) as admin:
+    with signed_in_client(desk, ADMIN, timeout=30) as admin:
         made = admin.post(
             "/identity/staff",
             data={

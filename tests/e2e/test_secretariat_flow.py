@@ -3,7 +3,6 @@ reply and the number; two staff at once: the second keeps what they typed."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -12,7 +11,7 @@ from selenium.webdriver.support.ui import Select
 from contracts.persian import persian_digits
 from deploy.run import Desk
 from gateway.web.auth import Principal
-from tests.desk import CSRF_FOR_TESTS, session_cookie
+from tests.desk import signed_in_client
 from tests.e2e.conftest import act, open_case, sign_in_as
 from tests.steps import eventually, submit
 
@@ -98,13 +97,7 @@ def test_two_staff_at_once_the_second_sees_a_conflict_and_keeps_their_text(
     browser.find_element(By.ID, "note-text")  # the page the first clerk is looking at
     browser.find_element(By.ID, "return-reason").send_keys(typed)
 
-    cookie = session_cookie(desk, CLERK_2)  # meanwhile a colleague replies
-    with httpx.Client(
-        base_url=desk.url("backoffice"),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=20,
-    ) as colleague:
+    with signed_in_client(desk, CLERK_2) as colleague:  # meanwhile a colleague replies
         answer = colleague.post(
             f"/api/requests/{request_id}/replies", json={"kind": "interim", "body": "در حال بررسی"}
         )

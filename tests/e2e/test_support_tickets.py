@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -17,7 +16,7 @@ from contracts.persian import latin_digits
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from services.notify.providers import OutboxProvider
-from tests.desk import CSRF_FOR_TESTS, session_cookie
+from tests.desk import signed_in_client
 from tests.e2e.conftest import click_and_wait, sign_in_as
 from tests.steps import eventually
 from tests.unit.test_requests_files import PNG
@@ -132,13 +131,7 @@ def test_a_ticket_from_question_to_closing(desk: Desk, browser: webdriver.Chrome
 
 
 def test_the_api_opens_and_lists_tickets_with_stable_error_codes(desk: Desk) -> None:
-    cookie = session_cookie(desk, CITIZEN)
-    with httpx.Client(
-        base_url=desk.url("citizen"),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=20,
-    ) as api:
+    with signed_in_client(desk, CITIZEN) as api:
         short = api.post("/api/support/tickets", json={"subject": "x", "text": "متن"})
         assert (short.status_code, short.json()["error"]["code"]) == (422, "invalid_input")
         disguised = {"subject": "راهنما", "text": "متن", "file_name": "a.pdf", "file_base64": "TVqQAAMAAAA="}

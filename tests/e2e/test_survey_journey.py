@@ -16,7 +16,7 @@ from contracts.persian import persian_digits
 from contracts.survey import QUESTIONS
 from deploy.run import Desk
 from gateway.web.auth import Principal
-from tests.desk import CSRF_FOR_TESTS, session_cookie
+from tests.desk import signed_in_client
 from tests.e2e.conftest import sign_in_as
 from tests.steps import eventually
 
@@ -27,17 +27,6 @@ CLERK = Principal(
     account_id="clerk-1", kind="staff", display_name="کارشناس", roles=("clerk",), province="isfahan"
 )
 ADMIN = Principal(account_id="admin-1", kind="staff", display_name="مدیر سامانه", roles=("admin",))
-
-
-def _client(desk: Desk, principal: Principal) -> httpx.Client:
-    cookie = session_cookie(desk, principal)
-    gateway = "backoffice" if principal.kind == "staff" else "citizen"
-    return httpx.Client(
-        base_url=desk.url(gateway),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=20,
-    )
 
 
 def _answered_request(desk: Desk, citizen: httpx.Client, clerk: httpx.Client) -> dict[str, str]:
@@ -85,7 +74,7 @@ def _answers(value: int) -> dict[str, int]:
 
 def test_from_tracking_code_to_the_report(desk: Desk, browser: webdriver.Chrome) -> None:
     citizen = httpx.Client(base_url=desk.url("citizen"), timeout=20)
-    with citizen, _client(desk, CLERK) as clerk, _client(desk, ADMIN) as admin:
+    with citizen, signed_in_client(desk, CLERK) as clerk, signed_in_client(desk, ADMIN) as admin:
         _journey(desk, browser, citizen, clerk, admin)
 
 
@@ -160,6 +149,6 @@ def _journey(
     other = Principal(
         account_id="rep-1", kind="staff", display_name="نماینده", roles=("representative",), unit="x"
     )
-    with _client(desk, other) as representative:
+    with signed_in_client(desk, other) as representative:
         report = representative.get("/api/survey/report").json()
     assert (report["count"], report["shown"]) == (0, False)

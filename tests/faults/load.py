@@ -23,7 +23,7 @@ import httpx
 
 from deploy.run import GATEWAYS, SIMULATORS, Desk
 from gateway.web.auth import Principal
-from tests.desk import CSRF_FOR_TESTS, DATABASE_VARIABLES, free_port, session_cookie
+from tests.desk import DATABASE_VARIABLES, free_port, signed_in_client
 
 PROVINCE = "isfahan"
 CITIZENS = 2
@@ -54,16 +54,6 @@ def _error(answer: httpx.Response) -> str:
         return f"{answer.status_code} {answer.json()['error']['code']}"
     except (ValueError, KeyError, TypeError):
         return str(answer.status_code)
-
-
-def _client(desk: Desk, gateway: str, principal: Principal) -> httpx.Client:
-    cookie = session_cookie(desk, principal)
-    return httpx.Client(
-        base_url=desk.url(gateway),
-        timeout=30,
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-    )
 
 
 class Load:
@@ -111,7 +101,7 @@ class Load:
             national_code=national_code,
             mobile=f"0912100{index:04d}",
         )
-        with _client(self.desk, "citizen", citizen) as client:
+        with signed_in_client(self.desk, citizen, timeout=30) as client:
             number = 0
             while not self._stop.is_set():
                 number += 1
@@ -148,7 +138,7 @@ class Load:
             roles=("clerk",),
             province=PROVINCE,
         )
-        with _client(self.desk, "backoffice", clerk) as client:
+        with signed_in_client(self.desk, clerk, timeout=30) as client:
             while not self._stop.is_set():
                 try:
                     request_id = self._to_number.get(timeout=0.5)

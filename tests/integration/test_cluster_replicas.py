@@ -26,7 +26,7 @@ from deploy.run import SERVICES, Desk
 from gateway.web.auth import Principal
 from infra.eventstore import open_store
 from services.notify.providers import OutboxProvider
-from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie
+from tests.desk import running_desk, signed_in_client
 
 pytestmark = pytest.mark.integration
 
@@ -77,15 +77,9 @@ def citizen_payload(number: int) -> dict[str, str]:
 
 def drive(desk: Desk, first: int) -> list[str]:
     """Submit, number (twice at once: one must win) and reply to PER_PHASE requests."""
-    cookie = session_cookie(desk, CLERK)
     with (
         httpx.Client(base_url=desk.url("citizen"), timeout=30) as citizen,
-        httpx.Client(
-            base_url=desk.url("backoffice"),
-            timeout=30,
-            cookies={cookie["name"]: cookie["value"]},
-            headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        ) as office,
+        signed_in_client(desk, CLERK, timeout=30) as office,
         ThreadPoolExecutor(max_workers=6) as pool,
     ):
         submitted = list(

@@ -21,7 +21,7 @@ from deploy.run import ROOT, Desk
 from gateway.rpc import RpcPool
 from gateway.web.auth import Principal
 from infra.eventstore import open_store
-from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie
+from tests.desk import running_desk, session_cookie, signed_in_client
 
 pytestmark = pytest.mark.integration
 
@@ -250,14 +250,7 @@ def test_one_time_codes_are_sent_within_the_call_and_limited(
 def test_an_administrator_edits_a_template_and_new_messages_use_it(
     desk: Desk, desk_store: EventStore, sms: httpx.Client
 ) -> None:
-    cookie = session_cookie(desk, ADMIN)
-    office = httpx.Client(
-        base_url=desk.url("backoffice"),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=20,
-    )
-    with office:
+    with signed_in_client(desk, ADMIN) as office:
         text = "درخواست شما با کد {tracking_code} در پیشخوان ثبت شد."
         bad = office.post("/api/notify/templates", json={"template": "request_received", "text": "کد {code}"})
         assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_template")

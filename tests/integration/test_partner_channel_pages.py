@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from contracts.events import new_event
@@ -20,7 +19,7 @@ from contracts.requests import Applicant
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from infra.eventstore import open_store
-from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie, store_url_of
+from tests.desk import running_desk, signed_in_client, store_url_of
 from tests.steps import eventually
 from tests.unit.test_secretariat_partner_channel import submission
 
@@ -70,13 +69,7 @@ def test_the_clerk_sees_the_partners_channel_and_a_dash_for_the_missing_national
         Applicant(kind="partner", national_code="", full_name="علی رضایی", mobile="", partner_id=partner_id),
     )
     by_citizen = _submit(desk, Applicant(national_code=CODE, full_name="زهرا احمدی", mobile="09121234567"))
-    cookie = session_cookie(desk, CLERK)
-    with httpx.Client(
-        base_url=desk.url("backoffice"),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=20,
-    ) as clerk:
+    with signed_in_client(desk, CLERK) as clerk:
 
         def listed() -> str | None:
             page = clerk.get("/secretariat/cartable")

@@ -8,14 +8,13 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image
 
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from gateway.web.formats import file_size
-from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie
+from tests.desk import CSRF_FOR_TESTS, running_desk, signed_in_client
 from tests.steps import eventually, pdf_text, submit
 
 pytestmark = pytest.mark.integration
@@ -44,14 +43,8 @@ def test_the_printed_reply_reads_as_typed_with_persian_digits_and_real_sizes(
     desk: Desk, tmp_path: Path
 ) -> None:
     request_id = submit(desk).request_id
-    cookie = session_cookie(desk, CLERK)
     png = _small_png()
-    with httpx.Client(
-        base_url=desk.url("backoffice"),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=20,
-    ) as clerk:
+    with signed_in_client(desk, CLERK) as clerk:
         eventually(lambda: clerk.post(f"/api/requests/{request_id}/number").status_code in (201, 409))
         form = {"csrf_token": CSRF_FOR_TESTS, "kind": "final", "legal_basis": LEGAL, "body": BODY}
 

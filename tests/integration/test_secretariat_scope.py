@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import httpx
 import pytest
 
 from contracts.events import new_event
@@ -17,7 +16,7 @@ from contracts.requests import Applicant, RequestSubmitted
 from deploy.run import Desk
 from gateway.web.auth import Principal
 from infra.eventstore import open_store
-from tests.desk import CSRF_FOR_TESTS, running_desk, session_cookie
+from tests.desk import CSRF_FOR_TESTS, running_desk, signed_in_client
 
 pytestmark = pytest.mark.integration
 
@@ -50,16 +49,6 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         yield running
 
 
-def client(desk: Desk, principal: Principal) -> httpx.Client:
-    cookie = session_cookie(desk, principal)
-    return httpx.Client(
-        base_url=desk.url("backoffice"),
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-        timeout=20,
-    )
-
-
 def submit(desk: Desk) -> str:
     request_id = uuid.uuid4().hex
     event = RequestSubmitted(
@@ -81,7 +70,11 @@ def submit(desk: Desk) -> str:
 
 def test_scope_is_enforced_and_reports_print(desk: Desk) -> None:
     request_id = submit(desk)
-    with client(desk, TEHRAN) as tehran, client(desk, ISFAHAN) as isfahan, client(desk, PERMITS) as permits:
+    with (
+        signed_in_client(desk, TEHRAN) as tehran,
+        signed_in_client(desk, ISFAHAN) as isfahan,
+        signed_in_client(desk, PERMITS) as permits,
+    ):
         eventually(
             lambda: any(i["request_id"] == request_id for i in tehran.get("/api/inbox").json()["items"])
         )

@@ -13,7 +13,7 @@ from deploy.run import Desk
 from gateway.web.auth import Principal
 from infra.eventstore import open_store
 from services.notify.providers import OutboxProvider
-from tests.desk import CSRF_FOR_TESTS, session_cookie
+from tests.desk import signed_in_client
 
 pytestmark = pytest.mark.integration
 
@@ -54,13 +54,7 @@ def citizen(desk: Desk) -> Iterator[httpx.Client]:
 @pytest.fixture
 def office(desk: Desk) -> Iterator[httpx.Client]:
     """A clerk of Isfahan's secretariat, signed in."""
-    cookie = session_cookie(desk, CLERK)
-    with httpx.Client(
-        base_url=desk.url("backoffice"),
-        timeout=20,
-        cookies={cookie["name"]: cookie["value"]},
-        headers={"X-CSRF-Token": CSRF_FOR_TESTS},
-    ) as client:
+    with signed_in_client(desk, CLERK) as client:
         yield client
 
 
