@@ -1,7 +1,8 @@
 """A request's whole history as the services record it, for the audit's tests: the staff's and
 the citizen's accounts, the submission (with its tracking code's claim), its number, a referral,
 the reply, the SMS each of these caused, and the survey; and beside it a second request of the
-same citizen and one of someone else."""
+same citizen and one of someone else. Apart from these, requests a partner system filed through
+Open311 (`record_partner_requests`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from contracts.events import Event, new_event
 from contracts.eventstore import EventStore
 from contracts.identity import CitizenRegistered, RoleGranted, StaffCreated
 from contracts.notify import SmsQueued, SmsSent
+from contracts.partners import AddPartner, RevokePartner
+from contracts.requests import SubmitForPartner
 from contracts.rpc import SubmitRequest
 from contracts.secretariat_rpc import CaseCommand, Refer, Reply, Staff
 from contracts.survey import QUESTIONS, AnswerSurvey
@@ -21,7 +24,9 @@ from tests.units import define_units
 with warnings.catch_warnings():
     # Nameko's eventlet reads dnspython's DSA classes, which cryptography 51 deprecates.
     warnings.filterwarnings("ignore", message="DSA is deprecated")
+    from services.identity import partners
     from services.requests import commands as requests
+    from services.requests import sample_catalogue
     from services.secretariat import commands as secretariat
     from services.survey.commands import answer_survey
 
@@ -31,6 +36,8 @@ MOBILE = "09123456789"
 CLERK = Staff(account_id="clerk-1", name="سارا دبیری", roles=("clerk",), province="tehran")
 REP = Staff(account_id="rep-1", name="رضا پیگیر", roles=("representative",), unit="permits")
 AT = "2026-03-01T08:00:00+00:00"
+PARTNER_NAME = "سامانهٔ شهرداری منطقه ۳"
+UNKNOWN_PARTNER = "f" * 32
 
 
 @dataclass(frozen=True)
@@ -152,3 +159,38 @@ def record_history(store: EventStore) -> History:
     second, _ = _submit(store, NATIONAL_CODE, CITIZEN_NAME)
     stranger, _ = _submit(store, "0012345679", "علی رضایی")
     return History(request_id, code, number["registration_number"], citizen, second, stranger)
+
+
+@dataclass(frozen=True)
+class PartnerFiled:
+    """A partner (added by an administrator, revoked after it filed), the request it filed, and
+    a request filed under a partner id the store does not know."""
+
+    partner_id: str
+    request_id: str
+    tracking_code: str
+    stranger_request: str
+
+
+def _file_for(store: EventStore, partner_id: str, description: str) -> dict[str, str]:
+    command = SubmitForPartner(
+        partner_id=partner_id,
+        service_id=sample_catalogue.SERVICES[0].service_id,
+        first_name="مریم",
+        last_name="کاظمی",
+        phone=MOBILE,
+        description=description,
+    )
+    return requests.submit_for_partner(store, command)
+
+
+def record_partner_requests(store: EventStore) -> PartnerFiled:
+    """A partner added, a request it filed through Open311, the partner revoked; and a request
+    filed as a partner the store has no stream of (its events lost, or written by hand)."""
+    sample_catalogue.load(store)
+    admin = partners.Actor("staff:admin", operator=True)
+    partner_id = partners.add(store, AddPartner(name=PARTNER_NAME, actor="staff:admin"), admin)["id"]
+    filed = _file_for(store, partner_id, "چراغ کوچه خاموش است")
+    partners.revoke(store, RevokePartner(partner_id=partner_id, reason="پایان قرارداد", actor="admin"), admin)
+    stranger = _file_for(store, UNKNOWN_PARTNER, "درخت افتاده است")
+    return PartnerFiled(partner_id, filed["request_id"], filed["tracking_code"], stranger["request_id"])

@@ -32,14 +32,18 @@ import sqlalchemy as sa
 
 from contracts.envelope import RecordedEvent, StreamNotFound
 from contracts.eventstore import EventStore
+from contracts.partners import partner_stream
 from contracts.persian import latin_digits, persian_digits
 from infra.eventstore.schema import events_table
 from infra.eventstore.sql import RECORDED_COLUMNS, SqlEventStore, _recorded
 
 TEHRAN = timezone(timedelta(hours=3, minutes=30))  # Iran keeps no daylight saving time since 2022
-ROLES = ("citizen", "clerk", "desk_officer", "representative", "admin", "system", "service")
+ROLES = ("citizen", "clerk", "desk_officer", "representative", "admin", "partner", "system", "service")
 STAFF_PREFIXES = ("staff", "admin", "clerk", "desk_officer", "representative")
 """Actor prefixes (`<prefix>:<account id>`) of a staff account, whose roles its account tells."""
+PARTNER = "partner"
+"""The actor prefix (`partner:<partner id>`) of a partner system filing through Open311: its
+name is its stream's (`partner-<id>`), not an account's."""
 
 
 def jalali(moment: datetime) -> str:
@@ -340,16 +344,32 @@ def _field(data: Any, path: Sequence[str]) -> Any:
 class Actors:
     """Who an account was at a moment, as its own stream (`account-<id>`) tells: its name
     (registered or created with it, changed by `ProfileUpdated`) and its staff roles (granted
-    and revoked). Each account's stream is read once."""
+    and revoked); and a partner's name, as its stream (`partner-<id>`) tells. Each account's
+    and partner's stream is read once."""
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
         self._accounts: dict[str, list[RecordedEvent]] = {}
+        self._partners: dict[str, list[RecordedEvent]] = {}
 
     def _events(self, account_id: str) -> list[RecordedEvent]:
         if account_id not in self._accounts:
             self._accounts[account_id] = _read(self.store, f"account-{account_id}")
         return self._accounts[account_id]
+
+    def partner_name_at(self, partner_id: str, position: int) -> str | None:
+        """The partner's name just before `position` (the name it was added with, also for an
+        action recorded before it was added); None for a partner the store does not know."""
+        if partner_id not in self._partners:
+            self._partners[partner_id] = _read(self.store, partner_stream(partner_id))
+        name: str | None = None
+        for event in self._partners[partner_id]:
+            if event.position >= position and name is not None:
+                break
+            named = event.data.get("name")
+            if event.type == "PartnerAdded" and isinstance(named, str) and named:
+                name = named
+        return name
 
     def roles_at(self, account_id: str, position: int) -> tuple[str, ...]:
         """The roles the account held just before `position` (in the order first granted)."""
@@ -398,8 +418,8 @@ def actor_of(event: RecordedEvent) -> str | None:
 
 def roles_of(event: RecordedEvent, actor: str | None, actors: Actors | None) -> tuple[str, ...]:
     """The actor's role(s) when it acted: as the event's metadata recorded them, else as the
-    account's stream gave them at that position, else the actor's kind (`citizen`, `service`,
-    `system` for an event no one is named for)."""
+    account's stream gave them at that position, else the actor's kind (`citizen`, `partner`,
+    `service`, `system` for an event no one is named for)."""
     recorded = event.metadata.get("roles")
     if isinstance(recorded, list | tuple) and recorded:
         return tuple(str(r) for r in recorded)
@@ -418,15 +438,20 @@ def roles_of(event: RecordedEvent, actor: str | None, actors: Actors | None) -> 
 
 
 def name_of(event: RecordedEvent, actor: str | None, actors: Actors | None) -> str | None:
-    """The actor's name: the event's `actor_name` (metadata or data), else its account's name
-    at that time, else the name a citizen gave in the event itself (applicant, respondent)."""
+    """The actor's name: the event's `actor_name` (metadata or data), else its account's (a
+    partner's: its stream's) name at that time, else the name a citizen gave in the event itself
+    (applicant, respondent)."""
     for source in (event.metadata, event.data):
         named = source.get("actor_name")
         if isinstance(named, str) and named.strip():
             return named
     prefix, _, account = (actor or "").partition(":")
     if account and actors is not None:
-        known = actors.name_at(account, event.position)
+        known = (
+            actors.partner_name_at(account, event.position)
+            if prefix == PARTNER
+            else actors.name_at(account, event.position)
+        )
         if known:
             return known
     if prefix == "citizen":

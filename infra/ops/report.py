@@ -27,6 +27,7 @@ ROLE_FA = {
     "desk_officer": "مسئول میز خدمت",
     "representative": "پیگیری کننده",
     "admin": "مدیر سامانه",
+    "partner": "شریک سامانه",
     "staff": "کارمند",
     "system": "سامانه",
     "service": "سرویس",

@@ -26,7 +26,16 @@ from infra.eventstore.sql import SqlEventStore
 from infra.ops import history, parked, report, stats
 from infra.ops.history import find_history, with_causation
 from infra.projections import Context, Projection, ProjectionRunner
-from tests.audit_history import CITIZEN_NAME, NATIONAL_CODE, History, record_history
+from tests.audit_history import (
+    CITIZEN_NAME,
+    NATIONAL_CODE,
+    PARTNER_NAME,
+    UNKNOWN_PARTNER,
+    History,
+    PartnerFiled,
+    record_history,
+    record_partner_requests,
+)
 
 REQUEST = uuid.uuid4().hex
 
@@ -286,6 +295,61 @@ def test_a_staff_role_and_name_are_those_of_the_time_of_the_action(store: SqlEve
         ("نرگس امینی", "admin"),
         ("نرگس امینی", "desk_officer"),
     ]
+
+
+@pytest.fixture
+def partner_filed(store: SqlEventStore, monkeypatch: pytest.MonkeyPatch) -> PartnerFiled:
+    """tests/audit_history.py's partner-filed requests in `store`, which `pishkhan` is pointed at."""
+    monkeypatch.setenv("EVENTSTORE_URL", store.url)
+    return record_partner_requests(store)
+
+
+def _submitted(store: SqlEventStore, subject: str) -> dict[str, Any]:
+    rows = history.group_rows(history.find_groups(store, subject), history.Actors(store))[0]["rows"]
+    return next(r for r in rows if r["type"] == "RequestSubmitted")
+
+
+def test_a_request_a_partner_filed_names_the_partner_in_its_role(
+    store: SqlEventStore, partner_filed: PartnerFiled
+) -> None:
+    """The partner's name is the one its stream gave it (it was revoked since: the name stays),
+    not the person it filed for; a partner id the store does not know shows as the id alone."""
+    partner = partner_filed.partner_id
+    row = _submitted(store, partner_filed.tracking_code)
+    assert (row["actor"], row["actor_id"], row["actor_name"], row["role"], row["roles"]) == (
+        f"partner:{partner}",
+        partner,
+        PARTNER_NAME,
+        "partner",
+        ["partner"],
+    )
+    stranger = _submitted(store, partner_filed.stranger_request)
+    assert (stranger["actor"], stranger["actor_name"], stranger["role"]) == (
+        f"partner:{UNKNOWN_PARTNER}",
+        None,
+        "partner",
+    )
+
+
+def test_the_table_json_lines_and_page_name_a_partner_and_its_role(
+    partner_filed: PartnerFiled, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    partner = f"partner:{partner_filed.partner_id}"
+    cli.main(["audit", partner_filed.request_id, "--format", "jsonl"])
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    submitted = next(line for line in lines if line["type"] == "RequestSubmitted")
+    assert (submitted["actor"], submitted["actor_name"], submitted["roles"]) == (
+        partner,
+        PARTNER_NAME,
+        ["partner"],
+    )
+    cli.main(["audit", partner_filed.request_id])
+    row = next(line for line in capsys.readouterr().out.splitlines() if "RequestSubmitted" in line)
+    assert PARTNER_NAME in row and re.search(rf"{partner}\s+partner\s", row), row
+    cli.main(["audit", partner_filed.request_id, "--format", "html", "-o", str(tmp_path / "a.html")])
+    page = (tmp_path / "a.html").read_text()
+    event_row = next(tr for tr in page.split('<tr class="event">') if "RequestSubmitted" in tr)
+    assert f"<td>{PARTNER_NAME}</td>" in event_row and "<td>شریک سامانه</td>" in event_row
 
 
 def test_the_table_and_json_lines_carry_names_roles_and_ids(
