@@ -31,6 +31,16 @@ def partner_stream(partner_id: str) -> str:
     return f"partner-{partner_id}"
 
 
+PARTNER_ACTOR = "partner"
+"""The actor prefix of a partner system that filed a request through Open311 (its events'
+`actor` metadata, `partner:<partner id>`): its name is its stream's, not an account's."""
+
+
+def partner_actor(partner_id: str) -> str:
+    """The actor a partner system's events name: `partner:<partner id>`."""
+    return f"{PARTNER_ACTOR}:{partner_id}"
+
+
 @registry.event("PartnerAdded", 1)
 class PartnerAdded(Event):
     """An administrator added a partner; its first key (generation 1) is the one hashed here."""

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from contracts.envelope import RecordedEvent, StreamNotFound
 from contracts.eventstore import EventStore
-from contracts.partners import partner_stream
+from contracts.partners import PARTNER_ACTOR, partner_stream
 from contracts.persian import latin_digits, persian_digits
 from infra.eventstore.schema import events_table
 from infra.eventstore.sql import RECORDED_COLUMNS, SqlEventStore, _recorded
@@ -41,9 +41,6 @@ TEHRAN = timezone(timedelta(hours=3, minutes=30))  # Iran keeps no daylight savi
 ROLES = ("citizen", "clerk", "desk_officer", "representative", "admin", "partner", "system", "service")
 STAFF_PREFIXES = ("staff", "admin", "clerk", "desk_officer", "representative")
 """Actor prefixes (`<prefix>:<account id>`) of a staff account, whose roles its account tells."""
-PARTNER = "partner"
-"""The actor prefix (`partner:<partner id>`) of a partner system filing through Open311: its
-name is its stream's (`partner-<id>`), not an account's."""
 
 
 def jalali(moment: datetime) -> str:
@@ -449,7 +446,7 @@ def name_of(event: RecordedEvent, actor: str | None, actors: Actors | None) -> s
     if account and actors is not None:
         known = (
             actors.partner_name_at(account, event.position)
-            if prefix == PARTNER
+            if prefix == PARTNER_ACTOR
             else actors.name_at(account, event.position)
         )
         if known:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from contracts.envelope import StreamNotFound, StreamState, WrongExpectedVersion
 from contracts.events import new_event
 from contracts.eventstore import EventStore
+from contracts.partners import partner_actor
 from contracts.requests import SubmitDraft, SubmitForPartner, TrackingCodeIssued
 from contracts.rpc import Payload, SubmitRequest
 from contracts.tracking import new_tracking_code
@@ -139,4 +140,4 @@ def submit_for_partner(store: EventStore, command: SubmitForPartner) -> dict[str
     at = datetime.now(UTC)
     check_partnered(command, service, at)  # every refusal before a code is claimed
     decision = SubmitPartnered(command, service, _reserve_tracking_code(store, request_id), at)
-    return _record(store, decision, request_id, command, f"partner:{command.partner_id}")
+    return _record(store, decision, request_id, command, partner_actor(command.partner_id))

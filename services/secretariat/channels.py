@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from contracts.partners import partner_actor
 from services.secretariat.tables import case_details_table, partners_table
 
 PARTNER = "partner"
@@ -60,5 +61,5 @@ def name_partner_steps(case: dict[str, Any], steps: Sequence[dict[str, Any]]) ->
         return
     for step in steps:
         if step["actor"] == "citizen:":
-            step["actor"] = f"{PARTNER}:{case.get('partner_id') or ''}"
+            step["actor"] = partner_actor(case.get("partner_id") or "")
             step["actor_name"] = partner_system(case.get("partner_name"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from contracts.partners import partner_actor
 from contracts.requests import RequestResubmitted, RequestSubmitted
 from contracts.secretariat import (
     CaseArchived,
@@ -84,22 +85,28 @@ def _step(event: Any) -> tuple[str, str, bool]:
     raise TypeError(f"no history step for {type(event).__name__}")
 
 
-def _applicant(rows: Rows, row: dict[str, Any]) -> tuple[str, str]:
+def _applicant(
+    rows: Rows, row: dict[str, Any], event: RequestSubmitted | RequestResubmitted
+) -> tuple[str, str]:
     """Who filed (or corrected) the request: the citizen by national code and name, or the
     partner system that filed it for someone through Open311 (no national code) by its id and
-    name, as the desk knows them at this event, so a replay records the same."""
+    name, as the desk knows them at this event, so a replay records the same. A submission
+    names its partner; a correction's is in what the applicant gave (the case's details)."""
     if row["applicant_kind"] != PARTNER:
         return f"citizen:{row['national_code']}", row["full_name"]
-    details = rows.get(case_details_table, row["request_id"])
-    given = json.loads(details["applicant"]) if details is not None and details["applicant"] else {}
-    partner_id = given.get("partner_id") or ""
+    if isinstance(event, RequestSubmitted):
+        partner_id = event.applicant.partner_id or ""
+    else:
+        details = rows.get(case_details_table, row["request_id"])
+        given = json.loads(details["applicant"]) if details is not None and details["applicant"] else {}
+        partner_id = given.get("partner_id") or ""
     known = rows.get(partners_table, partner_id) if partner_id else None
-    return f"{PARTNER}:{partner_id}", partner_system(known["name"] if known is not None else None)
+    return partner_actor(partner_id), partner_system(known["name"] if known is not None else None)
 
 
 def _actor(rows: Rows, event: Any, context: Context, row: dict[str, Any]) -> tuple[str, str]:
     if isinstance(event, RequestSubmitted | RequestResubmitted):
-        return _applicant(rows, row)
+        return _applicant(rows, row, event)
     fields = vars(event)  # not getattr: a model's miss goes through its slow __getattr__
     actor = fields.get("actor") or fields.get("clerk") or ""
     name = fields.get("actor_name") or context.recorded.metadata.get("actor_name") or actor
