@@ -61,6 +61,12 @@ class RecordedEvent:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+RECORDED_AT_TEXT = "_at"
+"""Where a recorded event keeps `recorded_at.isoformat()` once it is known (in its `__dict__`,
+beside its fields, never one of them): a store that read exactly that text puts it there, and
+every projection's `Context.at` of the event reads it instead of formatting the time again."""
+
+
 @dataclass(frozen=True)
 class AppendResult:
     """Where an append landed: the stream's new last revision and the last event's `$all` position."""

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
-from contracts.envelope import RecordedEvent, TransientError
+from contracts.envelope import RECORDED_AT_TEXT, RecordedEvent, TransientError
 from contracts.events import Event, EventRegistry, registry
 from contracts.eventstore import EventStore, StopSignal
 from infra.db import Database, lock_schema
@@ -66,17 +66,19 @@ parked_table = sa.Table(
 
 
 class _RecordedAt:
-    """`Context.at`: made on first use, then kept as the context's own attribute (a descriptor
-    without `__set__`, so the instance's value is found without a call), and kept beside the
-    recorded event's fields, so that every projection's context of one event shares it."""
+    """`Context.at`: the text the store read when it was exactly `isoformat()`'s
+    (`RECORDED_AT_TEXT`, set by `_context`), else made on first use; then kept as the context's
+    own attribute (a descriptor without `__set__`, so the instance's value is found without a
+    call), and beside the recorded event's fields, so that every projection's context of one
+    event shares it."""
 
     def __get__(self, context: Context | None, owner: type | None = None) -> str:
         if context is None:
             raise AttributeError("at")
         recorded = context.recorded
-        known: str | None = recorded.__dict__.get("_at")
+        known: str | None = recorded.__dict__.get(RECORDED_AT_TEXT)
         if known is None:
-            known = recorded.__dict__["_at"] = recorded.recorded_at.isoformat()
+            known = recorded.__dict__[RECORDED_AT_TEXT] = recorded.recorded_at.isoformat()
         context.__dict__["at"] = known
         return known
 
@@ -104,6 +106,9 @@ def _context(store: EventStore, recorded: RecordedEvent, replaying: bool) -> Con
     fields["store"] = store
     fields["recorded"] = recorded
     fields["replaying"] = replaying
+    at = recorded.__dict__.get(RECORDED_AT_TEXT)
+    if at is not None:
+        fields["at"] = at
     return context
 
 

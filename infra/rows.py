@@ -19,7 +19,7 @@ a green-thread callback (psycogreen): psycopg2 refuses COPY there, so its insert
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from operator import itemgetter
@@ -337,29 +337,35 @@ class _CopyPlan:
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
     """The columns whose values the driver would convert first (index, conversion)."""
     values_of: Callable[[Row], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+    template: str = field(init=False, repr=False, compare=False)
+    """`%s` for each column, tab-separated, and the line's end: `%` formats a row's values in C,
+    each as `str` gives it, at half the cost of `"\\t".join(map(str, values))`."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values_of", _tuple_getter(self.names))
+        object.__setattr__(self, "template", "\t".join(["%s"] * len(self.names)) + "\n")
 
     def line(self, row: Row) -> str:
         """`row` as one line: tab-separated, NULL as `COPY_NULL`, backslash, tab, newline and
         carriage return escaped (checked on the whole line at once: they are rare)."""
-        values: Sequence[Any] = self.values_of(row)
+        values: tuple[Any, ...] = self.values_of(row)
         if self.processors:
-            values = list(values)
+            changed = list(values)
             for index, process in self.processors:
-                values[index] = process(values[index])
-        line = "\t".join(map(str, values))
-        # Each separator brings one tab; any other, or anything to escape, is in a value.
+                changed[index] = process(changed[index])
+            values = tuple(changed)
+        line = self.template % values
+        # Each separator brings one tab and the end one newline; any other, or anything to
+        # escape, is in a value.
         if (
             line.count("\t") != len(values) - 1
+            or line.count("\n") != 1
             or "\\" in line
-            or "\n" in line
             or "\r" in line
             or COPY_NULL in values
         ):
-            line = "\t".join([_escaped(value) for value in values])
-        return line + "\n"
+            line = "\t".join([_escaped(value) for value in values]) + "\n"
+        return line
 
 
 @cache

@@ -31,6 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from contracts.envelope import (
+    RECORDED_AT_TEXT,
     AppendResult,
     EventStoreError,
     ExpectedVersion,
@@ -741,6 +742,8 @@ def _to_recorded(row: Sequence[Any]) -> RecordedEvent:
     fields["correlation_id"] = own if correlation == event_id else _uuid(correlation)
     fields["causation_id"] = _uuid(causation) if causation else None
     fields["recorded_at"] = datetime.fromisoformat(at)
+    if len(at) == 32 and at[26:] == "+00:00" and at[10] == "T" and at[19] == "." and at[20:26] != "000000":
+        fields[RECORDED_AT_TEXT] = at  # what `isoformat()` gives (which drops a zero fraction)
     fields["metadata"] = {} if metadata == "{}" else _json(metadata)
     return event
 

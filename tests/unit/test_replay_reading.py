@@ -9,13 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
 import sqlalchemy as sa
 
 from contracts.envelope import NewEvent, RecordedEvent
 from contracts.events import Event, EventRegistry
+from infra.eventstore.memory import MemoryEventStore
 from infra.eventstore.sql import SqlEventStore, _to_recorded
 from infra.ops.replay import ReplayJob, largest_first, share_out
-from infra.projections import Context, Projection
+from infra.projections import Context, Projection, _context
 
 
 def _row(event_id: uuid.UUID, correlation: uuid.UUID, metadata: str) -> tuple[Any, ...]:
@@ -32,6 +34,30 @@ def test_an_event_that_starts_its_conversation_reads_with_its_own_id_as_correlat
     other = uuid.uuid4()
     followed = _to_recorded(_row(event_id, other, '{"actor":"clerk:1"}'))
     assert followed.correlation_id == other != followed.id and followed.metadata == {"actor": "clerk:1"}
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "2026-03-21T08:30:00.123456+00:00",  # what PostgreSQL's append and `isoformat()` write
+        "2026-03-21T08:30:00.000000+00:00",  # PostgreSQL's text of a zero fraction: isoformat drops it
+        "2026-03-21T08:30:00+00:00",  # isoformat's own of a zero fraction
+        "2026-03-21 08:30:00.123456+00:00",  # read though not written: a blank between date and time
+        "2026-03-21T12:00:00.123456+03:30",
+    ],
+)
+def test_every_projection_reads_an_events_time_as_isoformat_gives_it_whatever_text_was_stored(
+    at: str,
+) -> None:
+    event_id = uuid.uuid4()
+    row = (*_row(event_id, event_id, "{}")[:-1], at)
+    recorded = _to_recorded(row)
+    made = datetime.fromisoformat(at).isoformat()
+    store = MemoryEventStore()
+    contexts = [_context(store, recorded, False) for _ in range(2)]  # two projections of one event
+    assert [context.at for context in contexts] == [made, made]
+    built = _recorded(1, {})  # by a store that keeps no text: made from the time
+    assert Context(store, built).at == _context(store, built, False).at == built.recorded_at.isoformat()
 
 
 def _recorded(version: int, data: dict[str, Any]) -> RecordedEvent:

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from infra.rows import COPY_AT_LEAST, DuplicateRow, Rows
 from tests.pg import required_database
@@ -358,3 +360,25 @@ def test_on_postgresql_many_inserts_land_inside_a_green_service_too() -> None:
         finally:
             set_wait_callback(None)
             engine.dispose()
+
+
+_COPY_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(alphabet=st.sampled_from(["a", "ی", "\t", "\n", "\r", "\\", "N", "o", "e", " ", "%", "s"])),
+    st.sampled_from(["None", "\\None", "%s", "%%"]),
+)
+
+
+@given(st.lists(_COPY_VALUES, min_size=4, max_size=4))
+def test_a_copy_line_is_each_value_as_str_gives_it_escaped_where_copy_needs_it(values: list[Any]) -> None:
+    from sqlalchemy.dialects import postgresql
+
+    from infra.rows import _copy_plan, _escaped
+
+    table = sa.Table("anything", sa.MetaData(), *(sa.Column(f"c{n}", sa.Text) for n in range(4)))
+    plan = _copy_plan(table, None, postgresql.psycopg2.dialect())
+    row = {f"c{n}": value for n, value in enumerate(values)}
+    assert plan.line(row) == "\t".join(_escaped(value) for value in values) + "\n"
+    assert plan.line(row).count("\n") == 1
