@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,6 +60,30 @@ class RecordedEvent:
     causation_id: uuid.UUID | None
     recorded_at: datetime
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+STORED_DATA = "_data_text"
+"""Where a store may leave an event's data as the JSON text it read (in the event's `__dict__`,
+beside its fields), instead of `data`: `data` is then parsed on first use, and decoding the event
+into its model (`contracts.events.EventRegistry.decode`) validates the text itself, never
+building the dictionary. A replay decodes millions of events and most never need it."""
+
+
+class _ParsedOnFirstUse:
+    """`RecordedEvent.data` of an event whose store left its data as text (`STORED_DATA`): parsed
+    once, then the event's own attribute like any other field's (a descriptor without
+    `__set__`: an event made with its data finds it without a call)."""
+
+    def __get__(self, recorded: RecordedEvent | None, owner: type | None = None) -> dict[str, Any]:
+        if recorded is None:
+            raise AttributeError("data")
+        fields = recorded.__dict__
+        data: dict[str, Any] = json.loads(fields[STORED_DATA])
+        fields["data"] = data
+        return data
+
+
+RecordedEvent.data = _ParsedOnFirstUse()  # type: ignore[assignment]
 
 
 RECORDED_AT_TEXT = "_at"

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts.envelope import NewEvent, RecordedEvent
+from contracts.envelope import STORED_DATA, NewEvent, RecordedEvent
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -91,11 +91,20 @@ class EventRegistry:
     def decode(self, recorded: RecordedEvent) -> Event:
         """The recorded event as an instance of the current version of its type."""
         model = self.types.get(recorded.type) or self.model(recorded.type)
+        validator = model.__pydantic_validator__  # `model_validate` without its wrapper
+        if recorded.version == model.version and "data" not in recorded.__dict__:
+            # The data as the store read it (`STORED_DATA`): validated from the JSON text in
+            # one step, 2–3× faster than parsing it and validating the dictionary. Text the
+            # JSON validator refuses goes the usual way below, to succeed or fail as it does.
+            try:
+                decoded: Event = validator.validate_json(recorded.__dict__[STORED_DATA])
+                return decoded
+            except ValueError:
+                pass
         data = recorded.data
         if recorded.version != model.version:
             data = self.upcast(recorded.type, recorded.version, data)
-        # `model_validate` without its wrapper (a replay decodes millions of events)
-        event: Event = model.__pydantic_validator__.validate_python(data)
+        event: Event = validator.validate_python(data)
         return event
 
     def json_schemas(self) -> dict[str, dict[str, Any]]:

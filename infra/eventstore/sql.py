@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 from contracts.envelope import (
     RECORDED_AT_TEXT,
+    STORED_DATA,
     AppendResult,
     EventStoreError,
     ExpectedVersion,
@@ -738,7 +739,7 @@ def _to_recorded(row: Sequence[Any]) -> RecordedEvent:
     fields["stream"] = stream
     fields["revision"] = revision
     fields["position"] = position
-    fields["data"] = _json(data)
+    fields[STORED_DATA] = data  # `data` parses it when asked; decoding validates it as it is
     fields["correlation_id"] = own if correlation == event_id else _uuid(correlation)
     fields["causation_id"] = _uuid(causation) if causation else None
     fields["recorded_at"] = datetime.fromisoformat(at)

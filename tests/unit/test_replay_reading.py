@@ -3,7 +3,9 @@ or without upcasting, the largest builds started first and builds shared out eve
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import pickle
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any, ClassVar
 
 import pytest
 import sqlalchemy as sa
+from pydantic import BaseModel
 
 from contracts.envelope import NewEvent, RecordedEvent
 from contracts.events import Event, EventRegistry
@@ -95,6 +98,59 @@ def test_decoding_validates_the_current_version_and_upcasts_older_ones() -> None
         assert "count" in str(error)
     else:
         raise AssertionError("an event missing a field decoded")
+
+
+def _stored(type_: str, version: int, data: str) -> RecordedEvent:
+    """An event as the SQL store reads it: its data left as the stored JSON text."""
+    event_id = uuid.uuid4()
+    at = datetime(2026, 3, 21, 8, 30, 0, 123456, tzinfo=UTC).isoformat()
+    return _to_recorded((7, str(event_id), "s-1", 0, type_, version, data, "{}", str(event_id), None, at))
+
+
+def test_a_stored_events_data_is_its_text_until_asked_and_then_as_parsed() -> None:
+    text = '{"text":"سلام\\t\\u0000","count":3,"items":[{"name":"a"}],"none":null}'
+    stored = _stored("Noted", 2, text)
+    assert "data" not in vars(stored)
+    again = pickle.loads(pickle.dumps(stored))  # as a replay's worker process receives one
+    parsed = json.loads(text)
+    assert stored.data == parsed and stored.data is stored.data  # parsed once, then kept
+    built = dataclasses.replace(stored, data=parsed)
+    assert built == stored == again and again.data == parsed
+    assert dataclasses.asdict(again)["data"] == parsed
+
+
+def test_decoding_a_stored_event_validates_its_text_as_its_parsed_data_would_be() -> None:
+    events = EventRegistry()
+
+    class Item(BaseModel):
+        name: str
+
+    @events.event("Noted", version=2)
+    class Noted(Event):
+        text: str
+        count: int
+        ratio: float = 0.0
+        items: tuple[Item, ...] = ()
+        when: str | None = None
+
+    @events.upcaster("Noted", 1)
+    def _v1(data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, "count": 0}
+
+    texts = [
+        '{"text":"a","count":3}',
+        '{"text":"متن\\n\\u0000","count":"4","ratio":1,"items":[{"name":"x"},{"name":"y"}],"when":null}',
+        '{"text":"\\ud800 a lone surrogate","count":5}',  # JSON's text allows it, Python's str too
+        '{"text":"endless","count":6,"ratio":-Infinity}',  # json.dumps writes it; JSON has no such number
+        '{"text":"big","count":123456789012345678901234567890}',
+    ]
+    for text in texts:
+        assert events.decode(_stored("Noted", 2, text)) == Noted.model_validate(json.loads(text)), text
+    assert events.decode(_stored("Noted", 1, '{"text":"old"}')) == Noted(text="old", count=0)
+    with pytest.raises(ValueError, match="count"):  # refused as the parsed data is
+        events.decode(_stored("Noted", 2, '{"text":"no count"}'))
+    with pytest.raises(ValueError):  # text no JSON reader takes
+        events.decode(_stored("Noted", 2, '{"text":'))
 
 
 class _Reads(Projection):
