@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from contracts.errors import MESSAGES, DomainError
+from contracts.partners import partner_actor
 from gateway.body import fingerprint
 from gateway.citizen.requests_labels import STATUS
 from gateway.common import IDEMPOTENCY_KEY, ApiError, call, call_cached, scoped_command_id
@@ -286,7 +287,7 @@ async def file_request(request: Request, fmt: str) -> Response:
         if not IDEMPOTENCY_KEY.fullmatch(key):
             raise Open311Error(400, "Idempotency-Key: 8 to 100 letters, digits, '_' or '-'")
         given = {k: v for k, v in form.items() if k != "api_key"}
-        command["command_id"] = scoped_command_id(f"partner:{who['partner_id']}", key)
+        command["command_id"] = scoped_command_id(partner_actor(who["partner_id"]), key)
         command["fingerprint"] = fingerprint(request.method, request.url.path, given)
     filed = await call(request, "requests", "submit_for_partner", command)
     answer = [

@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy.dialects import postgresql
 
-from infra.rows import COPY_AT_LEAST, DuplicateRow, Rows
+from infra.rows import COPY_AT_LEAST, DuplicateRow, Rows, _copy_plan, _escaped
 from tests.pg import required_database
 
 metadata = sa.MetaData()
@@ -373,10 +374,6 @@ _COPY_VALUES = st.one_of(
 
 @given(st.lists(_COPY_VALUES, min_size=4, max_size=4))
 def test_a_copy_line_is_each_value_as_str_gives_it_escaped_where_copy_needs_it(values: list[Any]) -> None:
-    from sqlalchemy.dialects import postgresql
-
-    from infra.rows import _copy_plan, _escaped
-
     table = sa.Table("anything", sa.MetaData(), *(sa.Column(f"c{n}", sa.Text) for n in range(4)))
     plan = _copy_plan(table, None, postgresql.psycopg2.dialect())
     row = {f"c{n}": value for n, value in enumerate(values)}
